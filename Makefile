@@ -1,0 +1,55 @@
+# snowwatch — the two commands that matter: `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-unit test-integration test-infrastructure test-e2e lint typecheck \
+	migrate openapi openapi-check bench clean
+
+$(STAMP): requirements-dev.txt layers/common/pyproject.toml pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install everything pinned
+
+demo: install ## Run the whole system locally (Postgres, moto, fakesnow, API on :3001, schedules)
+	$(BIN)/snowwatch demo
+
+test: install ## Every test: lint, types, unit, integration, infrastructure, e2e
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers/common/python functions local infra
+	$(BIN)/python -m pytest -p no:cacheprovider tests
+
+test-unit: install
+	$(BIN)/python -m pytest tests/unit
+test-integration: install
+	$(BIN)/python -m pytest tests/integration
+test-infrastructure: install
+	$(BIN)/python -m pytest tests/infrastructure
+test-e2e: install
+	$(BIN)/python -m pytest tests/e2e
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+typecheck: install
+	$(BIN)/mypy layers/common/python functions local infra
+
+migrate: install ## Apply migrations to DATABASE_URL (or the local default); idempotent
+	$(BIN)/snowwatch migrate
+
+openapi: install ## Regenerate docs/openapi.json from the resolver
+	$(BIN)/snowwatch openapi --write docs/openapi.json
+
+openapi-check: install ## Fail when docs/openapi.json differs from the code
+	$(BIN)/snowwatch openapi --check docs/openapi.json
+
+bench: install ## Benchmarks; JSON under bench/results/
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf .local cdk.out build .pytest_cache .mypy_cache .ruff_cache

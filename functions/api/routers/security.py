@@ -1,0 +1,7 @@
+"""The security routes (see snowwatch.routes)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+router = Router()

@@ -1,0 +1,117 @@
+"""The pg8000 connection, reused across warm invocations.
+
+Locally it comes from ``DATABASE_URL``; in AWS from the RDS secret and the RDS Proxy host.
+The connection runs in autocommit mode (pg8000 native): reads never leave it idle in a
+transaction; writes that must be atomic go through :func:`transaction`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pg8000.native
+from pg8000.native import Connection
+
+from snowwatch.observability import logger
+from snowwatch.settings import CommonSettings
+
+# One connection per thread: in Lambda that is one per execution environment; locally, the
+# server's request thread and each in-process job thread get their own.
+_local = threading.local()
+
+
+def _params_from_url(url: str) -> dict[str, Any]:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql"):
+        raise ValueError("DATABASE_URL must be a postgresql:// URL")
+    return {
+        "user": unquote(parsed.username or "postgres"),
+        "password": unquote(parsed.password) if parsed.password else None,
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "database": (parsed.path or "/postgres").lstrip("/") or "postgres",
+    }
+
+
+def _params_from_secret(settings: CommonSettings) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    secret = json.loads(str(get_secret(settings.db_secret_arn or "", max_age=300)))
+    return {
+        "user": secret["username"],
+        "password": secret["password"],
+        "host": settings.db_host or secret["host"],
+        "port": int(secret.get("port", 5432)),
+        "database": secret.get("dbname", "snowwatch"),
+    }
+
+
+def connection_params(settings: CommonSettings) -> dict[str, Any]:
+    """user, password, host, port, database: from DATABASE_URL locally, from the RDS secret in AWS."""
+    return _params_from_url(settings.database_url) if settings.database_url else _params_from_secret(settings)
+
+
+def connect(settings: CommonSettings) -> Connection:
+    """A new connection (callers normally want :func:`get_connection`)."""
+    params = connection_params(settings)
+    ssl_context = ssl.create_default_context() if settings.db_ssl else None
+    return pg8000.native.Connection(
+        **params, ssl_context=ssl_context, timeout=30, application_name=settings.service_name
+    )
+
+
+def get_connection(settings: CommonSettings) -> Connection:
+    """This execution environment's connection: reused while alive, replaced when it is not."""
+    conn: Connection | None = getattr(_local, "connection", None)
+    if conn is not None:
+        try:
+            conn.run("SELECT 1")
+            return conn
+        except Exception:  # a broken connection is replaced, never reused
+            logger.warning("database connection lost; reconnecting")
+            close_connection()
+    conn = connect(settings)
+    _local.connection = conn
+    return conn
+
+
+def close_connection() -> None:
+    conn: Connection | None = getattr(_local, "connection", None)
+    if conn is not None:
+        with contextlib.suppress(Exception):  # closing a dead socket may fail; nothing to do
+            conn.close()
+    _local.connection = None
+
+
+def query(conn: Connection, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Rows as dicts (column name -> value)."""
+    rows = conn.run(sql, **params)
+    if not conn.columns:
+        return []
+    names = [c["name"] for c in conn.columns]
+    return [dict(zip(names, row, strict=True)) for row in rows or []]
+
+
+def query_one(conn: Connection, sql: str, **params: Any) -> dict[str, Any] | None:
+    rows = query(conn, sql, **params)
+    return rows[0] if rows else None
+
+
+@contextmanager
+def transaction(conn: Connection) -> Iterator[Connection]:
+    """All statements inside commit together or not at all."""
+    conn.run("START TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.run("ROLLBACK")
+        raise
+    else:
+        conn.run("COMMIT")

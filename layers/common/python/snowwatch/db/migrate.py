@@ -1,0 +1,65 @@
+"""Migrations: plain SQL files in ``db/migrations`` applied in order by yoyo-migrations.
+
+yoyo ships a psycopg backend; we drive it with pg8000 (the driver the functions already carry)
+through a small backend subclass. Applying is idempotent: applied files are recorded in yoyo's
+own tables and skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from snowwatch.settings import CommonSettings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _backend(settings: CommonSettings) -> Any:
+    from yoyo.backends.core.postgresql import PostgresqlBackend
+    from yoyo.connections import parse_uri
+
+    from snowwatch.db.connection import connection_params
+
+    class Pg8000Backend(PostgresqlBackend):  # type: ignore[misc]
+        driver_module = "pg8000.dbapi"
+
+        def connect(self, dburi: Any) -> Any:
+            import pg8000.dbapi
+
+            conn = pg8000.dbapi.connect(**connection_params(settings), application_name="snowwatch-migrate")
+            conn.autocommit = True
+            return conn
+
+        def begin(self) -> Any:
+            return super(PostgresqlBackend, self).begin()
+
+    backend = Pg8000Backend(parse_uri("postgresql://migrate@localhost/snowwatch"), "_yoyo_migration")
+    backend.init_database()
+    return backend
+
+
+def apply(settings: CommonSettings) -> list[str]:
+    """Apply pending migrations; return the ids applied now (empty when up to date)."""
+    from yoyo import read_migrations
+
+    backend = _backend(settings)
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return [m.id for m in pending]
+
+
+def current_version(conn: Any) -> str | None:
+    """The newest applied migration id (for /health), read with the functions' own connection."""
+    from snowwatch.db.connection import query_one
+
+    try:
+        row = query_one(
+            conn,
+            "SELECT migration_id FROM public._yoyo_migration ORDER BY applied_at_utc DESC, migration_id DESC LIMIT 1",
+        )
+    except Exception:
+        return None
+    return row["migration_id"] if row else None

@@ -1,0 +1,1 @@
+"""pydantic contracts: API input/output and domain records."""

@@ -1,0 +1,1 @@
+"""All SQL against Postgres, one module per aggregate. Every connector-scoped query filters on connector_id."""

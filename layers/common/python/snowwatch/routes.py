@@ -1,0 +1,125 @@
+"""The one route table: path, method, who may call, stage-cache TTL and the query strings.
+
+The API resolver (functions/api) registers exactly these routes, the local server emulates the
+API Gateway stage cache from them, and the CDK builds every API Gateway method from them.
+A test fails if the resolver and this table drift apart.
+
+Cache keys always include the Authorization header, every path parameter and every query string
+listed here (never the path alone: tenants would see each other's data). Writes are never cached.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Auth = Literal["public", "member", "admin"]
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+PAGE = ("limit", "offset")
+RANGE = ("start", "end")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    method: Method
+    path: str  # API Gateway form: /api/connectors/{connector_id}/cost/overview
+    auth: Auth = "member"
+    cache_ttl: int = 0  # seconds; 0 = not cached
+    query: tuple[str, ...] = ()
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"{(\w+)}", self.path))
+
+    @property
+    def resolver_path(self) -> str:
+        """Powertools form: /api/connectors/<connector_id>/cost/overview."""
+        return re.sub(r"{(\w+)}", r"<\1>", self.path)
+
+    @property
+    def cached(self) -> bool:
+        return self.method == "GET" and self.cache_ttl > 0
+
+
+C = "/api/connectors/{connector_id}"
+SEC = f"{C}/security/snowflake"
+
+ROUTES: tuple[Route, ...] = (
+    # platform
+    Route("health", "GET", "/health", auth="public"),
+    Route("me", "GET", "/api/me"),
+    # connectors
+    Route("connectors_list", "GET", "/api/connectors", query=PAGE),
+    Route("connectors_create", "POST", "/api/connectors", auth="admin"),
+    Route("connectors_get", "GET", C),
+    Route("connectors_update", "PATCH", C, auth="admin"),
+    Route("connectors_delete", "DELETE", C, auth="admin"),
+    # jobs
+    Route("jobs_list", "GET", "/api/jobs"),
+    Route("jobs_run", "POST", "/api/jobs/{job}/run", auth="admin"),
+    Route("jobs_runs_list", "GET", "/api/jobs/runs", query=("job", "connector_id", "status", *PAGE)),
+    Route("jobs_runs_get", "GET", "/api/jobs/runs/{run_id}"),
+    # cost (all GET, cached)
+    Route("cost_overview", "GET", f"{C}/cost/overview", cache_ttl=300, query=("period",)),
+    Route("cost_daily", "GET", f"{C}/cost/daily", cache_ttl=300, query=(*RANGE, "group_by")),
+    Route("cost_warehouses", "GET", f"{C}/cost/warehouses", cache_ttl=300, query=(*RANGE, *PAGE)),
+    Route("cost_storage", "GET", f"{C}/cost/storage", cache_ttl=600, query=(*RANGE, *PAGE)),
+    Route("cost_waste", "GET", f"{C}/cost/waste", cache_ttl=600, query=RANGE),
+    Route("cost_queries", "GET", f"{C}/cost/queries", cache_ttl=300, query=(*RANGE, "group_by", *PAGE)),
+    Route("cost_users", "GET", f"{C}/cost/users", cache_ttl=300, query=(*RANGE, "group_by", *PAGE)),
+    Route("cost_anomalies", "GET", f"{C}/cost/anomalies", cache_ttl=600, query=RANGE),
+    Route("cost_forecast", "GET", f"{C}/cost/forecast", cache_ttl=300),
+    # budgets (reads are not cached: a budget must read back right after it is written)
+    Route("budgets_list", "GET", f"{C}/budgets", query=PAGE),
+    Route("budgets_create", "POST", f"{C}/budgets", auth="admin"),
+    Route("budgets_get", "GET", f"{C}/budgets/{{budget_id}}"),
+    Route("budgets_update", "PUT", f"{C}/budgets/{{budget_id}}", auth="admin"),
+    Route("budgets_delete", "DELETE", f"{C}/budgets/{{budget_id}}", auth="admin"),
+    Route("budgets_history", "GET", f"{C}/budgets/{{budget_id}}/history", query=RANGE),
+    Route("budgets_alerts", "GET", f"{C}/budgets/{{budget_id}}/alerts", query=PAGE),
+    # security: the 9 endpoints
+    Route("security_summary", "GET", f"{SEC}/summary", cache_ttl=300),
+    Route(
+        "security_alerts",
+        "GET",
+        f"{SEC}/alerts",
+        cache_ttl=180,
+        query=("status", "severity", "rule", *PAGE),
+    ),
+    Route("security_stale_users", "GET", f"{SEC}/stale-users", cache_ttl=600, query=PAGE),
+    Route("security_failed_logins", "GET", f"{SEC}/failed-logins", cache_ttl=180, query=("window_hours",)),
+    Route(
+        "security_login_history",
+        "GET",
+        f"{SEC}/login-history",
+        cache_ttl=180,
+        query=("user", "ip", "success", *RANGE, *PAGE),
+    ),
+    Route("security_no_mfa", "GET", f"{SEC}/no-mfa", cache_ttl=600, query=PAGE),
+    Route("security_admin_access", "GET", f"{SEC}/admin-access", cache_ttl=600),
+    Route("security_extract", "POST", f"{SEC}/extract", auth="admin"),
+    Route("security_resolve", "PUT", f"{SEC}/alerts/{{alert_id}}/resolve", auth="admin"),
+)
+
+BY_NAME: dict[str, Route] = {r.name: r for r in ROUTES}
+BY_KEY: dict[tuple[str, str], Route] = {(r.method, r.path): r for r in ROUTES}
+
+
+def path_of(name: str) -> str:
+    """The resolver path of a named route (routers register through this, never a literal)."""
+    return BY_NAME[name].resolver_path
+
+
+def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route and path parameters that serve a concrete request path (used by the local server)."""
+    for route in ROUTES:
+        if route.method != method:
+            continue
+        pattern = "^" + re.sub(r"{(\w+)}", r"(?P<\1>[^/]+)", route.path) + "$"
+        found = re.match(pattern, path)
+        if found:
+            return route, found.groupdict()
+    return None

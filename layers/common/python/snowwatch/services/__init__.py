@@ -1,0 +1,1 @@
+"""The logic: plain functions over pydantic models, called by thin handlers."""

@@ -1,0 +1,96 @@
+"""Settings, validated once per cold start.
+
+Each function builds the settings class it needs through :func:`get_settings`, which caches the
+validated instance for the life of the execution environment. Values come from the environment
+(Lambda configuration in AWS, the local stack's defaults locally); nothing is hard-coded.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal, TypeVar
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """What every function needs: where the database is and who we are."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, env_prefix="")
+
+    service_name: str = Field(default="snowwatch", alias="POWERTOOLS_SERVICE_NAME")
+    environment: Literal["local", "test", "aws"] = Field(default="local", alias="SNOWWATCH_ENV")
+    build_version: str = Field(default="dev", alias="BUILD_VERSION")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    # Locally: a URL. In AWS: the RDS secret (host, port, username, password, dbname) and the proxy host.
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    db_secret_arn: str | None = Field(default=None, alias="DB_SECRET_ARN")
+    db_host: str | None = Field(default=None, alias="DB_HOST")
+    db_ssl: bool = Field(default=False, alias="DB_SSL")
+
+    @model_validator(mode="after")
+    def _database_reachable_somehow(self) -> CommonSettings:
+        if not self.database_url and not self.db_secret_arn:
+            raise ValueError("set DATABASE_URL (local) or DB_SECRET_ARN (AWS)")
+        return self
+
+
+class AuthSettings(BaseSettings):
+    """The TOKEN authorizer: HS256 with a shared secret locally, RS256 through the IdP's JWKS in AWS."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    jwt_algorithm: Literal["HS256", "RS256"] = Field(default="HS256", alias="JWT_ALGORITHM")
+    jwt_secret: str | None = Field(default=None, alias="JWT_SECRET", repr=False)
+    jwks_url: str | None = Field(default=None, alias="JWKS_URL")
+    jwt_audience: str | None = Field(default=None, alias="JWT_AUDIENCE")
+    jwt_issuer: str | None = Field(default=None, alias="JWT_ISSUER")
+    # Claim names: IdPs differ (Cognito custom attributes, Auth0 namespaced claims, ...).
+    org_claim: str = Field(default="org", alias="JWT_ORG_CLAIM")
+    role_claim: str = Field(default="role", alias="JWT_ROLE_CLAIM")
+    email_claim: str = Field(default="email", alias="JWT_EMAIL_CLAIM")
+
+    @model_validator(mode="after")
+    def _key_source(self) -> AuthSettings:
+        if self.jwt_algorithm == "HS256" and not self.jwt_secret:
+            raise ValueError("JWT_SECRET is required with HS256")
+        if self.jwt_algorithm == "RS256" and not self.jwks_url:
+            raise ValueError("JWKS_URL is required with RS256")
+        return self
+
+
+class JobSettings(CommonSettings):
+    """Job functions and the API (which starts jobs): how a unit of work reaches a job function."""
+
+    # job name -> Lambda function name; empty locally, where jobs run in-process.
+    job_functions: dict[str, str] = Field(default_factory=dict, alias="JOB_FUNCTIONS")
+    dispatch_mode: Literal["lambda", "inline", "thread"] = Field(default="inline", alias="DISPATCH_MODE")
+    notify_queue_url: str | None = Field(default=None, alias="NOTIFY_QUEUE_URL")
+    connector_secret_prefix: str = Field(default="snowwatch/connectors/", alias="CONNECTOR_SECRET_PREFIX")
+    sync_backfill_days_default: int = Field(default=90, ge=1, le=365, alias="SYNC_BACKFILL_DAYS")
+    snowflake_query_tag: str = Field(default="snowwatch", alias="SNOWFLAKE_QUERY_TAG")
+    # Endpoint override (the local stack's fakesnow server); unset in AWS, where the account
+    # identifier decides the host.
+    snowflake_host: str | None = Field(default=None, alias="SNOWFLAKE_HOST")
+    snowflake_port: int | None = Field(default=None, alias="SNOWFLAKE_PORT")
+    snowflake_protocol: Literal["https", "http"] = Field(default="https", alias="SNOWFLAKE_PROTOCOL")
+
+
+class NotifySettings(JobSettings):
+    """The notifier and the outbox relay."""
+
+    ses_sender: str = Field(default="alerts@snowwatch.local", alias="SES_SENDER")
+    dashboard_url: str = Field(default="http://localhost:3001", alias="DASHBOARD_URL")
+    slack_base_url: str | None = Field(default=None, alias="SLACK_BASE_URL")
+    max_attempts: int = Field(default=5, ge=1, le=20, alias="NOTIFY_MAX_ATTEMPTS")
+    relay_after_seconds: int = Field(default=120, ge=0, alias="NOTIFY_RELAY_AFTER_SECONDS")
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+@cache
+def get_settings(cls: type[S]) -> S:
+    """The validated settings of one class, built once per process (cold start)."""
+    return cls()
