@@ -74,6 +74,31 @@ def api(stack: LocalStack) -> Api:
 
 
 @pytest.fixture(scope="session")
+def server(stack: LocalStack) -> Iterator[str]:
+    """The local API (and dashboard) over real HTTP on a free port; yields its base URL."""
+    from snowwatch_local.server import LocalServer
+
+    local = LocalServer(port=0).start()
+    try:
+        yield local.url
+    finally:
+        local.stop()
+
+
+COUNTS: dict[str, int] = {}
+
+
+def count(name: str, n: int = 1) -> None:
+    """Tally cases of generated suites (authorization matrix, schemathesis); printed at the end."""
+    COUNTS[name] = COUNTS.get(name, 0) + n
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for name, n in sorted(COUNTS.items()):
+        terminalreporter.write_line(f"{name}: {n} cases")
+
+
+@pytest.fixture(scope="session")
 def connector_id(stack: LocalStack) -> str:
     return str(stack.connector_id)
 

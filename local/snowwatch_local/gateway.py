@@ -68,9 +68,7 @@ class Gateway:
         if key is not None and route is not None:
             answer.headers["X-Cache"] = "MISS"
             if answer.status == 200:
-                self.cache.put(
-                    key, route.cache_ttl, {"status": 200, "headers": out_headers, "body": answer.body}
-                )
+                self.cache.put(key, route.cache_ttl, {"status": 200, "headers": out_headers, "body": answer.body})
         return answer
 
     def _authorize(self, headers: dict[str, str]) -> dict[str, Any] | None:

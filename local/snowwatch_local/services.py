@@ -138,6 +138,9 @@ def start_moto(port: int | None = None, ses_sender: str = "alerts@snowwatch.loca
     import boto3
     from moto.server import ThreadedMotoServer
 
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log is noise here
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -11,7 +11,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -113,6 +113,7 @@ class LocalStack:
             "SNOWFLAKE_PROTOCOL": "http",
             "POWERTOOLS_METRICS_NAMESPACE": "Snowwatch",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
             "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
             "BUILD_VERSION": os.environ.get("BUILD_VERSION", "local"),
         }
@@ -161,10 +162,8 @@ class LocalStack:
             if existing:
                 setattr(self, attr, existing[0][0])
                 continue
-            connector_id = UUID(int=secrets.randbits(128) | (4 << 76))  # any unique id
-            ref = secret_store.put_connector_secret(
-                settings, connector_id, {"private_key": new_private_key_pem()}
-            )
+            connector_id = uuid4()
+            ref = secret_store.put_connector_secret(settings, connector_id, {"private_key": new_private_key_pem()})
             conn.run(
                 """INSERT INTO enterprise.connectors (id, org_id, name, account_identifier, username, role_name,
                        warehouse, secret_ref, credit_price, timezone)

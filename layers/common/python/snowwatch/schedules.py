@@ -37,11 +37,14 @@ class Schedule:
 
     def eventbridge_expression(self) -> str:
         minute, hour, day, month, weekday = self.cron.split()
-        # EventBridge wants '?' in one of day-of-month / day-of-week, and a year field.
+        # EventBridge wants '?' in one of day-of-month / day-of-week, a year field, and counts
+        # weekdays 1-7 from Sunday where cron counts 0-6.
         if weekday == "*":
             weekday = "?"
-        elif day == "*":
-            day = "?"
+        else:
+            weekday = ",".join(str(int(d) + 1) if d.isdigit() else d for d in weekday.split(","))
+            if day == "*":
+                day = "?"
         return f"cron({minute} {hour} {day} {month} {weekday} *)"
 
     def next_run(self, after: datetime, timezone: str) -> datetime:

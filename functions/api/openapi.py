@@ -1,0 +1,68 @@
+"""docs/openapi.json, generated from the resolver and completed from the route table.
+
+Powertools describes paths, parameters and bodies; we add what only the route table knows
+(who may call, cache TTL) and the error envelope every non-2xx answer uses (our error mapper,
+not Powertools' default, owns the 422 shape).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+from snowwatch import __version__
+from snowwatch import routes as route_table
+from snowwatch.models.common import ErrorResponse
+
+ERRORS = {
+    "400": "Malformed request (e.g. a body that is not JSON)",
+    "401": "Missing, invalid or expired bearer token",
+    "403": "The caller's role may not do this",
+    "404": "Not found (also: another organization's resource)",
+    "409": "Conflict with the current state",
+    "422": "Validation failed",
+}
+
+
+def build(app: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads(
+        app.get_openapi_json_schema(
+            title="snowwatch API",
+            version=__version__,
+            description="Read-only Snowflake cost and security monitoring. "
+            "All routes but /health need `Authorization: Bearer <JWT>`.",
+            security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")},
+            security=[{"bearer": []}],
+        )
+    )
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ErrorResponse"] = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schemas["ErrorResponse"].pop("$defs", {}).items():
+        schemas[name] = sub
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+    for route in route_table.ROUTES:
+        operation = spec["paths"].get(route.path, {}).get(route.method.lower())
+        if operation is None:
+            continue
+        operation["operationId"] = route.name
+        operation["x-snowwatch-auth"] = route.auth
+        operation["x-snowwatch-cache-ttl"] = route.cache_ttl if route.cached else 0
+        responses = operation.setdefault("responses", {})
+        codes = ["404"] if route.auth == "public" else ["401", "404", "422"]
+        if route.auth == "admin":
+            codes.append("403")
+        if route.method in ("POST", "PUT", "PATCH"):
+            codes += ["400", "409"]
+        for code in codes:
+            responses[code] = {"description": ERRORS[code], **error_ref}
+        if route.auth == "public":
+            operation["security"] = []
+    return spec
+
+
+def render(app: Any) -> str:
+    return json.dumps(build(app), indent=2, sort_keys=True) + "\n"

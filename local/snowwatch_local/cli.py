@@ -1,0 +1,211 @@
+"""`snowwatch`: the local command line.
+
+snowwatch demo [--port 3001] [--no-schedule] [--size demo]   the whole system on embedded defaults
+snowwatch jobs run NAME [--connector ID] [--mode full|metering] run one job by hand (against `demo`)
+snowwatch token [--role admin|member]                         a dev token for the running demo
+snowwatch migrate                                             apply migrations to DATABASE_URL
+snowwatch openapi --write PATH | --check PATH                 generate / verify the OpenAPI file
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from snowwatch_local.services import STATE_DIR
+
+STATE_FILE = STATE_DIR / "stack.json"
+
+
+def _print(msg: str = "") -> None:
+    print(msg, flush=True)  # noqa: T201 - a CLI talks on stdout
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    from snowwatch.repositories import jobs as jobs_repo
+    from snowwatch_local.scheduler import Scheduler
+    from snowwatch_local.server import LocalServer
+    from snowwatch_local.stack import ADMIN, MEMBER, LocalStack
+
+    stack = LocalStack(database="snowwatch_demo", fresh_database=not os.environ.get("DATABASE_URL"), size=args.size)
+    _print("snowwatch: starting Postgres, moto (SQS, SES, Secrets Manager) and fakesnow ...")
+    stack.start()
+    stack.write_state()
+    _print(f"  database   {stack.database_url}")
+    _print(f"  moto       {stack.moto.url if stack.moto else ''}")
+    _print(f"  fakesnow   127.0.0.1:{stack.fakesnow.port if stack.fakesnow else ''}  {stack.seed_counts}")
+    server = LocalServer(port=args.port, host=args.host).start()
+    _print(
+        f"snowwatch: serving http://localhost:{server.port}  (first healthy answer after "
+        f"{time.monotonic() - started:.1f}s)"
+    )
+    if not args.no_initial_jobs:
+        _print("snowwatch: running every job once through the real handlers ...")
+        cid = str(stack.connector_id)
+        for job, payload in (
+            ("sync", {"connector_id": cid, "mode": "full"}),
+            ("security", {"connector_id": cid}),
+            ("budget_check", {}),
+            ("snapshot", {}),
+            ("notify", {"mode": "relay"}),
+        ):
+            t = time.monotonic()
+            try:
+                result = stack.run_job(job, **payload)
+                _print(
+                    f"  {job:<13} {result.get('status', 'done'):<10} {time.monotonic() - t:5.1f}s "
+                    f"{json.dumps(result.get('rows', {}), default=str)[:160]}"
+                )
+            except Exception as exc:
+                _print(f"  {job:<13} FAILED     {type(exc).__name__}: {str(exc)[:200]}")
+    scheduler = None if args.no_schedule else Scheduler().start()
+    admin, member = stack.token(ADMIN), stack.token(MEMBER)
+    base = f"http://localhost:{server.port}"
+    c = f"{base}/api/connectors/{stack.connector_id}"
+    _print(f"""
+Ready in {time.monotonic() - started:.1f}s. Dashboard: {base}/  (paste the admin token to log in)
+
+  export TOKEN={admin}
+  # member token (read-only): {member}
+
+  curl -s {base}/health
+  curl -s -H "Authorization: Bearer $TOKEN" {base}/api/me
+  curl -s -H "Authorization: Bearer $TOKEN" {base}/api/jobs
+  curl -s -H "Authorization: Bearer $TOKEN" {c}/cost/overview
+  curl -s -H "Authorization: Bearer $TOKEN" {c}/security/snowflake/summary
+  curl -s -H "Authorization: Bearer $TOKEN" {c}/budgets
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+       -d '{{"connector_id": "{stack.connector_id}"}}' {base}/api/jobs/sync/run
+
+Schedules {"are running in-process (--no-schedule turns them off)" if scheduler else "are off"}. Ctrl-C stops.
+""")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    _print("snowwatch: stopping: letting running jobs finish (up to 60 s) ...")
+    if scheduler:
+        scheduler.stop()
+    server.stop()
+    from snowwatch.db import get_connection
+    from snowwatch.services.dispatch import wait_local
+    from snowwatch.settings import JobSettings, get_settings
+
+    try:
+        wait_local(timeout=60)
+    except Exception:
+        _print("snowwatch: a job did not finish in time")
+    interrupted = jobs_repo.interrupt_active(get_connection(get_settings(JobSettings)), "local stack stopped")
+    if interrupted:
+        _print(f"snowwatch: marked {interrupted} unfinished run(s) interrupted")
+    stack.stop()
+    STATE_FILE.unlink(missing_ok=True)
+    _print("snowwatch: stopped.")
+    return 0
+
+
+def _load_state() -> dict[str, Any]:
+    if not STATE_FILE.exists():
+        raise SystemExit("no running local stack: start one with `make demo` (or `snowwatch demo`)")
+    state: dict[str, Any] = json.loads(STATE_FILE.read_text())
+    os.environ.update(state["env"])
+    return state
+
+
+def cmd_jobs_run(args: argparse.Namespace) -> int:
+    state = _load_state()
+    from snowwatch_local.stack import LocalStack
+
+    stack = LocalStack()
+    stack.register_local_handlers()
+    payload: dict[str, Any] = {"trigger": "manual"}
+    connector = args.connector or (state["connector_id"] if args.name in ("sync", "security") else None)
+    if connector:
+        payload["connector_id"] = connector
+    if args.mode:
+        payload["mode"] = args.mode
+    result = stack.run_job(args.name, **payload)
+    _print(json.dumps(result, indent=2, default=str))
+    return 0 if result.get("status") in ("succeeded", "skipped", None) else 1
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    _load_state()
+    from snowwatch_local.stack import ADMIN, MEMBER, LocalStack
+
+    _print(LocalStack(jwt_secret=os.environ["JWT_SECRET"]).token(ADMIN if args.role == "admin" else MEMBER))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from snowwatch.db import migrate
+    from snowwatch.settings import CommonSettings
+    from snowwatch_local.services import ensure_database
+
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = ensure_database("snowwatch")
+    applied = migrate.apply(CommonSettings())
+    _print(f"applied: {applied}" if applied else "up to date")
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from snowwatch_local.handlers import load
+
+    api = load("api")
+    openapi = load("api", "openapi")
+    text = openapi.render(api.app)
+    path = Path(args.write or args.check)
+    if args.write:
+        path.write_text(text)
+        _print(f"wrote {path}")
+        return 0
+    if not path.exists() or path.read_text() != text:
+        _print(f"{path} differs from the code: run `make openapi`")
+        return 1
+    _print(f"{path} is current")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="snowwatch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the whole system locally")
+    demo.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3001")))
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--size", choices=["tiny", "demo", "bench"], default="demo")
+    demo.add_argument("--no-schedule", action="store_true", help="do not run the job schedules in-process")
+    demo.add_argument("--no-initial-jobs", action="store_true", help="skip the first run of every job")
+    demo.set_defaults(func=cmd_demo)
+    jobs = sub.add_parser("jobs", help="jobs").add_subparsers(dest="jobs_command", required=True)
+    run = jobs.add_parser("run", help="run one job now, through its real handler")
+    run.add_argument("name", choices=["sync", "budget_check", "notify", "snapshot", "security"])
+    run.add_argument("--connector")
+    run.add_argument("--mode", choices=["full", "metering", "relay"])
+    run.set_defaults(func=cmd_jobs_run)
+    token = sub.add_parser("token", help="print a dev token for the running demo")
+    token.add_argument("--role", choices=["admin", "member"], default="admin")
+    token.set_defaults(func=cmd_token)
+    sub.add_parser("migrate", help="apply migrations").set_defaults(func=cmd_migrate)
+    openapi = sub.add_parser("openapi", help="generate or check docs/openapi.json")
+    group = openapi.add_mutually_exclusive_group(required=True)
+    group.add_argument("--write")
+    group.add_argument("--check")
+    openapi.set_defaults(func=cmd_openapi)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
