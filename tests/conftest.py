@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from snowwatch_local.gateway import Answer, Gateway
 from snowwatch_local.stack import ADMIN, MEMBER, OTHER_ADMIN, LocalStack
 

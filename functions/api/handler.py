@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pg8000.exceptions import DatabaseError
+
 from routers import budgets, connectors, cost, health, jobs, me, security
 from snowwatch import routes as route_table
 from snowwatch.db import get_connection
@@ -30,9 +31,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:
-    return Response(
-        status_code=int(status), content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
-    )
+    return Response(status_code=int(status), content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
 def authorize(event: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +69,7 @@ def _typed_error(exc: SnowwatchError) -> Response:
 def _validation_error(exc: RequestValidationError) -> Response:
     # Never echo `input` back: it can hold a private key or a password.
     details = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors()
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
     ]
     if any(d["type"] == "json_invalid" for d in details):
         return _json(400, error_body("bad_request", "request body is not valid JSON", details))

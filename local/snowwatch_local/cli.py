@@ -25,7 +25,7 @@ STATE_FILE = STATE_DIR / "stack.json"
 
 
 def _print(msg: str = "") -> None:
-    print(msg, flush=True)  # noqa: T201 - a CLI talks on stdout
+    print(msg, flush=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

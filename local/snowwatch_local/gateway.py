@@ -10,7 +10,6 @@ from typing import Any
 
 from snowwatch import routes as route_table
 from snowwatch.errors import error_body
-
 from snowwatch_local.apigw import StageCache, rest_event
 from snowwatch_local.handlers import load
 from snowwatch_local.stack import FakeLambdaContext

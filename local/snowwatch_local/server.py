@@ -75,7 +75,7 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             answer = gateway.handle(
                 self.command,
                 parts.path,
-                {k: v for k, v in self.headers.items()},
+                dict(self.headers.items()),
                 parse_qs(parts.query, keep_blank_values=True),
                 body,
             )

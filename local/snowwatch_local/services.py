@@ -135,10 +135,10 @@ def aws_env(url: str) -> dict[str, str]:
 
 def start_moto(port: int | None = None, ses_sender: str = "alerts@snowwatch.local") -> Moto:
     """A moto server with the notify queue (and its DLQ) and a verified SES sender."""
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log is noise here
     port = port or free_port()

@@ -187,7 +187,6 @@ class LocalStack:
         """Locally, each job's Lambda function is its real handler, run in-process."""
         from snowwatch.schedules import JOBS
         from snowwatch.services.dispatch import register_local
-
         from snowwatch_local.handlers import load
 
         for job in JOBS:

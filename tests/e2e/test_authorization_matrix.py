@@ -40,7 +40,7 @@ def _call(base: str, method: str, path: str, token: str | None) -> tuple[int, st
     data = json.dumps(SAMPLE_BODY).encode() if method in ("POST", "PUT", "PATCH") else None
     request = urllib.request.Request(base + path, data=data, headers=headers, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pg8000.native import Connection
+
 from snowwatch.models.common import Caller
 from snowwatch.settings import JobSettings
 

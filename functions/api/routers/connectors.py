@@ -4,12 +4,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from routers._context import caller, conn, settings
 from snowwatch.models.common import Page
 from snowwatch.models.connectors import ConnectorCreate, ConnectorOut, ConnectorUpdate
 from snowwatch.routes import path_of
 from snowwatch.services import connectors
-
-from routers._context import caller, conn, settings
 
 router = Router()
 
@@ -22,18 +22,14 @@ def list_connectors(
     return connectors.list_(conn(router), caller(router), limit, offset)
 
 
-@router.post(
-    path_of("connectors_create"), summary="Create a connector (admin); the credential goes to Secrets Manager"
-)
+@router.post(path_of("connectors_create"), summary="Create a connector (admin); the credential goes to Secrets Manager")
 def create_connector(body: Annotated[ConnectorCreate, Body()]) -> tuple[ConnectorOut, int]:
     return connectors.create(conn(router), caller(router), body, settings(router)), 201
 
 
 @router.get(path_of("connectors_get"), summary="One connector")
 def get_connector(connector_id: str) -> ConnectorOut:
-    return ConnectorOut.model_validate(
-        connectors.require(conn(router), caller(router), connector_id).model_dump()
-    )
+    return ConnectorOut.model_validate(connectors.require(conn(router), caller(router), connector_id).model_dump())
 
 
 @router.patch(path_of("connectors_update"), summary="Update a connector (admin)")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel
+
 from snowwatch.db import get_connection
 from snowwatch.db.migrate import current_version
 from snowwatch.routes import path_of

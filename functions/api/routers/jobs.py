@@ -5,12 +5,12 @@ from uuid import UUID
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from routers._context import caller, conn, settings
 from snowwatch.models.common import Accepted, Page
 from snowwatch.models.jobs import JobOut, JobRun, RunRequest, RunStatus
 from snowwatch.routes import path_of
 from snowwatch.services import jobs
-
-from routers._context import caller, conn, settings
 
 router = Router()
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from routers._context import caller, conn
 from snowwatch.models.users import UserOut
 from snowwatch.repositories import users
 from snowwatch.routes import path_of
-
-from routers._context import caller, conn
 
 router = Router()
 
