@@ -22,7 +22,7 @@ demo: install ## Run the whole system locally (Postgres, moto, fakesnow, API on 
 test: install ## Every test: lint, types, unit, integration, infrastructure, e2e
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/common/python functions local infra
+	$(BIN)/mypy layers/common/python/snowwatch local/snowwatch_local functions infra bench
 	$(BIN)/python -m pytest -p no:cacheprovider tests
 
 test-unit: install
@@ -37,7 +37,7 @@ test-e2e: install
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 typecheck: install
-	$(BIN)/mypy layers/common/python functions local infra
+	$(BIN)/mypy layers/common/python/snowwatch local/snowwatch_local functions infra bench
 
 migrate: install ## Apply migrations to DATABASE_URL (or the local default); idempotent
 	$(BIN)/snowwatch migrate

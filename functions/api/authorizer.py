@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from snowwatch.errors import UnauthorizedError
 from snowwatch.observability import logger
 from snowwatch.services.auth import authorizer_context, bearer_token, verify

@@ -189,9 +189,12 @@ class LocalStack:
         from snowwatch.services.dispatch import register_local
         from snowwatch_local.handlers import load
 
-        for job in JOBS:
+        def local_function(job: str) -> Any:
             handler = load(job).lambda_handler
-            register_local(job, lambda event, _ctx, h=handler, j=job: h(event, FakeLambdaContext(j)))
+            return lambda event, _context: handler(event, FakeLambdaContext(job))
+
+        for job in JOBS:
+            register_local(job, local_function(job))
 
     def run_job(self, job: str, **payload: Any) -> Any:
         """Run a job through its real handler, synchronously."""

@@ -21,7 +21,7 @@ def _backend(settings: CommonSettings) -> Any:
 
     from snowwatch.db.connection import connection_params
 
-    class Pg8000Backend(PostgresqlBackend):  # type: ignore[misc]
+    class Pg8000Backend(PostgresqlBackend):
         driver_module = "pg8000.dbapi"
 
         def connect(self, dburi: Any) -> Any:
