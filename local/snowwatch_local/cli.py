@@ -36,7 +36,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from snowwatch_local.server import LocalServer
     from snowwatch_local.stack import ADMIN, MEMBER, LocalStack
 
-    stack = LocalStack(database="snowwatch_demo", fresh_database=not os.environ.get("DATABASE_URL"), size=args.size)
+    stack = LocalStack(database=args.database, fresh_database=not os.environ.get("DATABASE_URL"), size=args.size)
     _print("snowwatch: starting Postgres, moto (SQS, SES, Secrets Manager) and fakesnow ...")
     stack.start()
     stack.write_state()
@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3001")))
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--size", choices=["tiny", "demo", "bench"], default="demo")
+    demo.add_argument("--database", default="snowwatch_demo", help="database created fresh on the local server")
     demo.add_argument("--no-schedule", action="store_true", help="do not run the job schedules in-process")
     demo.add_argument("--no-initial-jobs", action="store_true", help="skip the first run of every job")
     demo.set_defaults(func=cmd_demo)

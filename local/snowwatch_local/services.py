@@ -74,9 +74,7 @@ def postgres_server_url() -> str:
 def _admin(url: str) -> pg8000.native.Connection:
     from snowwatch.db.connection import _params_from_url
 
-    params = _params_from_url(_with_database(url, "postgres"))
-    params.pop("database")
-    return pg8000.native.Connection(**params, database="postgres")
+    return pg8000.native.Connection(**_params_from_url(_with_database(url, "postgres")))
 
 
 def ensure_database(name: str, *, fresh: bool = False) -> str:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import pg8000.native
 from pg8000.native import Connection
@@ -28,16 +28,22 @@ _local = threading.local()
 
 
 def _params_from_url(url: str) -> dict[str, Any]:
+    """pg8000 arguments from a postgresql:// URL (a `?host=/dir` query means a Unix socket in that dir)."""
     parsed = urlparse(url)
     if parsed.scheme not in ("postgres", "postgresql"):
         raise ValueError("DATABASE_URL must be a postgresql:// URL")
-    return {
+    params: dict[str, Any] = {
         "user": unquote(parsed.username or "postgres"),
         "password": unquote(parsed.password) if parsed.password else None,
-        "host": parsed.hostname or "127.0.0.1",
-        "port": parsed.port or 5432,
         "database": (parsed.path or "/postgres").lstrip("/") or "postgres",
     }
+    socket_dir = parse_qs(parsed.query).get("host", [""])[0]
+    if socket_dir.startswith("/"):
+        params["unix_sock"] = f"{socket_dir}/.s.PGSQL.{parsed.port or 5432}"
+    else:
+        params["host"] = parsed.hostname or "127.0.0.1"
+        params["port"] = parsed.port or 5432
+    return params
 
 
 def _params_from_secret(settings: CommonSettings) -> dict[str, Any]:
