@@ -133,7 +133,7 @@ def test_authorizer_allows_the_stage_and_passes_the_claims(monkeypatch) -> None:
         == "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*"
     )
     assert claims_from_context(answer["context"]) == CLAIMS
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorizer.lambda_handler(
             {"type": "TOKEN", "authorizationToken": "Bearer x", "methodArn": arn}, FakeLambdaContext("authorizer")
         )
