@@ -287,7 +287,8 @@ def apply_currency(conn: Connection, connector_id: UUID, rates: list[tuple[Any, 
 
 def set_currency_source(conn: Connection, connector_id: UUID, source: str) -> None:
     conn.run(
-        "UPDATE enterprise.connectors SET currency_source = :s, updated_at = now() WHERE id = :c AND currency_source <> :s",
+        """UPDATE enterprise.connectors SET currency_source = :s, updated_at = now()
+           WHERE id = :c AND currency_source <> :s""",
         c=connector_id,
         s=source,
     )
