@@ -194,7 +194,7 @@ def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequenc
     return upsert(conn, table, ("connector_id", *columns), with_connector, ("connector_id", *key))
 
 
-def replace_warehouses(conn: Connection, connector_id: UUID, rows: list[Sequence[Any]]) -> int:
+def replace_warehouses(conn: Connection, connector_id: UUID, rows: Sequence[Sequence[Any]]) -> int:
     """The configuration as SHOW WAREHOUSES says now: upsert, then drop warehouses that are gone."""
     upsert(
         conn,
