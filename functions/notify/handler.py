@@ -1,20 +1,39 @@
-"""The notify job function: parse the event, run one unit of work through the shared job runner."""
+"""The notify function.
+
+SQS records (body = an outbox notification id) -> Powertools BatchProcessor: each record is
+delivered on its own; failures are reported as partial batch failures, so only they come back.
+A scheduled or manual event (no Records) runs the outbox relay through the shared job runner.
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from snowwatch.db import get_connection
 from snowwatch.observability import logger, metrics, tracer
-from snowwatch.services import jobs
-from snowwatch.services.notifications import relay
-from snowwatch.settings import JobSettings, get_settings
+from snowwatch.services import jobs, notifications
+from snowwatch.settings import NotifySettings, get_settings
+
+processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = get_settings(JobSettings)
-    return jobs.handle(get_connection(settings), settings, "notify", event, relay)
+    settings = get_settings(NotifySettings)
+    conn = get_connection(settings)
+    if event.get("Records"):
+        return dict(
+            process_partial_response(
+                event=event,
+                record_handler=partial(notifications.handle_record, conn, settings),
+                processor=processor,
+                context=context,
+            )
+        )
+    return jobs.handle(conn, settings, "notify", event, notifications.relay)

@@ -68,6 +68,8 @@ class JobSettings(CommonSettings):
     dispatch_mode: Literal["lambda", "inline", "thread"] = Field(default="inline", alias="DISPATCH_MODE")
     notify_queue_url: str | None = Field(default=None, alias="NOTIFY_QUEUE_URL")
     connector_secret_prefix: str = Field(default="snowwatch/connectors/", alias="CONNECTOR_SECRET_PREFIX")
+    # Budgets' Slack credentials (bot token or webhook URL), one secret per budget.
+    slack_secret_prefix: str = Field(default="snowwatch/slack/", alias="SLACK_SECRET_PREFIX")
     sync_backfill_days_default: int = Field(default=90, ge=1, le=365, alias="SYNC_BACKFILL_DAYS")
     snowflake_query_tag: str = Field(default="snowwatch", alias="SNOWFLAKE_QUERY_TAG")
     # Endpoint override (the local stack's fakesnow server); unset in AWS, where the account
@@ -85,6 +87,11 @@ class NotifySettings(JobSettings):
     slack_base_url: str | None = Field(default=None, alias="SLACK_BASE_URL")
     max_attempts: int = Field(default=5, ge=1, le=20, alias="NOTIFY_MAX_ATTEMPTS")
     relay_after_seconds: int = Field(default=120, ge=0, alias="NOTIFY_RELAY_AFTER_SECONDS")
+    # A failed send returns to the queue after base x 2^(attempts-1) seconds (capped at 15 min).
+    backoff_base_seconds: int = Field(default=30, ge=0, le=900, alias="NOTIFY_BACKOFF_BASE_SECONDS")
+    # How long a claimed ('sending') row stays reserved for the notifier that claimed it.
+    lease_seconds: int = Field(default=300, ge=1, le=3600, alias="NOTIFY_LEASE_SECONDS")
+    send_timeout_seconds: float = Field(default=10.0, gt=0, le=60, alias="NOTIFY_SEND_TIMEOUT_SECONDS")
 
 
 S = TypeVar("S", bound=BaseSettings)

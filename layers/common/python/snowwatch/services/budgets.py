@@ -1,15 +1,256 @@
-"""Budgets (placeholder until the budgets issue lands)."""
+"""Budgets: the API use cases, the hourly check and the daily snapshot.
+
+Spend sources (filled by the cost sync):
+  * account scope    -> snowflake_metering_history (every service type, hourly)
+  * warehouses scope -> snowflake_warehouse_metering (hourly, the listed warehouses)
+  * query_tag scope  -> snowflake_query_history.credits_attributed_compute (per query, the tag)
+Currency amounts are credits x the connector's credit_price. Periods start at local midnight in the
+connector's timezone (weeks on Monday, quarters on Jan/Apr/Jul/Oct 1).
+
+Forecast (to period end): spend to date + run rate x hours left in the period, where the run rate is
+the scope's spend over the trailing 7 local days (up to now) divided by the hours in that window.
+A trailing week, rather than the period to date, keeps the first hours of a period from extrapolating
+a single busy hour, and covers the weekday/weekend cycle.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
+from uuid import UUID, uuid4
 
-from snowwatch.db import Connection
+import boto3
+from pg8000.exceptions import DatabaseError
+
+from snowwatch.db import Connection, transaction
+from snowwatch.errors import ConflictError, NotFoundError, ValidationFailedError
+from snowwatch.models.budgets import (
+    BudgetAlertOut,
+    BudgetIn,
+    BudgetOut,
+    BudgetSnapshotOut,
+    BudgetStatus,
+    SlackTargetIn,
+    SlackTargetOut,
+)
+from snowwatch.models.common import DateRange, Page
+from snowwatch.models.connectors import Connector
+from snowwatch.observability import logger, metrics
+from snowwatch.repositories import budgets as repo
+from snowwatch.services import notifications
+from snowwatch.settings import JobSettings
+
+DEFAULT_HISTORY_DAYS = 30
 
 
-def check_budgets(conn: Connection, ctx: Any) -> dict[str, Any]:
-    return {}
+# ---------------------------------------------------------------------------------------------- secrets
 
 
-def snapshot_budgets(conn: Connection, ctx: Any) -> dict[str, Any]:
-    return {}
+@cache
+def _secrets_client(region: str) -> Any:
+    return boto3.client("secretsmanager", region_name=region)
+
+
+def _put_slack_secret(settings: JobSettings, budget_id: UUID, slack: SlackTargetIn) -> str:
+    """Write the Slack credential to Secrets Manager; return the ARN (the only thing stored)."""
+    client = _secrets_client(settings.aws_region)
+    name = f"{settings.slack_secret_prefix}{budget_id}"
+    body = json.dumps(slack.secret_payload())
+    try:
+        return str(client.create_secret(Name=name, SecretString=body)["ARN"])
+    except client.exceptions.ResourceExistsException:
+        return str(client.put_secret_value(SecretId=name, SecretString=body)["ARN"])
+
+
+def _delete_slack_secret(settings: JobSettings, ref: str | None) -> None:
+    if not ref or settings.slack_secret_prefix not in ref:
+        return
+    try:
+        _secrets_client(settings.aws_region).delete_secret(SecretId=ref, RecoveryWindowInDays=7)
+    except Exception:  # a leftover secret is harmless; the budget is gone either way
+        logger.warning("could not delete a Slack secret", extra={"secret": ref.rsplit(":", 1)[-1]})
+
+
+# ---------------------------------------------------------------------------------------------- API
+
+
+def _parse_id(value: UUID | str) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError as exc:
+        raise NotFoundError("budget not found") from exc
+
+
+def _out(row: dict[str, Any], status: dict[str, Any] | None) -> BudgetOut:
+    slack = None
+    if row.get("slack_secret_ref"):
+        slack = SlackTargetOut(kind="bot" if row.get("slack_channel") else "webhook", channel=row.get("slack_channel"))
+    data = {k: v for k, v in row.items() if k not in ("slack_channel", "slack_secret_ref")}
+    return BudgetOut.model_validate({**data, "slack": slack, "status": BudgetStatus(**status) if status else None})
+
+
+def _require_row(conn: Connection, connector: Connector, budget_id: UUID | str) -> dict[str, Any]:
+    row = repo.get(conn, connector.id, _parse_id(budget_id))
+    if row is None:
+        raise NotFoundError("budget not found")
+    return row
+
+
+def _validate(conn: Connection, connector: Connector, body: BudgetIn) -> None:
+    if body.scope_type == "warehouses":
+        unknown = repo.unknown_warehouses(conn, connector.id, body.warehouses)
+        if unknown:
+            raise ValidationFailedError(
+                "unknown warehouses for this connector",
+                details=[
+                    {"loc": ["body", "warehouses"], "msg": f"unknown warehouse {w!r}", "type": "value_error"}
+                    for w in unknown
+                ],
+            )
+
+
+def _columns(body: BudgetIn) -> dict[str, Any]:
+    return {
+        "name": body.name,
+        "scope_type": body.scope_type,
+        "scope_warehouses": body.warehouses,
+        "scope_query_tag": body.query_tag,
+        "period": body.period,
+        "amount": body.amount,
+        "amount_unit": body.amount_unit,
+        "thresholds": [t.model_dump(mode="json") for t in body.thresholds],
+        "alert_emails": body.alert_emails,
+        "active": body.active,
+    }
+
+
+def _name_conflict(exc: DatabaseError, name: str) -> None:
+    if "snowflake_budgets_connector_id_name_key" in str(exc):
+        raise ConflictError(f"a budget named {name!r} exists already for this connector") from None
+    raise exc
+
+
+def list_(
+    conn: Connection, connector: Connector, limit: int, offset: int, now: datetime | None = None
+) -> Page[BudgetOut]:
+    rows, total = repo.list_for_connector(conn, connector.id, limit, offset)
+    states = repo.status(conn, now or datetime.now(UTC), connector.id) if rows else {}
+    return Page[BudgetOut](items=[_out(r, states.get(r["id"])) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def get(conn: Connection, connector: Connector, budget_id: UUID | str, now: datetime | None = None) -> BudgetOut:
+    row = _require_row(conn, connector, budget_id)
+    states = repo.status(conn, now or datetime.now(UTC), connector.id, row["id"])
+    return _out(row, states.get(row["id"]))
+
+
+def create(
+    conn: Connection, connector: Connector, body: BudgetIn, settings: JobSettings, created_by: UUID | None = None
+) -> BudgetOut:
+    _validate(conn, connector, body)
+    budget_id = uuid4()
+    values = {"id": budget_id, "connector_id": connector.id, "created_by": created_by, **_columns(body)}
+    if body.slack is not None:
+        values["slack_channel"] = body.slack.channel if body.slack.bot_token is not None else None
+        values["slack_secret_ref"] = _put_slack_secret(settings, budget_id, body.slack)
+    try:
+        with transaction(conn):
+            repo.insert(conn, values)
+    except DatabaseError as exc:
+        _delete_slack_secret(settings, values.get("slack_secret_ref"))
+        _name_conflict(exc, body.name)
+    return get(conn, connector, budget_id)
+
+
+def replace(
+    conn: Connection, connector: Connector, budget_id: UUID | str, body: BudgetIn, settings: JobSettings
+) -> BudgetOut:
+    """PUT: every field is replaced; `slack` omitted keeps the stored target, `slack: null` removes it."""
+    current = _require_row(conn, connector, budget_id)
+    _validate(conn, connector, body)
+    values = _columns(body)
+    old_ref = current.get("slack_secret_ref")
+    if "slack" in body.model_fields_set:
+        if body.slack is None:
+            values["slack_channel"] = None
+            values["slack_secret_ref"] = None
+        else:
+            values["slack_channel"] = body.slack.channel if body.slack.bot_token is not None else None
+            values["slack_secret_ref"] = _put_slack_secret(settings, current["id"], body.slack)
+    try:
+        found = repo.update(conn, connector.id, current["id"], values)
+    except DatabaseError as exc:
+        _name_conflict(exc, body.name)
+    if not found:
+        raise NotFoundError("budget not found")
+    if "slack" in body.model_fields_set and body.slack is None:
+        _delete_slack_secret(settings, old_ref)
+    return get(conn, connector, current["id"])
+
+
+def delete(conn: Connection, connector: Connector, budget_id: UUID | str, settings: JobSettings) -> None:
+    row = repo.delete(conn, connector.id, _parse_id(budget_id))
+    if row is None:
+        raise NotFoundError("budget not found")
+    _delete_slack_secret(settings, row.get("slack_secret_ref"))
+
+
+def history(
+    conn: Connection, connector: Connector, budget_id: UUID | str, start: date | None, end: date | None
+) -> list[BudgetSnapshotOut]:
+    row = _require_row(conn, connector, budget_id)
+    end = end or datetime.now(UTC).date()
+    start = start or end - timedelta(days=DEFAULT_HISTORY_DAYS - 1)
+    try:
+        rng = DateRange(start=start, end=end)
+    except ValueError as exc:
+        raise ValidationFailedError(str(exc).splitlines()[-1].strip()) from None
+    return [BudgetSnapshotOut.model_validate(r) for r in repo.history(conn, row["id"], rng.start, rng.end)]
+
+
+def alerts(
+    conn: Connection, connector: Connector, budget_id: UUID | str, limit: int, offset: int
+) -> Page[BudgetAlertOut]:
+    row = _require_row(conn, connector, budget_id)
+    rows, total = repo.alerts(conn, row["id"], limit, offset)
+    return Page[BudgetAlertOut](
+        items=[BudgetAlertOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+# ---------------------------------------------------------------------------------------------- jobs
+
+
+def _scope(ctx: Any) -> dict[str, Any]:
+    connector = getattr(ctx, "connector", None)
+    return {"connector_id": connector.id if connector else None, "org_id": getattr(ctx, "org_id", None)}
+
+
+def check_budgets(conn: Connection, ctx: Any, now: datetime | None = None) -> dict[str, Any]:
+    """The hourly pass: record crossed thresholds with their outbox rows (one statement), then publish.
+
+    Publishing happens after the commit; a row that fails to publish stays pending and the notify
+    relay publishes it later, so an alert is never lost between the database and the queue.
+    """
+    now = now or datetime.now(UTC)
+    alert_ids, notification_ids = repo.check(conn, now, **_scope(ctx))
+    settings: JobSettings = ctx.settings
+    published = notifications.publish_pending(conn, settings, notification_ids) if notification_ids else 0
+    metrics.add_metric(name="budget_alerts_fired", unit="Count", value=len(alert_ids))
+    logger.info("budget check", extra={"alerts": len(alert_ids), "notifications": len(notification_ids)})
+    return {"alerts": len(alert_ids), "notifications": len(notification_ids), "published": published}
+
+
+def snapshot_budgets(conn: Connection, ctx: Any, now: datetime | None = None) -> dict[str, Any]:
+    """One row per budget per local day, idempotent (upsert on budget and date).
+
+    Writes yesterday's closing state (evaluated at the connector's local midnight, so late-arriving
+    metering corrects it on the next run) and today's state so far.
+    """
+    now = now or datetime.now(UTC)
+    scope = _scope(ctx)
+    closed = repo.snapshot(conn, now, close=True, **scope)
+    today = repo.snapshot(conn, now, close=False, **scope)
+    return {"snapshots_closed": closed, "snapshots_today": today}
