@@ -58,8 +58,8 @@ def _budget(db, cid: UUID, **kw) -> UUID:
 
 def _alerts(db, bid: UUID) -> list[tuple]:
     return db.run(
-        """SELECT threshold_key, kind, period_start::text, spend, forecast, percent FROM enterprise.snowflake_budget_alerts
-           WHERE budget_id = :b ORDER BY period_start, threshold_key, kind""",
+        """SELECT threshold_key, kind, period_start::text, spend, forecast, percent
+           FROM enterprise.snowflake_budget_alerts WHERE budget_id = :b ORDER BY period_start, threshold_key, kind""",
         b=bid,
     )
 
