@@ -1,7 +1,95 @@
-"""The cost routes (see snowwatch.routes)."""
+"""The cost routes (see snowwatch.routes): all GET, cached at the stage per the route table."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated, Literal
+
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from routers._context import caller, conn
+from snowwatch.models.connectors import Connector
+from snowwatch.models.cost import Anomalies, Daily, Forecast, Overview, Queries, Storage, Users, Warehouses, Waste
+from snowwatch.routes import path_of
+from snowwatch.services import connectors as connectors_service
+from snowwatch.services import cost, waste
 
 router = Router()
+
+Start = Annotated[date | None, Query(description="First local day (connector timezone); default: 29 days before end")]
+End = Annotated[date | None, Query(description="Last local day, inclusive; default: today")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _connector(connector_id: str) -> Connector:
+    return connectors_service.require(conn(router), caller(router), connector_id)
+
+
+@router.get(path_of("cost_overview"), summary="Period totals, change vs previous period, services, top warehouses")
+def overview(
+    connector_id: str, period: Annotated[Literal["7d", "30d", "90d", "mtd", "qtd", "ytd"], Query()] = "30d"
+) -> Overview:
+    return cost.overview(conn(router), _connector(connector_id), period)
+
+
+@router.get(path_of("cost_daily"), summary="Credits per local day, by service type or warehouse")
+def daily(
+    connector_id: str,
+    start: Start = None,
+    end: End = None,
+    group_by: Annotated[Literal["service_type", "warehouse", "total"], Query()] = "service_type",
+) -> Daily:
+    return cost.daily(conn(router), _connector(connector_id), start, end, group_by)
+
+
+@router.get(path_of("cost_warehouses"), summary="Per warehouse: credits, idle cost, utilisation, configuration")
+def warehouses(
+    connector_id: str, start: Start = None, end: End = None, limit: Limit = 50, offset: Offset = 0
+) -> Warehouses:
+    return cost.warehouses(conn(router), _connector(connector_id), start, end, limit, offset)
+
+
+@router.get(path_of("cost_storage"), summary="Storage trend, per database, top tables, monthly cost")
+def storage(connector_id: str, start: Start = None, end: End = None, limit: Limit = 50, offset: Offset = 0) -> Storage:
+    return cost.storage(conn(router), _connector(connector_id), start, end, limit, offset)
+
+
+@router.get(path_of("cost_waste"), summary="Waste findings with evidence and estimated monthly savings")
+def waste_findings(connector_id: str, start: Start = None, end: End = None) -> Waste:
+    return waste.waste(conn(router), _connector(connector_id), start, end)
+
+
+@router.get(path_of("cost_queries"), summary="Top queries by cost, or by parameterized hash")
+def queries(
+    connector_id: str,
+    start: Start = None,
+    end: End = None,
+    group_by: Annotated[Literal["query", "parameterized_hash"], Query()] = "query",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Queries:
+    return cost.queries(conn(router), _connector(connector_id), start, end, group_by, limit, offset)
+
+
+@router.get(path_of("cost_users"), summary="Cost by user or by role")
+def users(
+    connector_id: str,
+    start: Start = None,
+    end: End = None,
+    group_by: Annotated[Literal["user", "role"], Query()] = "user",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Users:
+    return cost.users(conn(router), _connector(connector_id), start, end, group_by, limit, offset)
+
+
+@router.get(path_of("cost_anomalies"), summary="Days far outside a robust baseline of the previous 28 days")
+def anomalies(connector_id: str, start: Start = None, end: End = None) -> Anomalies:
+    return cost.anomalies(conn(router), _connector(connector_id), start, end)
+
+
+@router.get(path_of("cost_forecast"), summary="Month-end forecast from month-to-date spend and the recent run rate")
+def forecast(connector_id: str) -> Forecast:
+    return cost.forecast(conn(router), _connector(connector_id))

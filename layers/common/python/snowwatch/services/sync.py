@@ -25,6 +25,7 @@ from typing import Any
 from snowwatch.db import Connection, transaction
 from snowwatch.errors import ValidationFailedError
 from snowwatch.observability import logger, metrics
+from snowwatch.repositories import cost as cost_repo
 from snowwatch.repositories import cost_sync as repo
 from snowwatch.services.secrets import read_connector_secret
 from snowwatch.snowflake.client import SnowflakeSession
@@ -186,7 +187,7 @@ def run_sync(conn: Connection, ctx: Any) -> dict[str, Any]:
                 since = None if view.query.TIME_COLUMN is None else _since(view, marks, now, backfill)
                 rows, _ = _sync_view(conn, sf, ctx, view, since)
                 counts[view.name] = rows
-            earliest = min((_since(v, marks, now, backfill) for v in VIEWS if v.name == "QUERY_HISTORY"), default=now)
+            earliest = min((_since(v, marks, now, backfill) for v in VIEWS if v.name.startswith("QUERY_")), default=now)
             if mode == "full":
                 wh = [_warehouse_row(r) for r in sf.show("WAREHOUSES")]
                 with transaction(conn):
@@ -194,6 +195,9 @@ def run_sync(conn: Connection, ctx: Any) -> dict[str, Any]:
                 with transaction(conn):
                     counts["hourly_share_queries"] = repo.apply_hourly_share(conn, connector.id, earliest)
                     repo.refresh_table_reads(conn, connector.id, LARGE_TABLE_BYTES)
+                    counts["query_rollups"] = cost_repo.rebuild_rollups(
+                        conn, connector.id, connector.timezone, earliest
+                    )
                 counts["USAGE_IN_CURRENCY_DAILY"] = _currency(
                     conn,
                     sf,
