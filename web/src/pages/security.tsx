@@ -135,12 +135,11 @@ function Alerts({ ctx }: { ctx: Ctx }) {
     if (seen.some((r) => !rules.includes(r))) setRules([...new Set([...rules, ...seen])].sort());
   }, [res.data]);
 
-  const onResolved = (updated: Row) => {
-    // The list is cached by the gateway: update it from the write's answer instead of re-reading.
-    res.setData((prev) =>
-      prev ? { ...prev, items: prev.items.map((a) => (String(a.id) === String(updated.id) ? { ...a, ...updated } : a)) } : prev,
-    );
-  };
+  // The alert lists are cached by the gateway (per token and filters) for minutes: a re-read after a
+  // resolve can be stale, so resolutions made here are kept and laid over every list shown.
+  const [resolved, setResolved] = useState<Record<string, Row>>({});
+  const onResolved = (updated: Row) => setResolved((m) => ({ ...m, [String(updated.id)]: updated }));
+  const shown = items.map((a) => (resolved[String(a.id)] ? { ...a, ...resolved[String(a.id)] } : a));
 
   return (
     <Section title="Alerts" id="security-alerts" cache={res.cache}>
@@ -222,7 +221,7 @@ function Alerts({ ctx }: { ctx: Ctx }) {
         {(page) => (
           <>
             <ul class="alert-list" aria-label="Security alerts">
-              {items.map((a) => (
+              {shown.map((a) => (
                 <AlertItem
                   key={String(a.id)}
                   alert={a}

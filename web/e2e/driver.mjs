@@ -1,0 +1,229 @@
+// Browser scenarios for the dashboard, driven by tests/e2e/test_web_*.py (one scenario per run).
+//
+//   BASE_URL=http://127.0.0.1:3001 TOKEN=... SCREENSHOTS=docs/screenshots node e2e/driver.mjs <scenario> [json-args]
+//
+// Uses playwright-core with the system chromium (no browser download). Prints one line
+// `RESULT <json>` on success; exits non-zero with the error (and a failure screenshot) otherwise.
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3001";
+const TOKEN = process.env.TOKEN ?? "";
+const SHOTS = process.env.SCREENSHOTS ?? "";
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const LAPTOP = { width: 1366, height: 900 };
+const TABLET = { width: 820, height: 1180 };
+const TIMEOUT = 30_000;
+
+async function shot(page, name, dir = SHOTS) {
+  if (!dir) return null;
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Waits until no loading indicator is left and the network is quiet. */
+async function settle(page) {
+  await page.waitForLoadState("networkidle", { timeout: TIMEOUT }).catch(() => {});
+  await page.waitForFunction(() => document.querySelectorAll(".state.loading").length === 0, null, { timeout: TIMEOUT });
+}
+
+async function signedIn(context, page, hash) {
+  await context.addInitScript((t) => sessionStorage.setItem("snowwatch.token", t), TOKEN);
+  await page.goto(`${BASE}/${hash}`);
+  await settle(page);
+}
+
+const scenarios = {
+  /** Log in through the form and see the security summary. */
+  async login({ page }) {
+    await page.goto(`${BASE}/`);
+    await page.getByLabel("API token").fill(TOKEN);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const summary = page.getByTestId("security-summary");
+    await summary.waitFor({ timeout: TIMEOUT });
+    await settle(page);
+    const cards = {};
+    for (const id of ["score", "critical", "high", "medium", "low", "admins", "stale", "failed"]) {
+      const card = page.getByTestId(`card-${id}`);
+      cards[id] = (await card.count()) ? (await card.locator(".card-value").innerText()).trim() : null;
+    }
+    const gauge = await page.getByRole("meter").getAttribute("aria-valuetext");
+    const whoami = (await page.getByTestId("whoami").innerText()).trim();
+    const connector = await page.getByLabel("Connector").inputValue();
+    const stored = await page.evaluate(() => sessionStorage.getItem("snowwatch.token") !== null);
+    await shot(page, "security");
+    return { cards, gauge, whoami, connector, tokenInSessionStorage: stored };
+  },
+
+  /** A wrong token is refused on the login form. */
+  async bad_login({ page }) {
+    await page.goto(`${BASE}/`);
+    await page.getByLabel("API token").fill("not-a-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor({ timeout: TIMEOUT });
+    return { error: (await alert.innerText()).trim() };
+  },
+
+  /** Filter the alert list by each given severity and status; report what is shown. */
+  async filter_alerts({ context, page }, args) {
+    await signedIn(context, page, "#/security");
+    const list = page.locator("#security-alerts");
+    const read = async () =>
+      list.locator("li.alert").evaluateAll((els) =>
+        els.map((el) => ({
+          id: el.getAttribute("data-alert-id"),
+          status: el.getAttribute("data-status"),
+          severity: el.querySelector(".badge")?.textContent?.trim(),
+        })),
+      );
+    const out = { initial: await read(), bySeverity: {}, byStatus: {} };
+    for (const sev of args.severities ?? []) {
+      await list.getByLabel("Status").selectOption("");
+      await list.getByLabel("Severity").selectOption(sev);
+      await settle(page);
+      out.bySeverity[sev] = await read();
+    }
+    await list.getByLabel("Severity").selectOption("");
+    for (const st of args.statuses ?? []) {
+      await list.getByLabel("Status").selectOption(st);
+      await settle(page);
+      out.byStatus[st] = await read();
+    }
+    if (args.rule) {
+      await list.getByLabel("Status").selectOption("");
+      await list.getByLabel("Rule").fill(args.rule);
+      await list.getByRole("button", { name: "Apply" }).click();
+      await settle(page);
+      out.byRule = await read();
+    }
+    return out;
+  },
+
+  /** Open the first open alert, try to resolve without a note (refused), then with one; see it resolved. */
+  async resolve_alert({ context, page }, args) {
+    await signedIn(context, page, "#/security");
+    const list = page.locator("#security-alerts");
+    const item = list.locator('li.alert[data-status="open"]').first();
+    await item.waitFor({ timeout: TIMEOUT });
+    const id = await item.getAttribute("data-alert-id");
+    const target = list.locator(`li.alert[data-alert-id="${id}"]`);
+    await target.getByRole("button", { name: "Details" }).click();
+    await target.getByRole("button", { name: "Resolve alert" }).click();
+    const noteRequired = (await target.getByRole("alert").innerText()).trim();
+    await target.getByLabel("Resolution note (required)").fill(args.note ?? "resolved by the e2e test");
+    await target.getByRole("button", { name: "Resolve alert" }).click();
+    await page.locator(`li.alert[data-alert-id="${id}"][data-status="resolved"]`).waitFor({ timeout: TIMEOUT });
+    const status = (await target.getByTestId("alert-status").innerText()).trim();
+    const details = (await target.locator(".alert-details").innerText()).trim();
+    await shot(page, "security-alert-resolved");
+    return { id, status, noteRequired, details };
+  },
+
+  /** "Extract now": POST extract, then the job's progress until it ends. */
+  async extract({ context, page }) {
+    await signedIn(context, page, "#/security");
+    await page.getByRole("button", { name: "Extract now" }).click();
+    const status = page.getByTestId("extract-status");
+    await page.waitForFunction(
+      () => /succeeded|failed|interrupted/.test(document.querySelector('[data-testid="extract-status"]')?.textContent ?? ""),
+      null,
+      { timeout: 120_000 },
+    );
+    return { status: (await status.innerText()).trim() };
+  },
+
+  /** Create a budget with custom alert emails through the form; see it listed. */
+  async create_budget({ context, page }, args) {
+    await signedIn(context, page, "#/budgets");
+    const notice = (await page.getByRole("note").innerText()).trim();
+    await page.getByRole("button", { name: "New budget" }).click();
+    const form = page.getByRole("form", { name: "New budget" });
+    await form.getByLabel("Name").fill(args.name);
+    await form.getByLabel("Period").selectOption("monthly");
+    await form.getByLabel("Amount").fill(String(args.amount ?? 500));
+    await form.getByLabel("Alert emails").fill(args.emails.join(", "));
+    const fallback = (await form.locator("#emails-help").innerText()).trim();
+    await form.getByRole("button", { name: "Create budget" }).click();
+    const item = page.locator(`li.budget[data-budget-name="${args.name}"]`);
+    await item.waitFor({ timeout: TIMEOUT });
+    await settle(page);
+    await item.getByRole("button", { name: "History & alerts" }).click();
+    await settle(page);
+    const text = (await item.innerText()).trim();
+    const progress = await item.getByRole("progressbar").getAttribute("aria-valuetext");
+    await shot(page, "budgets");
+    return { id: await item.getAttribute("data-budget-id"), text, progress, notice, fallback };
+  },
+
+  /** A screenshot of every page at laptop width, and of the security page at tablet width. */
+  async screenshots({ context, page }) {
+    await context.addInitScript((t) => sessionStorage.setItem("snowwatch.token", t), TOKEN);
+    const taken = [];
+    const problems = [];
+    for (const name of ["security", "cost", "budgets", "jobs"]) {
+      await page.goto(`${BASE}/#/${name}`);
+      await settle(page);
+      const errors = await page.locator(".state.error").allInnerTexts();
+      if (errors.length) problems.push({ page: name, errors });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+      if (overflow) problems.push({ page: name, overflow: true });
+      taken.push(await shot(page, name === "security" ? "security-laptop" : name));
+    }
+    await page.setViewportSize(TABLET);
+    for (const name of ["security", "cost"]) {
+      await page.goto(`${BASE}/#/${name}`);
+      await settle(page);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+      if (overflow) problems.push({ page: `${name}-tablet`, overflow: true });
+      taken.push(await shot(page, `${name}-tablet`));
+    }
+    return { taken, problems };
+  },
+};
+
+async function main() {
+  const [name, rawArgs] = process.argv.slice(2);
+  const scenario = scenarios[name];
+  if (!scenario) {
+    console.error(`unknown scenario ${name}; one of ${Object.keys(scenarios).join(", ")}`);
+    process.exit(2);
+  }
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const context = await browser.newContext({ viewport: LAPTOP });
+  context.setDefaultTimeout(TIMEOUT);
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  try {
+    const result = await scenario({ browser, context, page }, rawArgs ? JSON.parse(rawArgs) : {});
+    console.log(`RESULT ${JSON.stringify({ ...result, pageErrors: consoleErrors })}`);
+  } catch (e) {
+    console.error(String(e?.stack ?? e));
+    if (consoleErrors.length) console.error(`page errors: ${consoleErrors.join("\n")}`);
+    const where = await shot(page, `snowwatch-failure-${name}`, process.env.FAILURE_DIR ?? tmpdir()).catch(() => null);
+    if (where) console.error(`failure screenshot: ${where}`);
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
+await main();
