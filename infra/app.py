@@ -1,0 +1,61 @@
+"""The CDK app: `cdk synth` / `cdk deploy` run `.venv/bin/python infra/app.py` (cdk.json).
+
+Also runs without the CDK CLI (`make synth`): then it reads cdk.json's context itself and writes
+the cloud assembly to cdk.out. cdk-nag's AwsSolutions pack runs as a validation plugin on every
+synth; any unacknowledged finding fails the synth (report: cdk.out/policy-validation-report.json).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# `python infra/app.py` puts infra/ first on sys.path, where infra/constructs would shadow the
+# `constructs` library: import from the repository root instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "infra"]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.config import Config  # noqa: E402
+from infra.constants import APP_NAME  # noqa: E402
+from infra.stack import SnowwatchStack  # noqa: E402
+
+CDK_JSON = ROOT / "cdk.json"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    return dict(json.loads(CDK_JSON.read_text()).get("context", {})) if CDK_JSON.is_file() else {}
+
+
+def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
+    """The app with its one stack and the cdk-nag plugin (not synthesized yet).
+
+    ``context`` overrides cdk.json's context (under the CLI, the CLI's context wins over both).
+    """
+    app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
+    config = Config.from_scope(app)
+    account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
+    env = cdk.Environment(account=account, region=region) if config.vpc_id and account and region else None
+    SnowwatchStack(app, config.stack_name, config=config, env=env)
+    # DBProxyTargetGroup takes no tags (CloudFormation rejects the property).
+    cdk.Tags.of(app).add("app", APP_NAME, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+def main() -> None:
+    outdir = None if os.environ.get("CDK_OUTDIR") else str(ROOT / "cdk.out")
+    build_app(outdir=outdir).synth()
+
+
+if __name__ == "__main__":
+    main()

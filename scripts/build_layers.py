@@ -1,0 +1,216 @@
+"""Build the Lambda dependency layers without Docker, and report unzipped package sizes.
+
+Two dependency layers are installed by pip for the Lambda platform (manylinux2014_x86_64, the
+runtime's CPython version, binary wheels only), from the pins in layers/common/pyproject.toml:
+
+- ``build/layers/base/python``: the package's dependencies plus the ``notify`` and ``migrate``
+  extras (Powertools, pydantic, pg8000, PyJWT, boto3, slack-sdk, yoyo-migrations). Every function.
+- ``build/layers/snowflake/python``: the ``snowflake`` extra (snowflake-connector-python), resolved
+  against the base layer's exact versions and with everything the base layer already holds removed.
+  Only the sync and security functions carry it; the API function never does.
+
+The first-party ``snowwatch`` package is a third layer whose asset is layers/common/python itself
+(the CDK app points at it directly; nothing to build).
+
+A layer is rebuilt only when its inputs change: the hash of (pins, Python version, platform, this
+script's LAYOUT_VERSION) is stored next to it. ``--force`` rebuilds anyway; ``--sizes`` prints the
+per-function unzipped sizes (asset + layers) after building.
+
+Usage: .venv/bin/python scripts/build_layers.py [--force] [--sizes]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = ROOT / "layers" / "common" / "pyproject.toml"
+BUILD = ROOT / "build" / "layers"
+
+# Must match infra/constants.py (LAMBDA_PYTHON_VERSION); a test asserts they agree.
+PYTHON_VERSION = "3.14"
+PLATFORM = "manylinux2014_x86_64"
+LAYOUT_VERSION = "1"  # bump to force every layer to rebuild after changing how they are built
+HASH_FILE = ".build-hash"
+
+# Which extras go where (the base dependencies always go into "base").
+BASE_EXTRAS = ("notify", "migrate")
+SNOWFLAKE_EXTRAS = ("snowflake",)
+
+
+def _pins() -> tuple[list[str], dict[str, list[str]]]:
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    return list(project["dependencies"]), dict(project.get("optional-dependencies", {}))
+
+
+def layer_requirements() -> dict[str, list[str]]:
+    """Requirement specifiers per dependency layer, in a stable order."""
+    deps, extras = _pins()
+    base = deps + [r for extra in BASE_EXTRAS for r in extras.get(extra, [])]
+    snowflake = [r for extra in SNOWFLAKE_EXTRAS for r in extras.get(extra, [])]
+    return {"base": sorted(base), "snowflake": sorted(snowflake)}
+
+
+def _hash(requirements: list[str], *, upstream: str = "") -> str:
+    payload = json.dumps(
+        {
+            "requirements": requirements,
+            "python": PYTHON_VERSION,
+            "platform": PLATFORM,
+            "layout": LAYOUT_VERSION,
+            "upstream": upstream,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def layer_dir(name: str) -> Path:
+    return BUILD / name
+
+
+def _is_current(name: str, digest: str) -> bool:
+    marker = layer_dir(name) / HASH_FILE
+    return marker.is_file() and marker.read_text().strip() == digest and (layer_dir(name) / "python").is_dir()
+
+
+def _pip_install(target: Path, requirements: list[str], constraints: Path | None = None) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",  # host .pyc files would be for the wrong Python; Lambda compiles on import
+        "--platform",
+        PLATFORM,
+        "--only-binary=:all:",
+        "--python-version",
+        PYTHON_VERSION,
+        "--implementation",
+        "cp",
+        "--target",
+        str(target),
+    ]
+    if constraints is not None:
+        cmd += ["--constraint", str(constraints)]
+    done = subprocess.run([*cmd, *requirements], check=False, capture_output=True, text=True)
+    # This machine's pip config lists local indexes that may be absent: hide only that noise.
+    for line in done.stderr.splitlines():
+        if "is neither a file nor a directory" not in line:
+            print(line, file=sys.stderr)
+    if done.returncode != 0:
+        raise SystemExit(f"pip install failed ({done.returncode}) for {target.parent.name}")
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _distributions(site: Path) -> dict[str, tuple[str, Path]]:
+    """normalised name -> (version, dist-info dir) of everything installed in ``site``."""
+    found: dict[str, tuple[str, Path]] = {}
+    for info in site.glob("*.dist-info"):
+        name, _, version = info.name[: -len(".dist-info")].rpartition("-")
+        found[_normalise(name)] = (version, info)
+    return found
+
+
+def _remove_distribution(site: Path, info: Path) -> None:
+    record = info / "RECORD"
+    if record.is_file():
+        for line in record.read_text().splitlines():
+            rel = line.split(",", 1)[0]
+            if not rel:
+                continue
+            path = (site / rel).resolve()
+            if path.is_relative_to(site.resolve()) and path.is_file():
+                path.unlink()
+    shutil.rmtree(info, ignore_errors=True)
+    # drop directories the removal left empty (deepest first)
+    for d in sorted((p for p in site.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(d.iterdir()):
+            d.rmdir()
+
+
+def _strip(site: Path) -> None:
+    """Remove what Lambda never uses: bytecode caches built for another Python, and bin/ scripts."""
+    for cache in site.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(site / "bin", ignore_errors=True)
+
+
+def build_base(force: bool = False) -> str:
+    reqs = layer_requirements()["base"]
+    digest = _hash(reqs)
+    if not force and _is_current("base", digest):
+        print(f"layer base: up to date ({digest[:12]})")
+        return digest
+    out = layer_dir("base")
+    shutil.rmtree(out, ignore_errors=True)
+    site = out / "python"
+    print(f"layer base: pip install {len(reqs)} pins for CPython {PYTHON_VERSION} {PLATFORM}")
+    _pip_install(site, reqs)
+    _strip(site)
+    (out / HASH_FILE).write_text(digest + "\n")
+    return digest
+
+
+def build_snowflake(base_digest: str, force: bool = False) -> str:
+    reqs = layer_requirements()["snowflake"]
+    digest = _hash(reqs, upstream=base_digest)
+    if not force and _is_current("snowflake", digest):
+        print(f"layer snowflake: up to date ({digest[:12]})")
+        return digest
+    out = layer_dir("snowflake")
+    shutil.rmtree(out, ignore_errors=True)
+    site = out / "python"
+    base_site = layer_dir("base") / "python"
+    base = _distributions(base_site)
+    # Resolve shared dependencies to exactly the versions the base layer holds, then drop them:
+    # Lambda merges both layers into /opt/python, so one copy is enough.
+    constraints = out / "constraints.txt"
+    out.mkdir(parents=True, exist_ok=True)
+    constraints.write_text("".join(f"{name}=={version}\n" for name, (version, _) in sorted(base.items())))
+    print(f"layer snowflake: pip install {reqs} (constrained to the base layer's versions)")
+    _pip_install(site, reqs, constraints)
+    removed = 0
+    for name, (_, info) in _distributions(site).items():
+        if name in base:
+            _remove_distribution(site, info)
+            removed += 1
+    _strip(site)
+    constraints.unlink()
+    print(f"layer snowflake: removed {removed} distributions already in the base layer")
+    (out / HASH_FILE).write_text(digest + "\n")
+    return digest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rebuild even when the inputs are unchanged")
+    parser.add_argument("--sizes", action="store_true", help="print each function's unzipped size")
+    args = parser.parse_args(argv)
+    base = build_base(args.force)
+    build_snowflake(base, args.force)
+    sys.path.insert(0, str(ROOT))
+    from infra.sizes import print_function_sizes, tree_size
+
+    for name in ("base", "snowflake"):
+        print(f"layer {name}: {tree_size(layer_dir(name) / 'python') / 2**20:.1f} MiB unzipped")
+    if args.sizes:
+        print_function_sizes()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
