@@ -53,3 +53,7 @@ bench: install ## Benchmarks; JSON under bench/results/
 
 clean:
 	rm -rf .local cdk.out build .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: web
+web: ## Build the dashboard (web/dist) from the pinned lock file
+	cd web && npm ci --no-audit --no-fund && npm run build
