@@ -189,7 +189,7 @@ def seed(cursor: Any, scale: Any, now: datetime) -> dict[str, int]:
                st, DATEADD(millisecond, comp + qprov + qover + ex, st), comp + qprov + qover + ex, comp, ex,
                qprov, 0, qover, 0, scanned, IFF(w = 3, 0.0, MOD(s, 10) / 10.0),
                IFF(w = 3, ptotal, FLOOR(ptotal / 10)), ptotal,
-               IFF(MOD(s, 4) = 0, scanned / 2, 0), IFF(w = 2 AND MOD(s, 3) = 0, scanned * 2, 0),
+               IFF(MOD(s, 4) = 0, scanned / 2, 0), IFF(w = 2 AND MOD(FLOOR(s / {nwh}), 3) = 0, scanned * 2, 0),
                MOD(s * 31, 10000), 0, MOD(s * 31, 10000) * 100,
                ROUND(MOD(s, 50) / 100000.0, 9), 'qh' || TO_VARCHAR(MOD(s, 113)), 'ph' || TO_VARCHAR(MOD(s, 37)),
                'ROLE', 'PERSON'

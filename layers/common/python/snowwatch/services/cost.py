@@ -275,7 +275,7 @@ def storage(
     m = money(conn, connector, rng.start, rng.end)
     trend = []
     for r in repo.storage_trend(conn, connector.id, rng.start, rng.end):
-        total = (
+        day_bytes = (
             d(r["storage_bytes"]) + d(r["stage_bytes"]) + d(r["failsafe_bytes"]) + d(r["hybrid_table_storage_bytes"])
         )
         days = calendar.monthrange(r["day"].year, r["day"].month)[1]

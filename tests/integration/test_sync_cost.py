@@ -1,0 +1,103 @@
+"""The cost sync against the synthetic account: exact, idempotent, resumable, a fixed statement count."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from snowwatch_local.stack import LocalStack
+from tests.integration.cost_helpers import new_connector, pg, source_counts, table_counts
+
+pytestmark = pytest.mark.integration
+
+
+def _watermarks(connector_id: Any) -> dict[str, Any]:
+    rows = pg().run("SELECT view_name, watermark FROM enterprise.sync_state WHERE connector_id = :c", c=connector_id)
+    return {r[0]: r[1] for r in rows}
+
+
+def test_sync_loads_exactly_the_source_and_rerun_changes_nothing(stack: LocalStack) -> None:
+    """Given a new connector, when sync runs twice, then each table holds exactly the source's rows both times,
+    job_runs records per-view counts, and both runs issue the same fixed number of statements."""
+    cid = new_connector(stack, "sync-exact")
+    first = stack.run_job("sync", connector_id=cid)
+    assert first["status"] == "succeeded"
+    expected = source_counts(stack)
+    assert table_counts(cid) == expected
+    second = stack.run_job("sync", connector_id=cid)
+    assert table_counts(cid) == expected
+    assert first["rows"]["statements"] == second["rows"]["statements"] == 12
+    recorded = pg().run("SELECT rows FROM enterprise.job_runs WHERE id = :i", i=first["run_id"])[0][0]
+    assert recorded["QUERY_HISTORY"] == expected["QUERY_HISTORY"]
+    assert recorded["statements"] == 12
+
+
+def test_metering_mode_reads_only_metering_views(stack: LocalStack) -> None:
+    """Given a connector, when the hourly metering sync runs, then only the three metering views are read."""
+    cid = new_connector(stack, "sync-metering")
+    out = stack.run_job("sync", connector_id=cid, mode="metering")
+    rows = out["rows"]
+    assert set(rows) == {"WAREHOUSE_METERING_HISTORY", "METERING_HISTORY", "METERING_DAILY_HISTORY", "statements"}
+    assert rows["statements"] == 3
+    assert table_counts(cid)["QUERY_HISTORY"] == 0
+
+
+def test_sync_cut_off_midway_then_rerun_ends_exact(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given a sync that fails while loading QUERY_HISTORY, then the views before it are committed with
+    watermarks, later views have none, and a re-run ends with exactly the source's rows."""
+    from snowwatch.repositories import cost_sync
+
+    cid = new_connector(stack, "sync-cut")
+    real_load = cost_sync.load
+
+    def failing(conn: Any, connector_id: Any, view: str, rows: Any) -> int:
+        if view == "QUERY_HISTORY":
+            raise RuntimeError("injected failure")
+        return real_load(conn, connector_id, view, rows)
+
+    monkeypatch.setattr(cost_sync, "load", failing)
+    with pytest.raises(RuntimeError):
+        stack.run_job("sync", connector_id=cid)
+    marks = _watermarks(cid)
+    assert "WAREHOUSE_METERING_HISTORY" in marks and "WAREHOUSE_LOAD_HISTORY" in marks
+    assert "QUERY_HISTORY" not in marks and "QUERY_ATTRIBUTION_HISTORY" not in marks
+    partial = table_counts(cid)
+    assert partial["QUERY_HISTORY"] == 0 and partial["WAREHOUSE_METERING_HISTORY"] > 0
+    run = pg().run(
+        "SELECT status, rows FROM enterprise.job_runs WHERE connector_id = :c ORDER BY created_at DESC LIMIT 1",
+        c=cid,
+    )[0]
+    assert run[0] == "failed" and run[1]["WAREHOUSE_METERING_HISTORY"] > 0
+
+    monkeypatch.setattr(cost_sync, "load", real_load)
+    assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
+    assert table_counts(cid) == source_counts(stack)
+
+
+def test_missing_attribution_view_is_skipped_cleanly(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given an account without QUERY_ATTRIBUTION_HISTORY, when sync runs, then it succeeds, says the view is
+    unavailable and every query gets its cost from the hourly-share method."""
+    from snowwatch.snowflake.client import SnowflakeSession
+
+    real_exists = SnowflakeSession.exists
+
+    def exists(self: SnowflakeSession, view: str) -> bool:
+        return False if view.endswith("QUERY_ATTRIBUTION_HISTORY") else real_exists(self, view)
+
+    monkeypatch.setattr(SnowflakeSession, "exists", exists)
+    cid = new_connector(stack, "sync-noqah")
+    out = stack.run_job("sync", connector_id=cid)
+    assert out["rows"]["QUERY_ATTRIBUTION_HISTORY"] == "unavailable"
+    methods = pg().run(
+        "SELECT DISTINCT cost_method FROM enterprise.snowflake_query_history WHERE connector_id = :c", c=cid
+    )
+    assert [m[0] for m in methods] == ["hourly_share"]
+
+
+def test_currency_falls_back_to_configured_price(stack: LocalStack) -> None:
+    """Given no readable ORGANIZATION_USAGE, when sync runs, then the connector says configured_price."""
+    cid = new_connector(stack, "sync-currency")
+    stack.run_job("sync", connector_id=cid)
+    source = pg().run("SELECT currency_source FROM enterprise.connectors WHERE id = :c", c=cid)[0][0]
+    assert source == "configured_price"
