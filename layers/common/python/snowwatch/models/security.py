@@ -1,0 +1,182 @@
+"""Security contracts: findings of the detection rules, alerts, and the API's read models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from snowwatch.models.common import Number
+
+Severity = Literal["critical", "high", "medium", "low", "info"]
+AlertStatus = Literal["open", "resolved"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
+
+
+class Finding(BaseModel):
+    """What one rule saw about one subject in one evaluation.
+
+    ``observed_at`` is when the finding was last seen: the newest evidence event for event-based rules
+    (logins, sessions, queries), the evaluation time for state-based rules (users, grants, policies).
+    The alert lifecycle compares it with ``resolved_at`` to decide whether a resolved alert reopens.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    rule_id: str
+    severity: Severity
+    subject: str
+    title: str
+    description: str
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
+    remediation_sql: str | None = None
+    observed_at: datetime
+
+
+class AlertOut(BaseModel):
+    id: UUID
+    connector_id: UUID
+    rule_id: str
+    severity: Severity
+    subject: str
+    title: str
+    description: str
+    evidence: list[dict[str, Any]]
+    remediation_sql: str | None
+    status: AlertStatus
+    first_seen_at: datetime
+    last_seen_at: datetime
+    occurrences: int
+    resolved_at: datetime | None
+    resolved_by: UUID | None
+    resolved_by_email: str | None = None
+    resolution_note: str | None
+    reopened_count: int
+
+
+class ResolveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str = Field(min_length=1, max_length=2000, description="Why the alert is resolved (required)")
+
+    @field_validator("note")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("note must not be blank")
+        return value
+
+
+class SeverityCounts(BaseModel):
+    critical: int = 0
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+    info: int = 0
+
+
+class ExtractionInfo(BaseModel):
+    run_id: UUID
+    status: str
+    finished_at: datetime | None
+    skipped: list[str] = Field(default_factory=list)
+
+
+class SecuritySummary(BaseModel):
+    open_alerts: SeverityCounts
+    open_alerts_total: int
+    mfa_adoption_percent: Number | None = Field(
+        description="Enabled human users holding a password who have MFA (HAS_MFA or legacy Duo), in percent; "
+        "null when there are no such users"
+    )
+    password_users: int
+    password_users_with_mfa: int
+    admins: int = Field(description="Users holding ACCOUNTADMIN or SECURITYADMIN, directly or inherited")
+    stale_users: int
+    failed_logins_24h: int
+    security_score: int = Field(ge=0, le=100)
+    score_formula: str
+    last_extraction: ExtractionInfo | None = None
+
+
+class StaleUserOut(BaseModel):
+    user_name: str
+    created_on: datetime | None
+    last_success_login: datetime | None
+    days_inactive: int
+    has_password: bool
+    default_role: str | None
+    detected_at: datetime
+
+
+class FailedLoginsByUser(BaseModel):
+    user_name: str | None
+    failures: int
+    distinct_ips: int
+    first_failure: datetime
+    last_failure: datetime
+
+
+class FailedLoginsByIp(BaseModel):
+    client_ip: str | None
+    failures: int
+    distinct_users: int
+    first_failure: datetime
+    last_failure: datetime
+
+
+class FailedLogins(BaseModel):
+    window_hours: int
+    since: datetime
+    total: int
+    by_user: list[FailedLoginsByUser]
+    by_ip: list[FailedLoginsByIp]
+
+
+class LoginEventOut(BaseModel):
+    event_id: int
+    event_timestamp: datetime
+    event_type: str | None
+    user_name: str | None
+    client_ip: str | None
+    reported_client_type: str | None
+    first_authentication_factor: str | None
+    second_authentication_factor: str | None
+    is_success: bool
+    error_code: int | None
+    error_message: str | None
+
+
+class NoMfaUserOut(BaseModel):
+    user_name: str
+    email: str | None
+    type: str | None
+    default_role: str | None
+    ext_authn_duo: bool
+    last_success_login: datetime | None
+    is_admin: bool
+
+
+class AdminGrantPath(BaseModel):
+    admin_role: str
+    path: list[str] = Field(
+        description="The user's granted role first, then each inherited role down to the admin role"
+    )
+
+
+class AdminAccessOut(BaseModel):
+    user_name: str
+    type: str | None
+    default_role: str | None
+    has_password: bool
+    has_mfa: bool
+    last_success_login: datetime | None
+    grants: list[AdminGrantPath]
+
+
+class AdminAccess(BaseModel):
+    admins: list[AdminAccessOut]
+    total: int
+    within_recommended_range: bool = Field(description="CIS 1.10: at least 2 and fewer than 10")
