@@ -1,0 +1,53 @@
+"""Packaging: the layers built without Docker, and each function's unzipped size under Lambda's limit."""
+
+from __future__ import annotations
+
+import time
+from types import ModuleType
+
+import pytest
+
+from infra.constants import LAMBDA_PYTHON_VERSION, LAMBDA_UNZIPPED_LIMIT_BYTES
+from infra.sizes import LAYER_ASSET_DIRS, function_sizes
+
+pytestmark = pytest.mark.infrastructure
+
+
+def test_layers_are_built_for_the_runtime(layers_built: ModuleType) -> None:
+    """Given the layer build script
+    When it has run
+    Then it targets the runtime's CPython version and both dependency layers exist."""
+    assert layers_built.PYTHON_VERSION == LAMBDA_PYTHON_VERSION
+    assert layers_built.PLATFORM == "manylinux2014_x86_64"
+    for name in ("deps-base", "deps-snowflake"):
+        assert (LAYER_ASSET_DIRS[name] / "python").is_dir()
+
+
+def test_rebuild_is_skipped_when_the_pins_are_unchanged(layers_built: ModuleType) -> None:
+    """Given layers built from the current pins
+    When the build runs again
+    Then it reuses them (hash match) instead of calling pip."""
+    started = time.perf_counter()
+    layers_built.build_snowflake(layers_built.build_base())
+    assert time.perf_counter() - started < 5
+
+
+def test_snowflake_connector_only_in_its_layer(layers_built: ModuleType) -> None:
+    """Given the two dependency layers
+    When their contents are listed
+    Then the connector is only in the snowflake layer, which repeats nothing from the base layer."""
+    base = LAYER_ASSET_DIRS["deps-base"] / "python"
+    snowflake = LAYER_ASSET_DIRS["deps-snowflake"] / "python"
+    assert not (base / "snowflake").exists()
+    assert (snowflake / "snowflake" / "connector").is_dir()
+    assert not ({p.name for p in base.iterdir()} & {p.name for p in snowflake.iterdir()})
+
+
+def test_unzipped_sizes_under_the_lambda_limit(layers_built: ModuleType) -> None:
+    """Given each function's code and layers
+    When their unzipped sizes are summed
+    Then every function is under Lambda's 250 MB, and the API is smaller than sync."""
+    sizes = {s.name: s for s in function_sizes()}
+    for size in sizes.values():
+        assert 0 < size.total_bytes < LAMBDA_UNZIPPED_LIMIT_BYTES, size
+    assert sizes["api"].total_bytes < sizes["sync"].total_bytes
