@@ -1,7 +1,122 @@
-"""The security routes (see snowwatch.routes)."""
+"""The security routes (see snowwatch.routes): 7 cached GETs, the manual extraction and the resolve."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from routers._context import caller, conn, settings
+from snowwatch.models.common import Accepted, Page
+from snowwatch.models.security import (
+    AdminAccess,
+    AlertOut,
+    AlertStatus,
+    FailedLogins,
+    LoginEventOut,
+    NoMfaUserOut,
+    ResolveRequest,
+    SecuritySummary,
+    Severity,
+    StaleUserOut,
+)
+from snowwatch.routes import path_of
+from snowwatch.services import connectors as connectors_service
+from snowwatch.services import security
 
 router = Router()
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _connector_id(connector_id: str) -> UUID:
+    return connectors_service.require(conn(router), caller(router), connector_id).id
+
+
+@router.get(
+    path_of("security_summary"),
+    summary="Open alerts by severity, MFA adoption, admins, stale users, failed logins (24 h), security score",
+)
+def summary(connector_id: str) -> SecuritySummary:
+    return security.summary(conn(router), _connector_id(connector_id))
+
+
+@router.get(path_of("security_alerts"), summary="Security alerts, open first, most severe first")
+def alerts(
+    connector_id: str,
+    status: Annotated[AlertStatus | None, Query()] = None,
+    severity: Annotated[Severity | None, Query()] = None,
+    rule: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$", description="A rule id")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[AlertOut]:
+    return security.list_alerts(
+        conn(router),
+        _connector_id(connector_id),
+        status=status,
+        severity=severity,
+        rule=rule,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(path_of("security_stale_users"), summary="Users without a successful login for 90 days")
+def stale_users(connector_id: str, limit: Limit = 50, offset: Offset = 0) -> Page[StaleUserOut]:
+    return security.stale_users(conn(router), _connector_id(connector_id), limit, offset)
+
+
+@router.get(path_of("security_failed_logins"), summary="Failed logins by user and by IP over a window")
+def failed_logins(connector_id: str, window_hours: Annotated[int, Query(ge=1, le=2160)] = 24) -> FailedLogins:
+    return security.failed_logins(conn(router), _connector_id(connector_id), window_hours)
+
+
+@router.get(path_of("security_login_history"), summary="Login events, newest first")
+def login_history(
+    connector_id: str,
+    user: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+    ip: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    success: Annotated[bool | None, Query()] = None,
+    start: Annotated[datetime | None, Query(description="Inclusive, ISO 8601")] = None,
+    end: Annotated[datetime | None, Query(description="Exclusive, ISO 8601")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[LoginEventOut]:
+    return security.login_history(
+        conn(router),
+        _connector_id(connector_id),
+        user=user,
+        ip=ip,
+        success=success,
+        start=start,
+        end=end,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(path_of("security_no_mfa"), summary="Enabled human password users without MFA (admins first)")
+def no_mfa(connector_id: str, limit: Limit = 50, offset: Offset = 0) -> Page[NoMfaUserOut]:
+    return security.no_mfa(conn(router), _connector_id(connector_id), limit, offset)
+
+
+@router.get(
+    path_of("security_admin_access"), summary="Effective ACCOUNTADMIN/SECURITYADMIN holders with the grant path"
+)
+def admin_access(connector_id: str) -> AdminAccess:
+    return security.admin_access(conn(router), _connector_id(connector_id))
+
+
+@router.post(path_of("security_extract"), summary="Run the security extraction now (admin); 202 with the run id")
+def extract(connector_id: str) -> tuple[Accepted, int]:
+    cid = _connector_id(connector_id)
+    return security.start_extract(conn(router), caller(router), settings(router), cid), 202
+
+
+@router.put(path_of("security_resolve"), summary="Resolve an alert (admin); a note is required")
+def resolve(connector_id: str, alert_id: str, body: Annotated[ResolveRequest, Body()]) -> AlertOut:
+    return security.resolve_alert(conn(router), caller(router), _connector_id(connector_id), alert_id, body.note)
