@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+
 from snowwatch.db import get_connection, query
 from snowwatch.models.security import Finding
 from snowwatch.services import security_rules as rules

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+
 from snowwatch.services import security
 from snowwatch.services import security_rules as rules
 from snowwatch.snowflake import guard
