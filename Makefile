@@ -57,3 +57,12 @@ clean:
 .PHONY: web
 web: ## Build the dashboard (web/dist) from the pinned lock file
 	cd web && npm ci --no-audit --no-fund && npm run build
+
+# --- AWS (CDK): layers and an offline synth; see docs/deploy.md -----------------------------------
+.PHONY: layers synth
+layers: install ## Build the Lambda dependency layers into build/layers (pip for manylinux, no Docker; reused when the pins are unchanged)
+	$(BIN)/python scripts/build_layers.py
+
+synth: layers ## Synthesize the CDK app offline into cdk.out (cdk-nag must pass); print resource counts and unzipped sizes
+	$(BIN)/python infra/app.py
+	$(BIN)/python infra/report.py cdk.out

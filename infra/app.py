@@ -20,7 +20,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "infra"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# This machine's Node (20) is past end-of-life for jsii: the banner is noise on every synth.
+# Deploy with a supported Node (22/24) per docs/deploy.md.
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # major versions, comma-separated
 
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402

@@ -70,10 +70,10 @@ def function_sizes() -> list[FunctionSize]:
 
 def print_function_sizes() -> None:
     limit = LAMBDA_UNZIPPED_LIMIT_BYTES / MIB
-    print(f"{'function':<14}{'code':>10}{'layers':>10}{'total MiB':>10}   (limit {limit:.0f} MiB unzipped)")
+    print(f"{'function':<14}{'code':>10}{'layers':>10}{'total MiB':>11}   (limit {limit:.0f} MiB unzipped)")
     for size in function_sizes():
         layers = sum(size.layer_bytes.values())
         print(
-            f"{size.name:<14}{size.code_bytes / MIB:>10.2f}{layers / MIB:>10.1f}{size.total_bytes / MIB:>10.1f}"
+            f"{size.name:<14}{size.code_bytes / MIB:>10.2f}{layers / MIB:>10.1f}{size.total_bytes / MIB:>11.1f}"
             f"   {' + '.join(size.layer_bytes)}"
         )
