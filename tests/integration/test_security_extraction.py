@@ -184,6 +184,7 @@ def test_alert_lifecycle_dedupe_recur_resolve_reopen(conn, lone) -> None:
     assert (alert["status"], alert["occurrences"]) == ("open", 1)
     notes = _outbox(conn, alert["id"])
     assert len(notes) == 1 and notes[0]["recipients"] == ["admin@demo.snowwatch.local"]
+    assert notes[0]["dedupe_key"].endswith(":email")
     assert notes[0]["payload"]["severity"] == "high"
 
     _apply(conn, lone, [_finding(t0)])  # the same evidence again: no new occurrence

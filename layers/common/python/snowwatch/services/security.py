@@ -49,7 +49,6 @@ from snowwatch.models.security import (
 )
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import security as repo
-from snowwatch.repositories import users as users_repo
 from snowwatch.services import security_rules as rules
 from snowwatch.settings import JobSettings
 from snowwatch.snowflake.queries import (
@@ -403,57 +402,34 @@ def notification_payload(alert_id: UUID, finding: Finding, connector: Any, actio
         "remediation_sql": finding.remediation_sql,
         "observed_at": finding.observed_at.isoformat(),
         "event": "reopened" if action == "reopen" else "opened",
-        "subject_line": f"[snowwatch] {finding.severity.upper()}: {finding.title}",
+        "dashboard_path": f"/connectors/{connector.id}/security?alert={alert_id}",
     }
 
 
 def _enqueue(
-    conn: Connection,
-    *,
-    org_id: UUID,
-    connector_id: UUID,
-    alert_id: UUID,
-    recipients: list[str],
-    payload: dict[str, Any],
-    dedupe_key: str,
-) -> bool:
-    """One email outbox row (inside the caller's transaction); False when enqueued before."""
+    conn: Connection, *, org_id: UUID, connector_id: UUID, alert_id: UUID, payload: dict[str, Any], dedupe_key: str
+) -> list[UUID]:
+    """One email to the org's admins through the outbox, inside the caller's transaction; the ids written."""
+    from snowwatch.models.notifications import OutboxDelivery
     from snowwatch.services import notifications
 
-    enqueue = getattr(notifications, "enqueue", None)
-    if enqueue is not None:
-        result = enqueue(
-            conn,
-            org_id=org_id,
-            connector_id=connector_id,
-            source_type="security_alert",
-            source_id=alert_id,
-            channel="email",
-            recipients=recipients,
-            payload=payload,
-            dedupe_key=dedupe_key,
-        )
-        return result is not None
-    from snowwatch.repositories import notifications as outbox
-
-    return (
-        outbox.insert(
-            conn,
-            org_id=org_id,
-            connector_id=connector_id,
-            source_type="security_alert",
-            source_id=alert_id,
-            channel="email",
-            recipients=recipients,
-            payload=payload,
-            dedupe_key=dedupe_key,
-        )
-        is not None
+    return notifications.enqueue_in_tx(
+        conn,
+        org_id=org_id,
+        connector_id=connector_id,
+        source_type="security_alert",
+        source_id=alert_id,
+        deliveries=[OutboxDelivery(channel="email", recipients=[])],  # empty: the org's admins
+        payload=payload,
+        dedupe_key=dedupe_key,
     )
 
 
-def apply_findings(conn: Connection, connector: Any, findings: list[Finding], now: datetime) -> dict[str, int]:
-    """Upsert alerts for ``findings`` and enqueue notifications, in the caller's transaction."""
+def apply_findings(
+    conn: Connection, connector: Any, findings: list[Finding], now: datetime, outbox_ids: list[UUID] | None = None
+) -> dict[str, int]:
+    """Upsert alerts for ``findings`` and enqueue notifications, in the caller's transaction (the outbox
+    row ids written are appended to ``outbox_ids``: publish them after the commit)."""
     by_fp: dict[str, Finding] = {}
     for f in findings:
         fp = fingerprint(f.rule_id, f.subject)
@@ -468,7 +444,6 @@ def apply_findings(conn: Connection, connector: Any, findings: list[Finding], no
         "alerts_kept_resolved": 0,
         "notifications": 0,
     }
-    recipients: list[str] | None = None
     for fp, f in by_fp.items():
         current = existing.get(fp)
         action = transition(current, f.observed_at)
@@ -490,26 +465,26 @@ def apply_findings(conn: Connection, connector: Any, findings: list[Finding], no
                 continue
         if f.severity not in NOTIFY_SEVERITIES:
             continue
-        if recipients is None:
-            recipients = users_repo.admin_emails(conn, connector.org_id)
-        if not recipients:
-            continue
-        reopened = int(current["reopened_count"]) + 1 if current is not None else 0
-        if _enqueue(
+        occurrence = int(current["reopened_count"]) + 1 if current is not None else 0
+        ids = _enqueue(
             conn,
             org_id=connector.org_id,
             connector_id=connector.id,
             alert_id=alert_id,
-            recipients=recipients,
             payload=notification_payload(alert_id, f, connector, action),
-            dedupe_key=f"security_alert:{alert_id}:{reopened}",
-        ):
-            counts["notifications"] += 1
+            dedupe_key=f"security_alert:{alert_id}:{occurrence}",
+        )
+        counts["notifications"] += len(ids)
+        if outbox_ids is not None:
+            outbox_ids.extend(ids)
     return counts
 
 
-def evaluate_and_record(conn: Connection, connector: Any, now: datetime) -> dict[str, Any]:
-    """Evaluate every rule; in one transaction replace the stale users and apply the findings."""
+def evaluate_and_record(
+    conn: Connection, connector: Any, now: datetime, settings: JobSettings | None = None
+) -> dict[str, Any]:
+    """Evaluate every rule; in one transaction replace the stale users, upsert the alerts and write their
+    outbox rows; after the commit, publish those rows to the notify queue (the relay retries failures)."""
     findings, per_rule = rules.evaluate(conn, connector.id, now)
     stale = rules.stale_user_rows(conn, connector.id, now)
     stale_rows = [
@@ -524,9 +499,14 @@ def evaluate_and_record(conn: Connection, connector: Any, now: datetime) -> dict
         )
         for s in stale
     ]
+    outbox_ids: list[UUID] = []
     with transaction(conn):
         repo.replace(conn, repo.STALE_USERS, connector.id, stale_rows)
-        counts = apply_findings(conn, connector, findings, now)
+        counts: dict[str, Any] = apply_findings(conn, connector, findings, now, outbox_ids)
+    if outbox_ids and settings is not None:
+        from snowwatch.services import notifications
+
+        counts["published"] = notifications.publish_pending(conn, settings, outbox_ids)
     return {
         "findings": len(findings),
         "stale_users": len(stale_rows),
@@ -556,7 +536,7 @@ def run_security(conn: Connection, ctx: Any) -> dict[str, Any]:
         finally:
             counts["statements"] = sf.statements
             ctx.rows.update(counts)
-    counts.update(evaluate_and_record(conn, connector, now))
+    counts.update(evaluate_and_record(conn, connector, now, ctx.settings))
     ctx.rows.update(counts)
     metrics.add_metric(name="security_findings", unit="Count", value=counts["findings"])
     return counts
