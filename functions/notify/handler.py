@@ -18,7 +18,8 @@ from snowwatch.observability import logger, metrics, tracer
 from snowwatch.services import jobs, notifications
 from snowwatch.settings import NotifySettings, get_settings
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# All-failed batches are reported item by item too (not raised), so SQS retries exactly the failed ones.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -92,6 +92,8 @@ class NotifySettings(JobSettings):
     # How long a claimed ('sending') row stays reserved for the notifier that claimed it.
     lease_seconds: int = Field(default=300, ge=1, le=3600, alias="NOTIFY_LEASE_SECONDS")
     send_timeout_seconds: float = Field(default=10.0, gt=0, le=60, alias="NOTIFY_SEND_TIMEOUT_SECONDS")
+    # slack-sdk's in-call retries (connection errors, 429, 5xx): exponential backoff factor in seconds.
+    slack_retry_backoff_seconds: float = Field(default=0.5, ge=0, le=10, alias="NOTIFY_SLACK_RETRY_BACKOFF_SECONDS")
 
 
 S = TypeVar("S", bound=BaseSettings)

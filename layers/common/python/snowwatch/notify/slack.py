@@ -7,6 +7,7 @@ still fails raises here and the outbox retries it later.
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 from slack_sdk import WebClient, WebhookClient
@@ -16,6 +17,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
 
 from snowwatch.models.notifications import Notification
 from snowwatch.notify import PermanentSendError, SendError
@@ -45,11 +48,22 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
-def _retry_handlers() -> list[Any]:
+class _ProportionalJitter(Jitter):
+    """Full jitter scaled to the backoff factor (slack-sdk's default adds up to a whole second)."""
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    def recalculate(self, duration: float) -> float:
+        return duration + random.random() * self.factor  # noqa: S311 - jitter, not cryptography
+
+
+def _retry_handlers(backoff: float) -> list[Any]:
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=_ProportionalJitter(backoff))
     return [
-        ConnectionErrorRetryHandler(max_retry_count=1),
-        RateLimitErrorRetryHandler(max_retry_count=2),
-        ServerErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=interval),
+        RateLimitErrorRetryHandler(max_retry_count=2),  # waits for Retry-After
+        ServerErrorRetryHandler(max_retry_count=2, interval_calculator=interval),
     ]
 
 
@@ -77,6 +91,7 @@ class SlackSender:
         message = render(notification, self.settings.dashboard_url)
         text = f"{message.subject}\n{message.link}"
         timeout = int(max(1, self.settings.send_timeout_seconds))
+        retries = _retry_handlers(self.settings.slack_retry_backoff_seconds)
         try:
             if secret.get("bot_token"):
                 channel = target.get("channel")
@@ -86,14 +101,17 @@ class SlackSender:
                 if self.settings.slack_base_url:
                     kwargs["base_url"] = self.settings.slack_base_url.rstrip("/") + "/"
                 client = WebClient(
-                    token=secret["bot_token"], timeout=timeout, retry_handlers=_retry_handlers(), **kwargs
+                    token=secret["bot_token"],
+                    timeout=timeout,
+                    retry_handlers=retries,
+                    **kwargs,
                 )
                 client.chat_postMessage(channel=channel, text=text, blocks=message.blocks)
                 return
             url = secret.get("webhook_url")
             if not url:
                 raise PermanentSendError("Slack secret holds neither bot_token nor webhook_url")
-            hook = WebhookClient(url=url, timeout=timeout, retry_handlers=_retry_handlers())
+            hook = WebhookClient(url=url, timeout=timeout, retry_handlers=retries)
             response = hook.send(text=text, blocks=message.blocks)
             if response.status_code != 200:
                 error = (response.body or "").strip()[:100]
