@@ -1,0 +1,146 @@
+"""The 9 security endpoints through the local API Gateway (authorizer, proxy event, stage cache)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def base(cid: str) -> str:
+    return f"/api/connectors/{cid}/security/snowflake"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def extracted(stack: Any) -> None:
+    out = stack.run_job("security", connector_id=str(stack.connector_id))
+    assert out["status"] == "succeeded", out
+
+
+def test_summary(api, connector_id) -> None:
+    """Given the extracted account, then counts by severity, MFA adoption, admins, stale users, failed logins
+    in 24 h and the score with its formula."""
+    answer = api.get(f"{base(connector_id)}/summary")
+    assert answer.status == 200, answer.body
+    body = answer.json()
+    assert body["open_alerts"]["critical"] >= 4
+    assert body["open_alerts_total"] == sum(body["open_alerts"].values())
+    assert body["admins"] == 11
+    assert body["stale_users"] == 2
+    assert body["failed_logins_24h"] > 0
+    assert 0 <= body["mfa_adoption_percent"] <= 100
+    assert body["password_users_with_mfa"] < body["password_users"]
+    assert body["security_score"] == 0  # this account is in bad shape on purpose
+    assert "100" in body["score_formula"]
+
+
+def test_alerts_filters_and_pagination(api, connector_id) -> None:
+    """Given open alerts, when filtered by severity, rule and paginated, then the filters hold."""
+    crit = api.get(f"{base(connector_id)}/alerts", query={"severity": "critical", "status": "open"}).json()
+    assert crit["total"] >= 4 and all(a["severity"] == "critical" for a in crit["items"])
+    one = api.get(f"{base(connector_id)}/alerts", query={"rule": "stale_user"}).json()
+    assert {a["subject"] for a in one["items"]} == {"HENRY_STALE", "IVY_NEVER"}
+    assert all(a["remediation_sql"] and a["evidence"] for a in one["items"])
+    page = api.get(f"{base(connector_id)}/alerts", query={"limit": 2, "offset": 1}).json()
+    assert len(page["items"]) == 2 and page["limit"] == 2 and page["offset"] == 1
+    assert api.get(f"{base(connector_id)}/alerts", query={"severity": "nope"}).status == 422
+
+
+def test_stale_users(api, connector_id) -> None:
+    body = api.get(f"{base(connector_id)}/stale-users").json()
+    assert [u["user_name"] for u in body["items"]] == ["IVY_NEVER", "HENRY_STALE"]
+
+
+def test_failed_logins_window(api, connector_id) -> None:
+    """Given failures in the last hours, then by user and by IP; noise codes excluded; a 1 h window is smaller."""
+    day = api.get(f"{base(connector_id)}/failed-logins", query={"window_hours": 24}).json()
+    users = {u["user_name"]: u["failures"] for u in day["by_user"]}
+    assert users["CAROL_ANALYST"] == 7  # 6 burst + 1 from the sprayer
+    assert "SVC_KEYONLY" not in users  # 394304 noise
+    assert "0.0.0.0" not in {i["client_ip"] for i in day["by_ip"]}  # 390156 noise
+    hour = api.get(f"{base(connector_id)}/failed-logins", query={"window_hours": 1}).json()
+    assert hour["total"] < day["total"]
+    assert api.get(f"{base(connector_id)}/failed-logins", query={"window_hours": 0}).status == 422
+
+
+def test_login_history_filters(api, connector_id) -> None:
+    """Given login events, when filtered by user, IP and success, then only matching events, newest first."""
+    bob = api.get(f"{base(connector_id)}/login-history", query={"user": "admin_bob"}).json()
+    assert bob["total"] == 4 and {e["user_name"] for e in bob["items"]} == {"ADMIN_BOB"}
+    times = [e["event_timestamp"] for e in bob["items"]]
+    assert times == sorted(times, reverse=True)
+    spray = api.get(f"{base(connector_id)}/login-history", query={"ip": "203.0.113.99", "success": "false"}).json()
+    assert spray["total"] == 8
+    assert sum(1 for e in spray["items"] if e["user_name"] is None) == 2
+    page = api.get(f"{base(connector_id)}/login-history", query={"limit": 5}).json()
+    assert len(page["items"]) == 5 and page["total"] > 5
+    bad = api.get(
+        f"{base(connector_id)}/login-history", query={"start": "2026-02-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}
+    )
+    assert bad.status == 422
+
+
+def test_no_mfa(api, connector_id) -> None:
+    body = api.get(f"{base(connector_id)}/no-mfa").json()
+    assert [(u["user_name"], u["is_admin"]) for u in body["items"]] == [("ADMIN_BOB", True), ("CAROL_ANALYST", False)]
+
+
+def test_admin_access_has_grant_paths(api, connector_id) -> None:
+    body = api.get(f"{base(connector_id)}/admin-access").json()
+    assert body["total"] == 11 and body["within_recommended_range"] is False
+    sam = next(a for a in body["admins"] if a["user_name"] == "SAM_DEEP")
+    assert sam["grants"] == [{"admin_role": "SECURITYADMIN", "path": ["ROLE_A", "ROLE_B", "SEC_OPS", "SECURITYADMIN"]}]
+    alice = next(a for a in body["admins"] if a["user_name"] == "ADMIN_ALICE")
+    assert {g["admin_role"] for g in alice["grants"]} == {"ACCOUNTADMIN", "SECURITYADMIN"}
+
+
+def test_gets_are_cached_per_route_table(api, connector_id) -> None:
+    first = api.get(f"{base(connector_id)}/admin-access", query={})
+    second = api.get(f"{base(connector_id)}/admin-access")
+    assert first.headers.get("X-Cache") in ("HIT", "MISS") and second.headers["X-Cache"] == "HIT"
+
+
+def test_extract_is_admin_only_and_returns_a_run(api, connector_id) -> None:
+    """Given an admin, when POST extract, then 202 with a run id that reads back; a member gets 403."""
+    assert api.post(f"{base(connector_id)}/extract", as_="member").status == 403
+    answer = api.post(f"{base(connector_id)}/extract")
+    assert answer.status == 202, answer.body
+    body = answer.json()
+    assert body["job"] == "security"
+    run = api.get(f"/api/jobs/runs/{body['run_id']}").json()
+    assert run["status"] == "succeeded" and run["connector_id"] == connector_id
+
+
+def test_other_org_cannot_see_or_resolve(api, connector_id, other_connector_id) -> None:
+    """Given another org's admin, then this connector's security routes are 404, and resolving one of our
+    alerts through their own connector is 404 too."""
+    assert api.get(f"{base(connector_id)}/summary", as_="other").status == 404
+    alert = api.get(f"{base(connector_id)}/alerts", query={"rule": "mfa_admin"}).json()["items"][0]
+    answer = api.call(
+        "PUT", f"{base(other_connector_id)}/alerts/{alert['id']}/resolve", as_="other", json_body={"note": "mine"}
+    )
+    assert answer.status == 404
+    answer = api.call("PUT", f"{base(connector_id)}/alerts/{alert['id']}/resolve", as_="other", json_body={"note": "x"})
+    assert answer.status == 404
+
+
+def test_resolve_records_who_and_when_and_reads_back(api, connector_id) -> None:
+    """Given an open alert, when an admin resolves it with a note, then it reads back resolved with who and
+    when; a member gets 403, a missing note 422, a malformed or unknown id 404."""
+    alert = api.get(f"{base(connector_id)}/alerts", query={"rule": "admin_default_role"}).json()["items"][0]
+    path = f"{base(connector_id)}/alerts/{alert['id']}/resolve"
+    assert api.call("PUT", path, as_="member", json_body={"note": "x"}).status == 403
+    assert api.call("PUT", path, json_body={}).status == 422
+    assert api.call("PUT", path, json_body={"note": "   "}).status == 422
+    assert api.call("PUT", f"{base(connector_id)}/alerts/not-a-uuid/resolve", json_body={"note": "x"}).status == 404
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert api.call("PUT", f"{base(connector_id)}/alerts/{unknown}/resolve", json_body={"note": "x"}).status == 404
+    answer = api.call("PUT", path, json_body={"note": "default role changed to SYSADMIN"})
+    assert answer.status == 200, answer.body
+    body = answer.json()
+    assert body["status"] == "resolved" and body["resolution_note"] == "default role changed to SYSADMIN"
+    assert body["resolved_by_email"] == "admin@demo.snowwatch.local" and body["resolved_at"]
+    listed = api.get(f"{base(connector_id)}/alerts", query={"status": "resolved", "rule": "admin_default_role"})
+    assert [a["id"] for a in listed.json()["items"]] == [alert["id"]]
