@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from snowwatch_local.gateway import Answer, Gateway
+from snowwatch_local.server import LocalServer
 from snowwatch_local.stack import LocalStack, new_private_key_pem
 
 pytestmark = pytest.mark.e2e
@@ -99,11 +102,36 @@ def browse(web: dict[str, str], scenario: str, args: dict[str, Any] | None = Non
     return result
 
 
+class OneAtATimeGateway(Gateway):
+    """One API invocation at a time, as one warm Lambda instance runs them: the Powertools router keeps
+    per-request context on the shared app, so parallel threads would clear each other's context."""
+
+    _lock = threading.Lock()
+
+    def handle(self, *args: Any, **kwargs: Any) -> Answer:
+        with self._lock:
+            return super().handle(*args, **kwargs)
+
+
 @pytest.fixture(scope="module")
-def web(stack: LocalStack, server: str) -> Iterator[dict[str, str]]:
+def server_for_browser(stack: LocalStack) -> Iterator[str]:
+    """The local server (API + web/dist) for a browser, which fires several requests at once over up to
+    six keep-alive connections: idle connections time out after 5 s so they cannot hold every worker."""
+    local = LocalServer(gateway=OneAtATimeGateway(), port=0)
+    local.httpd.RequestHandlerClass.timeout = 5  # type: ignore[attr-defined]
+    local.start()
+    try:
+        yield local.url
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="module")
+def web(stack: LocalStack, server_for_browser: str) -> Iterator[dict[str, str]]:
     """A built dashboard served with the API, a tenant of its own with a synced and extracted connector."""
     ensure_chromium()
     ensure_web_build()
+    server = server_for_browser
     token = stack.token(WEB_ADMIN)
     status, created = http(
         server,
@@ -171,7 +199,7 @@ def test_filter_alerts_by_severity_status_and_rule(web: dict[str, str]) -> None:
     alerts = open_alerts(web)
     assert alerts, "the synthetic account plants security findings: expected open alerts"
     severities = sorted({a["severity"] for a in alerts})
-    rule = alerts[0]["rule"]
+    rule = alerts[0]["rule_id"]
     seen = browse(web, "filter_alerts", {"severities": severities, "statuses": ["open"], "rule": rule})
     for severity in severities:
         shown = seen["bySeverity"][severity]

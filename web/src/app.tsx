@@ -223,6 +223,9 @@ function Shell({ page, onSignOut }: { page: PageId; onSignOut: () => void }) {
           <Loading />
         )}
       </main>
+      <footer class="footer muted small">
+        snowwatch reads your Snowflake account and never changes it. All times are UTC.
+      </footer>
     </div>
   );
 }

@@ -1,5 +1,23 @@
 // Inline SVG charts: no chart library. Each chart is role="img" with a text summary for screen readers.
+import { useEffect, useRef, useState } from "preact/hooks";
 import { fmtNumber } from "./format";
+
+/** The rendered width of an element (so SVG text keeps its size instead of being stretched). */
+function useWidth(fallback = 720) {
+  const ref = useRef<HTMLElement>(null);
+  const [width, setWidth] = useState(fallback);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const measure = () => setWidth(Math.max(280, Math.round(el.clientWidth || fallback)));
+    measure();
+    if (typeof ResizeObserver === "undefined") return;
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  return [ref, width] as const;
+}
 
 const PALETTE = ["#2f6fde", "#e8793a", "#1e9e74", "#b0489e", "#c9a227", "#5a6b7d", "#d9534f", "#7a5cd6"];
 export const color = (i: number) => PALETTE[i % PALETTE.length];
@@ -37,7 +55,7 @@ export function StackedBars(props: {
   }
   const totals = xs.map((_, i) => series.reduce((s, r) => s + (r.values[i] ?? 0), 0));
   const top = niceMax(Math.max(0, ...totals));
-  const W = 720;
+  const [ref, W] = useWidth();
   const H = height;
   const padL = 48;
   const padB = 24;
@@ -50,8 +68,8 @@ export function StackedBars(props: {
     1,
   )} ${unit}`;
   return (
-    <figure class="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary} preserveAspectRatio="none">
+    <figure class="chart" ref={ref}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary}>
         <title>{summary}</title>
         {[0, 0.5, 1].map((f) => (
           <g key={f}>
@@ -81,7 +99,7 @@ export function StackedBars(props: {
                   </rect>
                 );
               })}
-              {(xs.length <= 12 || i % Math.ceil(xs.length / 8) === 0) && (
+              {(i % Math.max(1, Math.ceil(xs.length / Math.floor(W / 70))) === 0) && (
                 <text x={padL + i * bw + bw / 2} y={H - 6} text-anchor="middle" class="axis">
                   {x.slice(5)}
                 </text>
@@ -119,7 +137,7 @@ export function LineChart(props: {
   height?: number;
 }) {
   const { xs, series, label, unit = "", refs = [], height = 200 } = props;
-  const W = 720;
+  const [ref, W] = useWidth();
   const H = height;
   const padL = 48;
   const padB = 24;
@@ -133,8 +151,8 @@ export function LineChart(props: {
     .map((s) => `${s.name} from ${fmtNumber(s.values[0], 1)} to ${fmtNumber(s.values[s.values.length - 1], 1)}`)
     .join("; ")} ${unit}`;
   return (
-    <figure class="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary} preserveAspectRatio="none">
+    <figure class="chart" ref={ref}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary}>
         <title>{summary}</title>
         {[0, 0.5, 1].map((f) => (
           <g key={f}>
@@ -170,7 +188,7 @@ export function LineChart(props: {
         ))}
         {xs.map(
           (x, i) =>
-            (xs.length <= 10 || i % Math.ceil(xs.length / 8) === 0) && (
+            i % Math.max(1, Math.ceil(xs.length / Math.floor(W / 80))) === 0 && (
               <text key={x} x={xAt(i)} y={H - 6} text-anchor="middle" class="axis">
                 {x.length > 10 ? x.slice(5, 16).replace("T", " ") : x.slice(5)}
               </text>

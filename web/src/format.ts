@@ -100,7 +100,7 @@ export function fmtDate(value: unknown): string {
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return String(value);
   if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
-  return d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
+  return d.toISOString().replace("T", " ").slice(0, 16); // UTC (said once in the page footer)
 }
 
 export function fmtDuration(ms: unknown): string {

@@ -1,7 +1,6 @@
 // Cost: month-to-date overview with forecast and change, daily spend by warehouse or service type,
 // warehouses with idle cost, storage, waste findings with savings, top queries and users.
 import { useState } from "preact/hooks";
-import type { Page } from "../api";
 import { paths } from "../api";
 import type { Ctx } from "../app";
 import { LineChart, StackedBars } from "../charts";
@@ -59,20 +58,21 @@ function money(ctx: Ctx, row: unknown, ...names: string[]): string {
 }
 
 function Overview({ ctx }: { ctx: Ctx }) {
-  const res = useGet<Row>(paths.cost(ctx.connectorId, "overview"), { period: "month" });
+  const res = useGet<Row>(paths.cost(ctx.connectorId, "overview"), { period: "mtd" });
   const fc = useGet<Row>(paths.cost(ctx.connectorId, "forecast"));
   return (
     <Section title="Month to date" id="cost-overview" cache={res.cache}>
       <Async res={res}>
         {(o) => {
           const credits = pickNum(o, "credits", "total_credits", "totals.credits", "current.credits", "mtd_credits");
-          const cost = pickNum(o, "cost", "amount", "total_cost", "totals.cost", "totals.amount", "current.cost", "mtd_cost");
+          const cost = pickNum(o, "amount", "cost", "total_cost", "totals.cost", "totals.amount", "current.cost", "mtd_cost");
           const change = pickNum(o, "change_pct", "change_percent", "change.percent", "change.pct", "change");
           const prevCredits = pickNum(o, "previous_credits", "previous.credits", "change.previous_credits");
           const forecast = pick<Row>(o, "forecast") ?? fc.data;
           const fCredits = pickNum(forecast, "month_end_credits", "forecast_credits", "credits", "projected_credits");
-          const fCost = pickNum(forecast, "month_end_cost", "forecast_cost", "cost", "amount", "projected_cost");
-          const currencyNote = pick<string>(o, "currency_note", "pricing_note", "currency_source");
+          const fCost = pickNum(forecast, "forecast_amount", "month_end_cost", "forecast_cost", "cost", "amount", "projected_cost");
+          const currencyNote = pick<string>(o, "money.currency_source", "currency_note", "currency_source");
+          const price = pickNum(o, "money.credit_price");
           const services = itemsOf<Row>(pick(o, "by_service_type", "by_service", "services"));
           const top = itemsOf<Row>(pick(o, "top_warehouses", "warehouses"));
           return (
@@ -91,7 +91,13 @@ function Overview({ ctx }: { ctx: Ctx }) {
                   hint={fCost !== undefined ? fmtMoney(fCost, ctx.currency) : pick<string>(forecast, "method")}
                 />
               </div>
-              {currencyNote && <p class="muted small">Pricing: {String(currencyNote).replace(/_/g, " ")}</p>}
+              {currencyNote && (
+                <p class="muted small" data-testid="pricing">
+                  {currencyNote === "organization_usage"
+                    ? "Amounts in currency from your organization's usage in currency."
+                    : `Credits only from Snowflake; amounts use the connector's configured price${price !== undefined ? ` (${fmtMoney(price, ctx.currency)} per credit)` : ""}.`}
+                </p>
+              )}
               <div class="grid-2 tight">
                 <div>
                   <h3>By service type</h3>
@@ -100,7 +106,7 @@ function Overview({ ctx }: { ctx: Ctx }) {
                       rows={services}
                       caption="Credits by service type"
                       columns={[
-                        { key: "service_type|service|name", label: "Service" },
+                        { key: "key|service_type|name", label: "Service" },
                         { key: "credits", num: true, render: (r) => fmtCredits(pick(r, "credits")) },
                         { key: "cost|amount", label: "Cost", num: true, render: (r) => money(ctx, r, "cost", "amount") },
                       ]}
@@ -116,7 +122,7 @@ function Overview({ ctx }: { ctx: Ctx }) {
                       rows={top.slice(0, 8)}
                       caption="Top warehouses by credits"
                       columns={[
-                        { key: "warehouse_name|warehouse|name", label: "Warehouse" },
+                        { key: "key|warehouse_name|name", label: "Warehouse" },
                         { key: "credits", num: true, render: (r) => fmtCredits(pick(r, "credits")) },
                         { key: "cost|amount", label: "Cost", num: true, render: (r) => money(ctx, r, "cost", "amount") },
                       ]}
@@ -140,7 +146,7 @@ function Daily({ ctx, range }: { ctx: Ctx; range: Range }) {
   const rows = itemsOf<Row>(res.data, "days", "rows", "series");
   const { xs, series } = toSeries(
     rows,
-    ["date", "day", "usage_date"],
+    ["day", "date", "usage_date"],
     ["key", "group", "warehouse_name", "warehouse", "service_type", "name"],
     ["credits", "credits_used", "value"],
   );
@@ -168,8 +174,8 @@ function Daily({ ctx, range }: { ctx: Ctx; range: Range }) {
 
 function Warehouses({ ctx, range }: { ctx: Ctx; range: Range }) {
   const [offset, setOffset] = useState(0);
-  const res = useGet<Page<Row>>(paths.cost(ctx.connectorId, "warehouses"), { ...range, limit: 20, offset });
-  const rows = itemsOf<Row>(res.data);
+  const res = useGet<Row>(paths.cost(ctx.connectorId, "warehouses"), { ...range, limit: 20, offset });
+  const rows = itemsOf<Row>(res.data, "page.items");
   return (
     <Section title="Warehouses and idle cost" id="cost-warehouses" cache={res.cache}>
       <p class="muted small">Idle cost = compute credits minus the credits attributed to queries.</p>
@@ -195,20 +201,14 @@ function Warehouses({ ctx, range }: { ctx: Ctx; range: Range }) {
                     return fmtPercent(share ?? (frac !== undefined ? frac * 100 : undefined));
                   },
                 },
-                { key: "idle_cost", label: "Idle cost", num: true, render: (r) => money(ctx, r, "idle_cost") },
-                {
-                  key: "utilization|utilisation|utilization_pct",
-                  label: "Utilisation",
-                  num: true,
-                  render: (r) => {
-                    const u = pickNum(r, "utilization_pct", "utilisation_pct", "utilization", "utilisation");
-                    return fmtPercent(u !== undefined && u <= 1 ? u * 100 : u);
-                  },
-                },
+                { key: "idle_amount|idle_cost", label: "Idle cost", num: true, render: (r) => money(ctx, r, "idle_amount", "idle_cost") },
+                { key: "utilisation|utilization", label: "Avg running load", num: true, render: (r) => fmtNumber(pick(r, "utilisation", "utilization"), 2) },
+                { key: "avg_queued_load", label: "Avg queued load", num: true, render: (r) => fmtNumber(pick(r, "avg_queued_load"), 2) },
+                { key: "resource_monitor", label: "Resource monitor" },
                 { key: "auto_suspend", label: "Auto-suspend (s)", num: true, render: (r) => fmtNumber(pick(r, "auto_suspend", "config.auto_suspend")) },
               ]}
             />
-            <Pager total={p.total ?? rows.length} limit={20} offset={offset} onChange={setOffset} label="Warehouses" />
+            <Pager total={pickNum(p, "page.total", "total") ?? rows.length} limit={20} offset={offset} onChange={setOffset} label="Warehouses" />
           </>
         )}
       </Async>
@@ -220,17 +220,17 @@ function Storage({ ctx, range }: { ctx: Ctx; range: Range }) {
   const res = useGet<Row>(paths.cost(ctx.connectorId, "storage"), { ...range, limit: 20 });
   const trend = itemsOf<Row>(pick(res.data, "trend", "account", "daily", "account_trend"));
   const dbs = itemsOf<Row>(pick(res.data, "databases", "by_database"));
-  const tables = itemsOf<Row>(pick(res.data, "tables", "top_tables", "items"));
-  const xs = trend.map((r) => String(pick(r, "date", "usage_date", "day") ?? "").slice(0, 10));
+  const tables = itemsOf<Row>(pick(res.data, "tables.items", "tables", "top_tables"));
+  const xs = trend.map((r) => String(pick(r, "day", "date", "usage_date") ?? "").slice(0, 10));
   const tb = (r: Row, ...k: string[]) => (pickNum(r, ...k) ?? 0) / 1024 ** 4;
   return (
     <Section title="Storage" id="cost-storage" cache={res.cache}>
       <Async res={res} empty={() => !trend.length && !dbs.length && !tables.length} emptyText="No storage data yet.">
         {(s) => (
           <>
-            {pickNum(s, "monthly_cost", "cost_per_month", "monthly_cost_estimate") !== undefined && (
+            {pickNum(s, "monthly_amount", "monthly_cost") !== undefined && (
               <p>
-                Storage cost per month: <strong>{money(ctx, s, "monthly_cost", "cost_per_month", "monthly_cost_estimate")}</strong>
+                Storage cost per month: <strong>{money(ctx, s, "monthly_amount", "monthly_cost")}</strong>
               </p>
             )}
             {trend.length > 0 && (
@@ -256,7 +256,7 @@ function Storage({ ctx, range }: { ctx: Ctx; range: Range }) {
                       { key: "database_name|name", label: "Database" },
                       { key: "bytes|average_database_bytes|database_bytes", label: "Size", num: true, render: (r) => fmtBytes(pick(r, "bytes", "average_database_bytes", "database_bytes")) },
                       { key: "failsafe_bytes|average_failsafe_bytes", label: "Fail-safe", num: true, render: (r) => fmtBytes(pick(r, "failsafe_bytes", "average_failsafe_bytes")) },
-                      { key: "monthly_cost|cost", label: "Cost / month", num: true, render: (r) => money(ctx, r, "monthly_cost", "cost") },
+                      { key: "monthly_amount|monthly_cost", label: "Cost / month", num: true, render: (r) => money(ctx, r, "monthly_amount", "monthly_cost") },
                     ]}
                   />
                 ) : (
@@ -270,10 +270,12 @@ function Storage({ ctx, range }: { ctx: Ctx; range: Range }) {
                     rows={tables.slice(0, 10)}
                     caption="Largest tables"
                     columns={[
-                      { key: "table_name|name", label: "Table", render: (r) => [pick(r, "table_catalog", "database_name"), pick(r, "table_schema", "schema_name"), pick(r, "table_name", "name")].filter(Boolean).join(".") },
+                      { key: "table|table_name", label: "Table", render: (r) => String(pick(r, "table") ?? [pick(r, "table_catalog"), pick(r, "table_schema"), pick(r, "table_name")].filter(Boolean).join(".")) },
                       { key: "active_bytes", label: "Active", num: true, render: (r) => fmtBytes(pick(r, "active_bytes")) },
                       { key: "time_travel_bytes", label: "Time travel", num: true, render: (r) => fmtBytes(pick(r, "time_travel_bytes")) },
                       { key: "failsafe_bytes", label: "Fail-safe", num: true, render: (r) => fmtBytes(pick(r, "failsafe_bytes")) },
+                      { key: "monthly_amount", label: "Cost / month", num: true, render: (r) => money(ctx, r, "monthly_amount") },
+                      { key: "last_read_at", label: "Last read", render: (r) => fmtDate(pick(r, "last_read_at")) },
                     ]}
                   />
                 ) : (
@@ -292,7 +294,7 @@ function Waste({ ctx, range }: { ctx: Ctx; range: Range }) {
   const res = useGet<unknown>(paths.cost(ctx.connectorId, "waste"), range);
   const rows = itemsOf<Row>(res.data, "findings");
   const total =
-    pickNum(res.data, "total_monthly_savings", "estimated_monthly_savings", "total_savings") ??
+    pickNum(res.data, "total_estimated_monthly_savings", "total_monthly_savings") ??
     rows.reduce((s, r) => s + (pickNum(r, "estimated_monthly_savings", "monthly_savings", "savings") ?? 0), 0);
   return (
     <Section title="Waste findings" id="cost-waste" cache={res.cache}>
@@ -332,8 +334,8 @@ function Waste({ ctx, range }: { ctx: Ctx; range: Range }) {
 
 function TopQueries({ ctx, range }: { ctx: Ctx; range: Range }) {
   const [groupBy, setGroupBy] = useState("query");
-  const res = useGet<Page<Row>>(paths.cost(ctx.connectorId, "queries"), { ...range, group_by: groupBy, limit: 10 });
-  const rows = itemsOf<Row>(res.data);
+  const res = useGet<Row>(paths.cost(ctx.connectorId, "queries"), { ...range, group_by: groupBy, limit: 10 });
+  const rows = itemsOf<Row>(res.data, "page.items");
   return (
     <Section
       title="Top queries"
@@ -354,22 +356,23 @@ function TopQueries({ ctx, range }: { ctx: Ctx; range: Range }) {
           <DataTable
             rows={rows}
             caption="Top queries by cost"
-            rowKey={(r, i) => String(pick(r, "query_id", "query_parameterized_hash", "hash") ?? i)}
+            rowKey={(r, i) => String(pick(r, "key", "query_id") ?? i)}
             columns={[
               {
-                key: "query_text|query_id|query_parameterized_hash",
+                key: "query_text|key",
                 label: "Query",
                 render: (r) => (
                   <code class="clip" title={String(pick(r, "query_text") ?? "")}>
-                    {String(pick(r, "query_text", "query_parameterized_hash", "query_id") ?? "").slice(0, 90)}
+                    {String(pick(r, "query_text", "key") ?? "").slice(0, 90)}
                   </code>
                 ),
               },
               { key: "user_name", label: "User" },
               { key: "warehouse_name", label: "Warehouse" },
-              { key: "query_count|executions|count", label: "Runs", num: true },
+              { key: "queries|query_count", label: "Runs", num: true },
               { key: "credits|credits_attributed_compute", label: "Credits", num: true, render: (r) => fmtCredits(pick(r, "credits", "credits_attributed_compute")) },
-              { key: "cost|amount", label: "Cost", num: true, render: (r) => money(ctx, r, "cost", "amount") },
+              { key: "amount|cost", label: "Cost", num: true, render: (r) => money(ctx, r, "amount", "cost") },
+              { key: "cost_method", label: "Method" },
             ]}
           />
         )}
@@ -380,8 +383,8 @@ function TopQueries({ ctx, range }: { ctx: Ctx; range: Range }) {
 
 function TopUsers({ ctx, range }: { ctx: Ctx; range: Range }) {
   const [groupBy, setGroupBy] = useState("user");
-  const res = useGet<Page<Row>>(paths.cost(ctx.connectorId, "users"), { ...range, group_by: groupBy, limit: 10 });
-  const rows = itemsOf<Row>(res.data);
+  const res = useGet<Row>(paths.cost(ctx.connectorId, "users"), { ...range, group_by: groupBy, limit: 10 });
+  const rows = itemsOf<Row>(res.data, "page.items");
   return (
     <Section
       title="Top users and roles"
@@ -403,8 +406,8 @@ function TopUsers({ ctx, range }: { ctx: Ctx; range: Range }) {
             rows={rows}
             caption={`Cost by ${groupBy}`}
             columns={[
-              { key: "name|user_name|role_name|key", label: groupBy === "role" ? "Role" : "User" },
-              { key: "query_count|queries|count", label: "Queries", num: true },
+              { key: groupBy === "role" ? "role_name|name" : "user_name|name", label: groupBy === "role" ? "Role" : "User" },
+              { key: "queries|query_count", label: "Queries", num: true },
               { key: "credits", label: "Credits", num: true, render: (r) => fmtCredits(pick(r, "credits")) },
               { key: "cost|amount", label: "Cost", num: true, render: (r) => money(ctx, r, "cost", "amount") },
               { key: "last_query_at", label: "Last query", render: (r) => fmtDate(pick(r, "last_query_at")) },

@@ -19,6 +19,7 @@ import {
 } from "../format";
 
 const SEVERITIES = ["critical", "high", "medium", "low"] as const;
+const FILTER_SEVERITIES = [...SEVERITIES, "info"];
 const TERMINAL = ["succeeded", "failed", "interrupted"];
 
 export function SecurityPage({ ctx }: { ctx: Ctx }) {
@@ -73,14 +74,24 @@ function Summary({ ctx }: { ctx: Ctx }) {
           const stale = pickNum(s, "stale_users", "stale_user_count", "stale_users.count");
           const failed = pickNum(s, "failed_logins_24h", "failed_logins_last_24h", "failed_logins", "failed_logins.count");
           const formula = pick<string>(s, "score_formula", "security_score.formula", "formula");
+          const last = pick<Row>(s, "last_extraction");
+          const skipped = itemsOf<string>(pick(last, "skipped"));
           return (
+            <>
             <div class="overview" data-testid="security-summary">
               <div class="cards">
                 <Card
                   label="Security score"
                   value={score === undefined ? "—" : `${fmtNumber(score)} / 100`}
                   tone={score === undefined ? "" : score >= 80 ? "good" : score >= 50 ? "warn" : "bad"}
-                  hint={formula}
+                  hint={
+                    formula ? (
+                      <details>
+                        <summary>How it is computed</summary>
+                        {formula}
+                      </details>
+                    ) : undefined
+                  }
                   testid="card-score"
                 />
                 {SEVERITIES.map((k) => (
@@ -98,9 +109,20 @@ function Summary({ ctx }: { ctx: Ctx }) {
               </div>
               <div class="gauge-box">
                 <Gauge value={mfa} label="MFA adoption among password users" />
-                <div class="muted small">MFA adoption (users with a password)</div>
+                <div class="muted small">
+                  MFA adoption
+                  {pickNum(s, "password_users") !== undefined &&
+                    ` · ${fmtNumber(pickNum(s, "password_users_with_mfa"))} of ${fmtNumber(pickNum(s, "password_users"))} password users`}
+                </div>
               </div>
             </div>
+            <p class="muted small" data-testid="last-extraction">
+              {last
+                ? `Last extraction: ${String(pick(last, "status") ?? "")} ${fmtDate(pick(last, "finished_at"))}`
+                : "No extraction yet."}
+              {skipped.length > 0 && ` · skipped: ${skipped.join(", ")}`}
+            </p>
+            </>
           );
         }}
       </Async>
@@ -131,7 +153,7 @@ function Alerts({ ctx }: { ctx: Ctx }) {
   // Rules seen so far, to offer as suggestions for the rule filter.
   const [rules, setRules] = useState<string[]>([]);
   useEffect(() => {
-    const seen = items.map((a) => String(pick(a, "rule", "rule_id") ?? "")).filter(Boolean);
+    const seen = items.map((a) => String(pick(a, "rule_id", "rule") ?? "")).filter(Boolean);
     if (seen.some((r) => !rules.includes(r))) setRules([...new Set([...rules, ...seen])].sort());
   }, [res.data]);
 
@@ -178,7 +200,7 @@ function Alerts({ ctx }: { ctx: Ctx }) {
             }}
           >
             <option value="">All</option>
-            {SEVERITIES.map((s) => (
+            {FILTER_SEVERITIES.map((s) => (
               <option key={s} value={s}>
                 {humanize(s)}
               </option>
@@ -244,7 +266,8 @@ function AlertItem(props: { alert: Row; ctx: Ctx; expanded: boolean; onToggle: (
   const a = props.alert;
   const id = String(a.id);
   const st = String(pick(a, "status") ?? "open");
-  const title = String(pick(a, "title", "summary", "message", "description") ?? pick(a, "rule", "rule_id") ?? "Alert");
+  const title = String(pick(a, "title", "summary", "message") ?? pick(a, "rule_id", "rule") ?? "Alert");
+  const description = pick<string>(a, "description");
   const subject = pick(a, "subject", "user_name", "target");
   const evidence = pick(a, "evidence", "details");
   const remediation = pick<string>(a, "remediation_sql", "remediation");
@@ -255,9 +278,10 @@ function AlertItem(props: { alert: Row; ctx: Ctx; expanded: boolean; onToggle: (
         <div class="alert-main">
           <div class="alert-title">{title}</div>
           <div class="muted small">
-            <code>{String(pick(a, "rule", "rule_id") ?? "")}</code>
+            <code>{String(pick(a, "rule_id", "rule") ?? "")}</code>
             {subject !== undefined && <> · {fmtAny(subject)}</>}
             {pick(a, "last_seen_at", "last_seen") !== undefined && <> · last seen {fmtDate(pick(a, "last_seen_at", "last_seen"))}</>}
+            {(pickNum(a, "occurrences") ?? 0) > 1 && <> · seen {fmtNumber(pickNum(a, "occurrences"))} times</>}
           </div>
         </div>
         <span class={`status-pill ${st}`} data-testid="alert-status">
@@ -269,6 +293,7 @@ function AlertItem(props: { alert: Row; ctx: Ctx; expanded: boolean; onToggle: (
       </div>
       {props.expanded && (
         <div class="alert-details" id={`alert-${id}-details`}>
+          {description && <p>{description}</p>}
           {evidence !== undefined && (
             <>
               <h3>Evidence</h3>
@@ -395,8 +420,13 @@ function FailedLogins({ ctx }: { ctx: Ctx }) {
       }
     >
       <Async res={res}>
-        {() => (
+        {(d) => (
           <>
+            {pickNum(d, "total") !== undefined && (
+              <p>
+                <strong>{fmtNumber(pickNum(d, "total"))}</strong> failed logins in the window.
+              </p>
+            )}
             {xs.length ? (
               <BarsOverTime xs={xs} values={values} label="Failed logins over time" unit="failures" />
             ) : fallback.loading ? null : (
@@ -409,7 +439,12 @@ function FailedLogins({ ctx }: { ctx: Ctx }) {
                   <DataTable
                     rows={byUser.slice(0, 10)}
                     caption="Failed logins by user"
-                    columns={[{ key: "user_name|user" }, { key: "failures|failed|count", label: "Failures", num: true }]}
+                    columns={[
+                      { key: "user_name|user", label: "User", render: (r) => String(pick(r, "user_name", "user") ?? "(unknown user)") },
+                      { key: "distinct_ips", label: "IPs", num: true },
+                      { key: "failures|failed|count", label: "Failures", num: true },
+                      { key: "last_failure", label: "Last", render: (r) => fmtDate(pick(r, "last_failure")) },
+                    ]}
                   />
                 ) : (
                   <Empty>None.</Empty>
@@ -425,6 +460,7 @@ function FailedLogins({ ctx }: { ctx: Ctx }) {
                       { key: "client_ip|ip" },
                       { key: "users|distinct_users", label: "Users", num: true },
                       { key: "failures|failed|count", label: "Failures", num: true },
+                      { key: "last_failure", label: "Last", render: (r) => fmtDate(pick(r, "last_failure")) },
                     ]}
                   />
                 ) : (
@@ -439,32 +475,57 @@ function FailedLogins({ ctx }: { ctx: Ctx }) {
   );
 }
 
-function grantPath(a: Row): string {
-  const p = pick(a, "grant_path", "path", "paths", "via");
-  if (Array.isArray(p)) {
-    if (p.length && Array.isArray(p[0])) return (p as unknown[][]).map((x) => x.join(" → ")).join("; ");
-    return p.map((x) => (typeof x === "object" ? fmtAny(pick(x, "role", "name") ?? x) : String(x))).join(" → ");
+/** "ACCOUNTADMIN via DBA → SYSADMIN → ACCOUNTADMIN" lines, from `grants` (or a flat path). */
+function grantPaths(a: Row): string[] {
+  const grants = itemsOf<Row>(pick(a, "grants"));
+  if (grants.length) {
+    return grants.map((g) => {
+      const path = itemsOf<string>(pick(g, "path"));
+      return `${String(pick(g, "admin_role") ?? "")}${path.length ? ` via ${path.join(" → ")}` : ""}`;
+    });
   }
-  return fmtAny(p);
+  const p = pick(a, "grant_path", "path");
+  return Array.isArray(p) ? [p.map(String).join(" → ")] : p === undefined ? [] : [String(p)];
 }
 
 function Admins({ ctx }: { ctx: Ctx }) {
   const res = useGet<unknown>(paths.security(ctx.connectorId, "admin-access"));
   const rows = itemsOf<Row>(res.data, "admins", "holders");
+  const ok = pick<boolean>(res.data, "within_recommended_range");
   return (
     <Section title="Effective admins" id="admins" cache={res.cache}>
       <Async res={res} empty={() => rows.length === 0} emptyText="No admin holders found.">
         {() => (
-          <DataTable
-            rows={rows}
-            caption="Users holding ACCOUNTADMIN or SECURITYADMIN, with the grant path"
-            columns={[
-              { key: "user_name|grantee|user" },
-              { key: "admin_role|role", label: "Admin role" },
-              { key: "grant_path|path|paths|via", label: "Grant path", render: grantPath },
-              { key: "has_mfa", label: "MFA" },
-            ]}
-          />
+          <>
+            {ok !== undefined && (
+              <p class={ok ? "muted small" : "state warn small"}>
+                {fmtNumber(rows.length)} users hold ACCOUNTADMIN or SECURITYADMIN
+                {ok ? " (within the recommended 2 to 9)." : ": outside the recommended 2 to 9 (CIS 1.10)."}
+              </p>
+            )}
+            <DataTable
+              rows={rows}
+              caption="Users holding ACCOUNTADMIN or SECURITYADMIN, with the grant path"
+              rowKey={(r, i) => String(pick(r, "user_name") ?? i)}
+              columns={[
+                { key: "user_name|grantee|user", label: "User" },
+                {
+                  key: "grants",
+                  label: "Grant path",
+                  render: (r) => (
+                    <ul class="paths">
+                      {grantPaths(r).map((p) => (
+                        <li key={p}>{p}</li>
+                      ))}
+                    </ul>
+                  ),
+                },
+                { key: "has_password", label: "Password" },
+                { key: "has_mfa", label: "MFA" },
+                { key: "last_success_login", label: "Last login", render: (r) => fmtDate(pick(r, "last_success_login")) },
+              ]}
+            />
+          </>
         )}
       </Async>
     </Section>
@@ -487,7 +548,7 @@ function StaleUsers({ ctx }: { ctx: Ctx }) {
               columns={[
                 { key: "user_name|name" },
                 { key: "email" },
-                { key: "last_success_login|last_login_at|last_login", label: "Last login", render: (r) => fmtDate(pick(r, "last_success_login", "last_login_at", "last_login")) ?? "never" },
+                { key: "last_success_login|last_login_at|last_login", label: "Last login", render: (r) => (pick(r, "last_success_login", "last_login_at", "last_login") === undefined ? "never" : fmtDate(pick(r, "last_success_login", "last_login_at", "last_login"))) },
                 { key: "days_idle|days_inactive|idle_days", label: "Days idle", num: true },
                 { key: "created_on|created_at", label: "Created", render: (r) => fmtDate(pick(r, "created_on", "created_at")) },
                 { key: "has_password" },
