@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from constructs import Construct
 
@@ -26,6 +27,9 @@ class Config:
     jwks_url: str
     jwt_audience: str
     jwt_issuer: str
+    jwt_org_claim: str
+    jwt_role_claim: str
+    jwt_email_claim: str
     vpc_id: str
     vpc_endpoints: bool
     db_instance_class: str
@@ -40,16 +44,24 @@ class Config:
             value = scope.node.try_get_context(key)
             return CONTEXT_DEFAULTS[key] if value is None else value
 
+        timezone = str(get("timezone"))
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"context timezone={timezone!r} is not an IANA timezone") from exc
         return cls(
             stack_name=str(get("stack_name")),
             prod=_bool(get("prod")),
-            timezone=str(get("timezone")),
+            timezone=timezone,
             ses_sender=str(get("ses_sender")),
             dashboard_origin=str(get("dashboard_origin")),
             dashboard_url=str(get("dashboard_url")),
             jwks_url=str(get("jwks_url")),
             jwt_audience=str(get("jwt_audience")),
             jwt_issuer=str(get("jwt_issuer")),
+            jwt_org_claim=str(get("jwt_org_claim")),
+            jwt_role_claim=str(get("jwt_role_claim")),
+            jwt_email_claim=str(get("jwt_email_claim")),
             vpc_id=str(get("vpc_id")),
             vpc_endpoints=_bool(get("vpc_endpoints")),
             db_instance_class=str(get("db_instance_class")),

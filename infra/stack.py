@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Fn, Stack
 from constructs import Construct
 
 from infra.config import Config
@@ -64,6 +64,13 @@ class SnowwatchStack(Stack):
         CfnOutput(self, "NotifyQueueUrl", value=notifications.queue.queue_url)
         CfnOutput(self, "DatabaseSecretArn", value=database.secret.secret_arn)
         CfnOutput(self, "DatabaseProxyEndpoint", value=database.proxy.endpoint)
+        if network.egress_ips:
+            CfnOutput(
+                self,
+                "EgressIps",
+                value=Fn.join(",", network.egress_ips),
+                description="NAT gateway addresses: allow them in the Snowflake account's network policy",
+            )
         CfnOutput(self, "MigrateFunctionName", value=database.migrate.function_name)
         for job, fn in jobs.functions.items():
             CfnOutput(self, f"JobFunction{fn.node.id}", value=fn.function_name, description=f"{job} job function")

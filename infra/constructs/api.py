@@ -130,7 +130,13 @@ class Api(Construct):
         )
         grant_secret_prefix(self.handler, "WriteSlackSecrets", SLACK_SECRET_PREFIX, SECRET_WRITE, "Slack targets")
 
-        auth_env = {"JWT_ALGORITHM": "RS256", "JWKS_URL": config.jwks_url}
+        auth_env = {
+            "JWT_ALGORITHM": "RS256",
+            "JWKS_URL": config.jwks_url,
+            "JWT_ORG_CLAIM": config.jwt_org_claim,
+            "JWT_ROLE_CLAIM": config.jwt_role_claim,
+            "JWT_EMAIL_CLAIM": config.jwt_email_claim,
+        }
         if config.jwt_audience:
             auth_env["JWT_AUDIENCE"] = config.jwt_audience
         if config.jwt_issuer:

@@ -44,6 +44,7 @@ class Network(Construct):
     def __init__(self, scope: Construct, id: str, *, config: Config) -> None:
         super().__init__(scope, id)
         self.vpc: ec2.IVpc
+        self.egress_ips: list[str] = []
         if config.vpc_id:
             self.vpc = ec2.Vpc.from_lookup(self, "Vpc", vpc_id=config.vpc_id)
             isolated = bool(self.vpc.isolated_subnets)
@@ -73,6 +74,12 @@ class Network(Construct):
             )
             self.vpc = vpc
             isolated = True
+            # The NAT gateways' addresses: the stack's egress IPs, for a Snowflake network policy.
+            self.egress_ips = [
+                eip.ref
+                for subnet in vpc.public_subnets
+                if isinstance(eip := subnet.node.try_find_child("EIP"), ec2.CfnEIP)
+            ]
 
         self.app_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         self.data_subnets = ec2.SubnetSelection(
@@ -84,6 +91,10 @@ class Network(Construct):
         self.functions_sg = self._sg("Functions", "Lambda functions: HTTPS out, Postgres to the proxy")
         self.functions_sg.add_egress_rule(
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS: AWS APIs, Snowflake, Slack, IdP"
+        )
+        # The Snowflake connector checks certificate revocation (OCSP) over plain HTTP.
+        self.functions_sg.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "HTTP: OCSP for the Snowflake connector"
         )
         self.proxy_sg = self._sg("Proxy", "RDS Proxy")
         self.database_sg = self._sg("Database", "RDS PostgreSQL")
