@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -18,8 +19,13 @@ from snowwatch.settings import NotifySettings
 PERMANENT_CODES = frozenset({"MessageRejected", "InvalidParameterValue", "MailFromDomainNotVerified"})
 
 
-@cache
 def _client(region: str, timeout: float) -> Any:
+    # keyed on the endpoint too: the local stack points AWS_ENDPOINT_URL at moto
+    return _cached_client(region, timeout, os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@cache
+def _cached_client(region: str, timeout: float, endpoint: str | None) -> Any:
     config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"mode": "standard", "max_attempts": 3})
     return boto3.client("ses", region_name=region, config=config)
 

@@ -16,6 +16,7 @@ a single busy hour, and covers the weekday/weekend cycle.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -48,8 +49,12 @@ DEFAULT_HISTORY_DAYS = 30
 # ---------------------------------------------------------------------------------------------- secrets
 
 
-@cache
 def _secrets_client(region: str) -> Any:
+    return _cached_secrets_client(region, os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@cache
+def _cached_secrets_client(region: str, endpoint: str | None) -> Any:  # endpoint: the local stack's moto
     return boto3.client("secretsmanager", region_name=region)
 
 

@@ -24,6 +24,7 @@ their last publish (never published, SQS message lost, or moved to the DLQ), and
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -107,8 +108,12 @@ def enqueue_in_tx(
     return ids
 
 
-@cache
 def _sqs(region: str) -> Any:
+    return _sqs_client(region, os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@cache
+def _sqs_client(region: str, endpoint: str | None) -> Any:  # endpoint: the local stack's moto
     return boto3.client("sqs", region_name=region)
 
 
