@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from snowwatch.errors import ReadOnlyViolationError
 from snowwatch.snowflake import guard
 from snowwatch.snowflake.client import SnowflakeSession

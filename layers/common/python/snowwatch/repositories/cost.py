@@ -237,8 +237,9 @@ def large_tables(conn: Connection, connector_id: UUID, min_bytes: int) -> list[d
 
 
 def top_queries(
-    conn: Connection, connector_id: UUID, lo: datetime, hi: datetime, limit: int, offset: int
+    conn: Connection, connector_id: UUID, lo: datetime, hi: datetime, d_lo: date, d_hi: date, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
+    """The most expensive queries started in [lo, hi), walking the cost index; the total comes from the rollup."""
     rows = query(
         conn,
         """SELECT query_id, left(query_text, 500) AS query_text, user_name, role_name, warehouse_name,
@@ -257,11 +258,11 @@ def top_queries(
     )
     total = query_one(
         conn,
-        """SELECT count(*) AS n FROM enterprise.snowflake_query_history
-           WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi""",
+        """SELECT COALESCE(sum(queries), 0) AS n FROM enterprise.snowflake_query_rollup
+           WHERE connector_id = :c AND dim = 'warehouse' AND usage_date BETWEEN :lo AND :hi""",
         c=connector_id,
-        lo=lo,
-        hi=hi,
+        lo=d_lo,
+        hi=d_hi,
     )
     return rows, int(total["n"]) if total else 0
 

@@ -345,7 +345,7 @@ def queries(
     items: list[QueryCost] = []
     if group_by == "query":
         lo, hi = bounds(connector, rng.start, rng.end)
-        rows, total = repo.top_queries(conn, connector.id, lo, hi, limit, offset)
+        rows, total = repo.top_queries(conn, connector.id, lo, hi, rng.start, rng.end, limit, offset)
         for r in rows:
             credits = d(r["credits_compute"]) + d(r["credits_used_cloud_services"])
             items.append(

@@ -1,0 +1,297 @@
+"""Cost benchmark: loader vs psql \\copy, uncached cost API latency at a year x 50 warehouses x 2M queries,
+and the number of statements one sync issues to Snowflake.
+
+Standalone: ``python -m bench.cost`` (prints the JSON). From ``make bench``: ``run(results)``.
+The 2M query-history rows are generated straight into Postgres with generate_series (fakesnow
+would be the slow part, and the API reads Postgres only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+LOADER_ROWS = 200_000
+QUERY_ROWS = 2_000_000
+WAREHOUSES = 50
+DAYS = 365
+API_SAMPLES = 30
+
+
+def _pg() -> Any:
+    from snowwatch.db import get_connection
+    from snowwatch.settings import JobSettings, get_settings
+
+    return get_connection(get_settings(JobSettings))
+
+
+def _qh_rows(n: int, start: datetime) -> list[tuple[Any, ...]]:
+    out = []
+    for s in range(n):
+        st = start + timedelta(seconds=s * 13)
+        out.append(
+            (
+                f"bench-load-{s:010d}", f"SELECT * FROM T{s % 37} WHERE id = {s}", "SELECT", f"USER_{s % 7}",
+                "ANALYST", s % WAREHOUSES + 1, f"WH_{s % WAREHOUSES + 1:02d}", "Small", None, "SUCCESS", None,
+                st, st + timedelta(milliseconds=1000 + s % 5000), 1000 + s % 5000, 900 + s % 5000, 50, 0, 0, 0,
+                0, 1_000_000 + s, 0.5, 10, 100, 0, 0, s % 1000, "0.00001", f"qh{s % 113}", f"ph{s % 37}",
+            )
+        )  # fmt: skip
+    return out
+
+
+def bench_loader(connector_id: UUID) -> dict[str, Any]:
+    """Rows/s of db.bulk.upsert beside psql \\copy of the same rows (CSV) into a plain table."""
+    from snowwatch.db import transaction
+    from snowwatch.db.bulk import to_csv
+    from snowwatch.repositories import cost_sync
+
+    conn = _pg()
+    rows = _qh_rows(LOADER_ROWS, datetime(2020, 1, 1, tzinfo=UTC))
+    t = time.perf_counter()
+    with transaction(conn):
+        cost_sync.load(conn, connector_id, "QUERY_HISTORY", rows)
+    loader_s = time.perf_counter() - t
+
+    columns = ("connector_id", *cost_sync.TARGETS["QUERY_HISTORY"][1])
+    conn.run("DROP TABLE IF EXISTS public.bench_copy_qh")
+    conn.run("CREATE TABLE public.bench_copy_qh (LIKE enterprise.snowflake_query_history INCLUDING DEFAULTS)")
+    with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as f:
+        f.write(to_csv((connector_id, *r) for r in rows).getvalue())
+        path = f.name
+    from snowwatch.db.connection import connection_params
+    from snowwatch.settings import CommonSettings, get_settings
+
+    p = connection_params(get_settings(CommonSettings))
+    env = {**os.environ, "PGPASSWORD": p.get("password") or ""}
+    cmd = f"\\copy public.bench_copy_qh ({', '.join(columns)}) FROM '{path}' WITH (FORMAT csv, NULL '\\N')"
+    t = time.perf_counter()
+    subprocess.run(
+        ["psql", "-h", str(p["host"]), "-p", str(p["port"]), "-U", p["user"], "-d", p["database"], "-c", cmd],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    copy_s = time.perf_counter() - t
+    os.unlink(path)
+    conn.run("DROP TABLE public.bench_copy_qh")
+    conn.run("DELETE FROM enterprise.snowflake_query_history WHERE connector_id = :c", c=connector_id)
+    return {
+        "rows": LOADER_ROWS,
+        "loader_rows_per_s": round(LOADER_ROWS / loader_s),
+        "psql_copy_rows_per_s": round(LOADER_ROWS / copy_s),
+        "loader_vs_copy_ratio": round(copy_s / loader_s, 3),
+        "note": "loader = COPY into a temp stage + INSERT ... ON CONFLICT upsert (idempotent); "
+        "psql \\copy = plain COPY into an empty table, no upsert",
+    }
+
+
+def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
+    """A year for 50 warehouses and 2M query-history rows, set-based, then the rollups the sync builds."""
+    import pg8000.native
+
+    from snowwatch.db.connection import connection_params
+    from snowwatch.repositories import cost as cost_repo
+    from snowwatch.repositories import cost_sync
+    from snowwatch.settings import CommonSettings, get_settings
+
+    # Bulk generation outlives the functions' 30 s socket timeout: its own connection.
+    conn = pg8000.native.Connection(**connection_params(get_settings(CommonSettings)), timeout=900)
+    t0 = time.perf_counter()
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = now - timedelta(days=DAYS)
+    p = {"c": connector_id, "s": start, "w": WAREHOUSES, "h": DAYS * 24}
+    conn.run(
+        """INSERT INTO enterprise.snowflake_warehouse_metering
+           SELECT :c, w, 'WH_' || lpad(w::text, 2, '0'), CAST(:s AS timestamptz) + h * interval '1 hour',
+                  CAST(:s AS timestamptz) + (h + 1) * interval '1 hour', c * 1.1, c, c * 0.1, c * 0.7
+           FROM generate_series(1, :w) w, generate_series(0, :h - 1) h,
+                LATERAL (SELECT ((w % 4) + 1) * (30 + (h * 7 + w) % 60) / 100.0 AS c) x""",
+        **p,
+    )
+    conn.run(
+        """INSERT INTO enterprise.snowflake_metering_history
+           SELECT connector_id, 'WAREHOUSE_METERING', warehouse_id, 'WAREHOUSE', warehouse_name, start_time, end_time,
+                  credits_used_compute, credits_used_cloud_services, credits_used
+           FROM enterprise.snowflake_warehouse_metering WHERE connector_id = :c""",
+        c=connector_id,
+    )
+    conn.run(
+        """INSERT INTO enterprise.snowflake_daily_costs
+           SELECT :c, start_time::date, 'WAREHOUSE_METERING', sum(credits_used_compute),
+                  sum(credits_used_cloud_services), sum(credits_used), -sum(credits_used_cloud_services),
+                  sum(credits_used_compute), NULL
+           FROM enterprise.snowflake_metering_history WHERE connector_id = :c GROUP BY 2""",
+        c=connector_id,
+    )
+    conn.run(
+        """INSERT INTO enterprise.snowflake_warehouse_load
+           SELECT :c, 'WH_' || lpad(w::text, 2, '0'), CAST(:s AS timestamptz) + h * interval '1 hour',
+                  0.5, CASE WHEN w = 2 THEN 1.5 ELSE 0 END, 0, 0
+           FROM generate_series(1, :w) w, generate_series(0, :h - 1) h""",
+        **p,
+    )
+    conn.run(
+        """INSERT INTO enterprise.snowflake_storage_usage
+           SELECT :c, CAST(:s AS date) + d, 50e12 + d * 1e10, 1e12, 2e12, 0 FROM generate_series(0, :d) d""",
+        c=connector_id,
+        s=start,
+        d=DAYS,
+    )
+    conn.run(
+        """INSERT INTO enterprise.snowflake_database_storage
+           SELECT :c, CAST(:s AS date) + d, db, 'DB_' || db, NULL, 1e12 * db + d * 1e9, 1e11
+           FROM generate_series(0, :d) d, generate_series(1, 20) db""",
+        c=connector_id,
+        s=start,
+        d=DAYS,
+    )
+    conn.run(
+        """INSERT INTO enterprise.snowflake_table_storage (connector_id, table_id, table_catalog, table_schema,
+               table_name, active_bytes, time_travel_bytes, failsafe_bytes)
+           SELECT :c, t, 'DB_' || (t % 20), 'PUBLIC', 'T' || t, (t % 997) * 1e9, (t % 13) * 1e9, (t % 7) * 1e9
+           FROM generate_series(1, 5000) t""",
+        c=connector_id,
+    )
+    conn.run(
+        """INSERT INTO enterprise.snowflake_warehouses (connector_id, warehouse_name, size, auto_suspend,
+               min_cluster_count, max_cluster_count, resource_monitor)
+           SELECT :c, 'WH_' || lpad(w::text, 2, '0'), 'Small', CASE WHEN w % 5 = 0 THEN 3600 ELSE 60 END, 1, 1,
+                  CASE WHEN w % 3 = 0 THEN NULL ELSE 'M' END
+           FROM generate_series(1, :w) w""",
+        c=connector_id,
+        w=WAREHOUSES,
+    )
+    conn.run(
+        """INSERT INTO enterprise.snowflake_query_history (connector_id, query_id, query_text, query_type, user_name,
+               role_name, warehouse_id, warehouse_name, warehouse_size, execution_status, start_time, end_time,
+               total_elapsed_time, execution_time, compilation_time, bytes_scanned, percentage_scanned_from_cache,
+               partitions_scanned, partitions_total, bytes_spilled_to_remote_storage, credits_used_cloud_services,
+               query_hash, query_parameterized_hash, credits_attributed_compute, cost_method)
+           SELECT :c, 'bench-' || s, 'SELECT * FROM T' || (s % 500) || ' WHERE id = ' || s, 'SELECT',
+                  'USER_' || (s % 200), 'ROLE_' || (s % 20), s % :w + 1, 'WH_' || lpad((s % :w + 1)::text, 2, '0'),
+                  'Small', 'SUCCESS', st, st + interval '2 seconds', 2000, 1800, 200, 1000000 + s % 1000000,
+                  (s % 10) / 10.0, s % 100, 100, CASE WHEN s % 31 = 0 THEN 5000000 ELSE 0 END, 0.00001,
+                  'qh' || (s % 5000), 'ph' || (s % 2000), (s % 1000) / 10000.0,
+                  CASE WHEN s % 3 = 0 THEN 'hourly_share' ELSE 'attribution' END
+           FROM generate_series(1, :n) s,
+                LATERAL (SELECT CAST(:s AS timestamptz) + (s * (:h * 3600.0 / :n)) * interval '1 second' AS st) x""",
+        **p,
+        n=QUERY_ROWS,
+    )
+    generated_s = time.perf_counter() - t0
+    t = time.perf_counter()
+    cost_repo.rebuild_rollups(conn, connector_id, tz, start)
+    cost_sync.refresh_table_reads(conn, connector_id, 2**40)
+    rollup_s = time.perf_counter() - t
+    for table in (
+        "snowflake_query_history",
+        "snowflake_warehouse_metering",
+        "snowflake_metering_history",
+        "snowflake_query_rollup",
+        "snowflake_warehouse_load",
+        "snowflake_table_storage",
+        "snowflake_database_storage",
+    ):
+        conn.run(f"ANALYZE enterprise.{table}")
+    conn.close()
+    return {"generate_s": round(generated_s, 1), "rollups_s": round(rollup_s, 1), "query_rows": QUERY_ROWS}
+
+
+ENDPOINTS: list[tuple[str, dict[str, str]]] = [
+    ("overview", {}),
+    ("daily", {}),
+    ("daily", {"group_by": "warehouse"}),
+    ("warehouses", {}),
+    ("storage", {}),
+    ("waste", {}),
+    ("queries", {}),
+    ("queries", {"group_by": "parameterized_hash"}),
+    ("users", {}),
+    ("users", {"group_by": "role"}),
+    ("anomalies", {}),
+    ("forecast", {}),
+]
+
+
+def bench_api(stack: Any, connector_id: UUID) -> dict[str, Any]:
+    """Uncached latency (the stage cache is cleared before every call) through the local API Gateway."""
+    from snowwatch_local.gateway import Gateway
+    from snowwatch_local.stack import ADMIN
+
+    gateway = Gateway()
+    token = stack.token(ADMIN)
+    out: dict[str, Any] = {}
+    for name, query in ENDPOINTS:
+        path = f"/api/connectors/{connector_id}/cost/{name}"
+        times = []
+        for i in range(API_SAMPLES + 3):
+            gateway.cache._entries.clear()
+            t = time.perf_counter()
+            answer = gateway.handle(
+                "GET", path, {"Authorization": f"Bearer {token}"}, {k: [v] for k, v in query.items()}
+            )
+            elapsed = (time.perf_counter() - t) * 1000
+            assert answer.status == 200, answer.body[:500]
+            if i >= 3:  # warm-up: connection, imports
+                times.append(elapsed)
+        times.sort()
+        label = name + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+        out[label] = {
+            "p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
+        }
+    return out
+
+
+def bench_sync_statements(stack: Any) -> dict[str, Any]:
+    """Statements one full sync and one metering sync issue (fixed by construction: one per view + checks)."""
+    full = stack.run_job("sync", connector_id=stack.connector_id)["rows"]
+    again = stack.run_job("sync", connector_id=stack.connector_id)["rows"]
+    metering = stack.run_job("sync", connector_id=stack.connector_id, mode="metering")["rows"]
+    return {
+        "full_first": full["statements"],
+        "full_incremental": again["statements"],
+        "metering": metering["statements"],
+        "query_history_rows_first": full["QUERY_HISTORY"],
+        "query_history_rows_incremental": again["QUERY_HISTORY"],
+    }
+
+
+def run(results: dict[str, Any]) -> None:
+    from snowwatch_local.stack import LocalStack
+    from tests.integration.cost_helpers import new_connector
+
+    stack = LocalStack(database="snowwatch_bench_cost", fresh_database=True, size="tiny", dispatch_mode="inline")
+    stack.start()
+    try:
+        statements = bench_sync_statements(stack)
+        cid = new_connector(stack, "bench-cost")
+        loader = bench_loader(cid)
+        gen = generate(cid)
+        api = bench_api(stack, cid)
+    finally:
+        stack.stop()
+        from snowwatch_local.services import drop_database
+
+        drop_database("snowwatch_bench_cost")
+    detail = {"loader": loader, "data": gen, "api": api, "sync_statements": statements}
+    results["cost"] = detail
+    results["loader_vs_copy_ratio"] = loader["loader_vs_copy_ratio"]
+    results["cost_api_p95_ms_max"] = max(v["p95_ms"] for v in api.values())
+    results["sync_statements_per_connector"] = statements["full_first"]
+
+
+if __name__ == "__main__":
+    out: dict[str, Any] = {}
+    started = time.perf_counter()
+    run(out)
+    out["cost"]["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(out, indent=2, default=str))
