@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+import pg8000.exceptions
 import pg8000.native
 from pg8000.native import Connection
 
@@ -46,10 +47,10 @@ def _params_from_url(url: str) -> dict[str, Any]:
     return params
 
 
-def _params_from_secret(settings: CommonSettings) -> dict[str, Any]:
+def _params_from_secret(settings: CommonSettings, force_fetch: bool = False) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.parameters import get_secret
 
-    secret = json.loads(str(get_secret(settings.db_secret_arn or "", max_age=300)))
+    secret = json.loads(str(get_secret(settings.db_secret_arn or "", max_age=300, force_fetch=force_fetch)))
     return {
         "user": secret["username"],
         "password": secret["password"],
@@ -64,13 +65,25 @@ def connection_params(settings: CommonSettings) -> dict[str, Any]:
     return _params_from_url(settings.database_url) if settings.database_url else _params_from_secret(settings)
 
 
+INVALID_PASSWORD_SQLSTATE = "28P01"  # noqa: S105 - a SQLSTATE, not a password
+
+
 def connect(settings: CommonSettings) -> Connection:
-    """A new connection (callers normally want :func:`get_connection`)."""
-    params = connection_params(settings)
+    """A new connection (callers normally want :func:`get_connection`).
+
+    In AWS the secret is cached for 5 minutes; when the password was rotated meanwhile the
+    login fails with 28P01, and the secret is fetched afresh once before giving up.
+    """
     ssl_context = ssl.create_default_context() if settings.db_ssl else None
-    return pg8000.native.Connection(
-        **params, ssl_context=ssl_context, timeout=30, application_name=settings.service_name
-    )
+    extra = {"ssl_context": ssl_context, "timeout": 30, "application_name": settings.service_name}
+    try:
+        return pg8000.native.Connection(**connection_params(settings), **extra)
+    except pg8000.exceptions.DatabaseError as exc:
+        rotated = bool(exc.args) and isinstance(exc.args[0], dict) and exc.args[0].get("C") == INVALID_PASSWORD_SQLSTATE
+        if not rotated or settings.database_url:
+            raise
+        logger.warning("database login refused; re-reading the rotated secret")
+        return pg8000.native.Connection(**_params_from_secret(settings, force_fetch=True), **extra)
 
 
 def get_connection(settings: CommonSettings) -> Connection:
