@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -701,7 +701,3 @@ def start_extract(conn: Connection, caller: Caller, settings: JobSettings, conne
     from snowwatch.services import jobs
 
     return jobs.start(conn, caller, settings, "security", RunRequest(connector_id=connector_id))
-
-
-def iter_rules() -> Iterator[rules.Rule]:
-    return iter(rules.RULES)
