@@ -25,10 +25,22 @@ async function shot(page, name, dir = SHOTS) {
   return path;
 }
 
-/** Waits until no loading indicator is left and the network is quiet. */
+/** Waits until no section is loading or refreshing. */
 async function settle(page) {
   await page.waitForLoadState("networkidle", { timeout: TIMEOUT }).catch(() => {});
-  await page.waitForFunction(() => document.querySelectorAll(".state.loading").length === 0, null, { timeout: TIMEOUT });
+  await page.waitForFunction(
+    () => document.querySelectorAll('.state.loading, [aria-busy="true"]').length === 0,
+    null,
+    { timeout: TIMEOUT },
+  );
+}
+
+/** Does `action`, waits for the API answer whose URL contains `urlPart`, then for the page to settle. */
+async function act(page, urlPart, action) {
+  const answered = page.waitForResponse((r) => r.url().includes(urlPart), { timeout: TIMEOUT });
+  await action();
+  await answered;
+  await settle(page);
 }
 
 async function signedIn(context, page, hash) {
@@ -82,23 +94,22 @@ const scenarios = {
         })),
       );
     const out = { initial: await read(), bySeverity: {}, byStatus: {} };
+    const status = list.locator("select[name=status]");
+    const severity = list.locator("select[name=severity]");
+    await act(page, "/alerts", () => status.selectOption(""));
     for (const sev of args.severities ?? []) {
-      await list.getByLabel("Status").selectOption("");
-      await list.getByLabel("Severity").selectOption(sev);
-      await settle(page);
+      await act(page, `severity=${sev}`, () => severity.selectOption(sev));
       out.bySeverity[sev] = await read();
     }
-    await list.getByLabel("Severity").selectOption("");
+    await act(page, "/alerts", () => severity.selectOption(""));
     for (const st of args.statuses ?? []) {
-      await list.getByLabel("Status").selectOption(st);
-      await settle(page);
+      await act(page, `status=${st}`, () => status.selectOption(st));
       out.byStatus[st] = await read();
     }
     if (args.rule) {
-      await list.getByLabel("Status").selectOption("");
-      await list.getByLabel("Rule").fill(args.rule);
-      await list.getByRole("button", { name: "Apply" }).click();
-      await settle(page);
+      await act(page, "/alerts", () => status.selectOption(""));
+      await list.locator("input[name=rule]").fill(args.rule);
+      await act(page, `rule=${encodeURIComponent(args.rule)}`, () => list.getByRole("button", { name: "Apply" }).click());
       out.byRule = await read();
     }
     return out;
@@ -143,10 +154,10 @@ const scenarios = {
     const notice = (await page.getByRole("note").innerText()).trim();
     await page.getByRole("button", { name: "New budget" }).click();
     const form = page.getByRole("form", { name: "New budget" });
-    await form.getByLabel("Name").fill(args.name);
-    await form.getByLabel("Period").selectOption("monthly");
-    await form.getByLabel("Amount").fill(String(args.amount ?? 500));
-    await form.getByLabel("Alert emails").fill(args.emails.join(", "));
+    await form.locator("input[name=name]").fill(args.name);
+    await form.locator("select[name=period]").selectOption("monthly");
+    await form.locator("input[name=amount]").fill(String(args.amount ?? 500));
+    await form.locator("textarea[name=alert_emails]").fill(args.emails.join(", "));
     const fallback = (await form.locator("#emails-help").innerText()).trim();
     await form.getByRole("button", { name: "Create budget" }).click();
     const item = page.locator(`li.budget[data-budget-name="${args.name}"]`);
@@ -168,6 +179,13 @@ const scenarios = {
     for (const name of ["security", "cost", "budgets", "jobs"]) {
       await page.goto(`${BASE}/#/${name}`);
       await settle(page);
+      if (name === "budgets") {
+        const more = page.getByRole("button", { name: "History & alerts" }).first();
+        if (await more.count()) {
+          await more.click();
+          await settle(page);
+        }
+      }
       const errors = await page.locator(".state.error").allInnerTexts();
       if (errors.length) problems.push({ page: name, errors });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);

@@ -90,8 +90,13 @@ export function Async<T>(props: {
   if (res.loading && res.data === undefined) return <Loading />;
   if (res.error) return <ErrorBox error={res.error} onRetry={res.reload} />;
   if (res.data === undefined || res.data === null) return <Empty>{props.emptyText ?? "No data yet."}</Empty>;
-  if (props.empty?.(res.data)) return <Empty>{props.emptyText ?? "Nothing to show."}</Empty>;
-  return <>{props.children(res.data)}</>;
+  const body = props.empty?.(res.data) ? <Empty>{props.emptyText ?? "Nothing to show."}</Empty> : props.children(res.data);
+  // While a new answer loads (filters changed, page turned), the old one stays, marked busy.
+  return (
+    <div class={res.loading ? "refreshing" : undefined} aria-busy={res.loading ? "true" : undefined}>
+      {body}
+    </div>
+  );
 }
 
 export function Section(props: { title: string; id?: string; actions?: ComponentChildren; children: ComponentChildren; cache?: string | null }) {

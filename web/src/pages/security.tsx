@@ -336,6 +336,7 @@ function ResolveForm({ ctx, alertId, onResolved }: { ctx: Ctx; alertId: string; 
     <form
       class="resolve"
       aria-label="Resolve alert"
+      noValidate
       onSubmit={async (e) => {
         e.preventDefault();
         if (!note.trim()) {
