@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from snowwatch.db import get_connection
 from snowwatch.observability import logger, metrics, tracer
 from snowwatch.services import jobs

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from snowwatch.db import migrate
 from snowwatch.observability import logger
 from snowwatch.settings import CommonSettings, get_settings
