@@ -94,10 +94,7 @@ def test_connector_create_stores_secret_reference_and_never_returns_key(api) -> 
     assert "PRIVATE KEY" not in answer.body and "secret" not in answer.body
     cid = answer.json()["id"]
     assert api.get(f"/api/connectors/{cid}").json()["timezone"] == "Europe/Berlin"
-    assert (
-        api.call("PATCH", f"/api/connectors/{cid}", json_body={"credit_price": 2.5}).json()["credit_price"]
-        == 2.5
-    )
+    assert api.call("PATCH", f"/api/connectors/{cid}", json_body={"credit_price": 2.5}).json()["credit_price"] == 2.5
     assert (
         api.post(
             "/api/connectors",

@@ -93,9 +93,7 @@ def insert(conn: Connection, org_id: UUID, values: dict[str, Any]) -> dict[str, 
     return row
 
 
-def update(
-    conn: Connection, org_id: UUID, connector_id: UUID, values: dict[str, Any]
-) -> dict[str, Any] | None:
+def update(conn: Connection, org_id: UUID, connector_id: UUID, values: dict[str, Any]) -> dict[str, Any] | None:
     unknown = set(values) - UPDATABLE
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")

@@ -75,9 +75,7 @@ def update(
     conn: Connection, caller: Caller, connector_id: UUID, body: ConnectorUpdate, settings: JobSettings
 ) -> ConnectorOut:
     current = require(conn, caller, connector_id)
-    values = body.model_dump(
-        exclude_unset=True, exclude={"private_key", "private_key_passphrase", "password"}
-    )
+    values = body.model_dump(exclude_unset=True, exclude={"private_key", "private_key_passphrase", "password"})
     payload = _secret_payload(body)
     if payload:
         values["secret_ref"] = secrets.put_connector_secret(settings, current.id, payload)

@@ -64,9 +64,7 @@ def handle(
 
 def fan_out(conn: Connection, settings: JobSettings, job: str, event: JobEvent) -> dict[str, Any]:
     """One dispatched unit per active connector (metering runs: only connectors with active budgets)."""
-    targets = connectors_repo.list_active(
-        conn, with_active_budgets=(job == "sync" and event.mode == "metering")
-    )
+    targets = connectors_repo.list_active(conn, with_active_budgets=(job == "sync" and event.mode == "metering"))
     failed = 0
     for target in targets:
         if event.org_id is not None and target["org_id"] != event.org_id:
@@ -90,9 +88,7 @@ def run(conn: Connection, settings: JobSettings, job: str, event: JobEvent, work
     if event.run_id is not None:
         row = repo.start_queued(conn, event.run_id)
         if row is None:
-            logger.info(
-                "run is not queued (redelivered or already handled)", extra={"run_id": str(event.run_id)}
-            )
+            logger.info("run is not queued (redelivered or already handled)", extra={"run_id": str(event.run_id)})
             return {"job": job, "run_id": str(event.run_id), "status": "skipped"}
     else:
         row = repo.create(
@@ -196,9 +192,7 @@ def start(conn: Connection, caller: Caller, settings: JobSettings, job: str, bod
         requested_by=caller.user_id,
     )
     if row is None:
-        raise ConflictError(
-            f"{job} is already running for this connector" if connector_id else f"{job} is running"
-        )
+        raise ConflictError(f"{job} is already running for this connector" if connector_id else f"{job} is running")
     payload = {
         "run_id": row["id"],
         "connector_id": connector_id,
@@ -239,6 +233,4 @@ def list_runs(
     rows, total = repo.list_for_org(
         conn, caller.org_id, job=job, connector_id=connector_id, status=status, limit=limit, offset=offset
     )
-    return Page[JobRun](
-        items=[_run_out(r, caller.org_id) for r in rows], total=total, limit=limit, offset=offset
-    )
+    return Page[JobRun](items=[_run_out(r, caller.org_id) for r in rows], total=total, limit=limit, offset=offset)
