@@ -17,11 +17,21 @@ const LAPTOP = { width: 1366, height: 900 };
 const TABLET = { width: 820, height: 1180 };
 const TIMEOUT = 30_000;
 
-async function shot(page, name, dir = SHOTS) {
+const MAX_SHOT_HEIGHT = 2000; // px: the top of long pages is what a reader looks at
+
+async function shot(page, name, dir = SHOTS, { viewport = false } = {}) {
   if (!dir) return null;
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  if (viewport) {
+    await page.screenshot({ path });
+    return path;
+  }
+  const { width, height } = await page.evaluate(() => ({
+    width: document.documentElement.clientWidth,
+    height: document.documentElement.scrollHeight,
+  }));
+  await page.screenshot({ path, fullPage: true, clip: { x: 0, y: 0, width, height: Math.min(height, MAX_SHOT_HEIGHT) } });
   return path;
 }
 
@@ -131,7 +141,8 @@ const scenarios = {
     await page.locator(`li.alert[data-alert-id="${id}"][data-status="resolved"]`).waitFor({ timeout: TIMEOUT });
     const status = (await target.getByTestId("alert-status").innerText()).trim();
     const details = (await target.locator(".alert-details").innerText()).trim();
-    await shot(page, "security-alert-resolved");
+    await target.evaluate((el) => el.scrollIntoView({ block: "center" }));
+    await shot(page, "security-alert-resolved", SHOTS, { viewport: true });
     return { id, status, noteRequired, details };
   },
 

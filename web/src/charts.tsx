@@ -188,8 +188,14 @@ export function LineChart(props: {
         ))}
         {xs.map(
           (x, i) =>
-            i % Math.max(1, Math.ceil(xs.length / Math.floor(W / 80))) === 0 && (
-              <text key={x} x={xAt(i)} y={H - 6} text-anchor="middle" class="axis">
+            (i % Math.max(1, Math.ceil(xs.length / Math.floor(W / 80))) === 0 || i === xs.length - 1) && (
+              <text
+                key={x}
+                x={xAt(i)}
+                y={H - 6}
+                text-anchor={xs.length > 1 && i === xs.length - 1 ? "end" : i === 0 && xs.length > 1 ? "start" : "middle"}
+                class="axis"
+              >
                 {x.length > 10 ? x.slice(5, 16).replace("T", " ") : x.slice(5)}
               </text>
             ),
