@@ -36,6 +36,7 @@ WEB = ROOT / "web"
 SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 WEB_ADMIN = {"subject": "web-e2e-admin", "email": "admin@web-e2e.snowwatch.local", "org": "web-e2e", "role": "admin"}
+WEB_MEMBER = {**WEB_ADMIN, "subject": "web-e2e-member", "email": "member@web-e2e.snowwatch.local", "role": "member"}
 SEVERITIES = ("critical", "high", "medium", "low")
 
 
@@ -83,12 +84,14 @@ def http(base: str, method: str, path: str, token: str, body: Any = None) -> tup
         return err.code, json.loads(text) if text else None
 
 
-def browse(web: dict[str, str], scenario: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+def browse(
+    web: dict[str, str], scenario: str, args: dict[str, Any] | None = None, token: str | None = None
+) -> dict[str, Any]:
     """Run one driver scenario; its RESULT line as a dict. A failing scenario fails the test with its log."""
     env = {
         **os.environ,
         "BASE_URL": web["base"],
-        "TOKEN": web["token"],
+        "TOKEN": token or web["token"],
         "SCREENSHOTS": str(SHOTS),
         "CHROMIUM": str(CHROMIUM),
     }
@@ -249,6 +252,19 @@ def test_create_a_budget_with_custom_emails_and_see_it_listed(web: dict[str, str
     assert len(stored) == 1
     assert stored[0]["alert_emails"] == emails
     assert str(stored[0]["id"]) == seen["id"]
+
+
+def test_a_member_sees_no_admin_actions(web: dict[str, str], stack: LocalStack) -> None:
+    """Given a member of the same organization, when they open each page,
+    then they see the data but no Extract now, Resolve, New budget, Edit or Run now buttons."""
+    seen = browse(web, "member_view", token=stack.token(WEB_MEMBER))
+    assert "member" in seen["whoami"]
+    assert seen["extract"] == 0
+    assert seen.get("resolve", 0) == 0
+    assert seen.get("adminsOnly", True) is True
+    assert seen["newBudget"] == 0
+    assert seen["editBudget"] == 0
+    assert seen["runNow"] == 0
 
 
 def test_every_page_renders_without_errors_at_laptop_and_tablet_widths(web: dict[str, str], stack: LocalStack) -> None:

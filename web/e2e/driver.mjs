@@ -182,6 +182,28 @@ const scenarios = {
     return { id: await item.getAttribute("data-budget-id"), text, progress, notice, fallback };
   },
 
+  /** A member sees the data but none of the admin actions. */
+  async member_view({ context, page }) {
+    await signedIn(context, page, "#/security");
+    const count = (name) => page.getByRole("button", { name }).count();
+    const out = { extract: await count("Extract now") };
+    const first = page.locator("li.alert").first();
+    if (await first.count()) {
+      await first.getByRole("button", { name: "Details" }).click();
+      out.resolve = await count("Resolve alert");
+      out.adminsOnly = (await first.locator(".alert-details").innerText()).includes("Only admins");
+    }
+    await page.goto(`${BASE}/#/budgets`);
+    await settle(page);
+    out.newBudget = await count("New budget");
+    out.editBudget = await count("Edit");
+    await page.goto(`${BASE}/#/jobs`);
+    await settle(page);
+    out.runNow = await page.getByRole("button", { name: /^Run .* now$/ }).count();
+    out.whoami = (await page.getByTestId("whoami").innerText()).trim();
+    return out;
+  },
+
   /** A screenshot of every page at laptop width, and of the security page at tablet width. */
   async screenshots({ context, page }) {
     await context.addInitScript((t) => sessionStorage.setItem("snowwatch.token", t), TOKEN);
