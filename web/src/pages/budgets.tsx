@@ -139,7 +139,13 @@ function BudgetItem({ b, ctx, onEdit, onDeleted }: { b: Row; ctx: Ctx; onEdit: (
       </div>
       <div class="small">
         Thresholds:{" "}
-        {itemsOf<Row>(b.thresholds).length ? itemsOf<Row>(b.thresholds).map((t) => thresholdText(t, b)).join(", ") : "none"}
+        {itemsOf<Row>(b.thresholds).length
+          ? itemsOf<Row>(b.thresholds)
+              .slice()
+              .sort((x, y) => String(x.basis).localeCompare(String(y.basis)) || (pickNum(x, "value") ?? 0) - (pickNum(y, "value") ?? 0))
+              .map((t) => thresholdText(t, b))
+              .join(", ")
+          : "none"}
         {" · "}Email: {emails.length ? emails.join(", ") : <em>the organization's admins</em>}
         {" · "}Slack: {slack ? `${String(slack.kind)}${slack.channel ? ` ${String(slack.channel)}` : ""}` : "none"}
       </div>
