@@ -270,7 +270,22 @@ def test_a_member_sees_no_admin_actions(web: dict[str, str], stack: LocalStack) 
 def test_every_page_renders_without_errors_at_laptop_and_tablet_widths(web: dict[str, str], stack: LocalStack) -> None:
     """Given the synced tenant, when each page is opened at 1366 px and the main ones at 820 px,
     then no section shows an error, nothing overflows sideways, and a screenshot of each is saved."""
-    for job in ("budget_check", "snapshot"):
+    status, body = http(
+        web["base"],
+        "POST",
+        f"/api/connectors/{web['connector_id']}/budgets",
+        web["token"],
+        {
+            "name": "Ad-hoc warehouse (e2e)",
+            "scope_type": "warehouses",
+            "warehouses": ["ADHOC_WH"],
+            "amount": 1500,
+            "thresholds": [{"type": "percent", "value": 50}, {"type": "percent", "value": 100}],
+            "alert_emails": ["adhoc-owner@example.com"],
+        },
+    )
+    assert status == 201, body
+    for job in ("budget_check", "snapshot", "notify"):
         stack.run_job(job, connector_id=web["connector_id"])
     seen = browse(web, "screenshots")
     assert seen["problems"] == []

@@ -213,11 +213,9 @@ const scenarios = {
       await page.goto(`${BASE}/#/${name}`);
       await settle(page);
       if (name === "budgets") {
-        const more = page.getByRole("button", { name: "History & alerts" }).first();
-        if (await more.count()) {
-          await more.click();
-          await settle(page);
-        }
+        const more = page.getByRole("button", { name: "History & alerts" });
+        for (let i = (await more.count()) - 1; i >= 0; i -= 1) await more.nth(i).click();
+        await settle(page);
       }
       const errors = await page.locator(".state.error").allInnerTexts();
       if (errors.length) problems.push({ page: name, errors });

@@ -37,7 +37,6 @@ export function useGet<T>(path: string | null, query?: Query): Loaded<T> {
         setState({ error: err, loading: false, cache: null });
       });
     return () => ctl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   const setData = useCallback(

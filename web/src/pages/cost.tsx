@@ -168,7 +168,40 @@ function Daily({ ctx, range }: { ctx: Ctx; range: Range }) {
       <Async res={res} empty={() => xs.length === 0} emptyText="No spend in this range yet.">
         {() => <StackedBars xs={xs} series={series} label={`Daily credits by ${groupBy.replace("_", " ")}`} unit="credits" />}
       </Async>
+      <Anomalies ctx={ctx} range={range} />
     </Section>
+  );
+}
+
+/** Days far outside the robust baseline of the previous 28 days (GET cost/anomalies). */
+function Anomalies({ ctx, range }: { ctx: Ctx; range: Range }) {
+  const res = useGet<Row>(paths.cost(ctx.connectorId, "anomalies"), range);
+  const rows = itemsOf<Row>(res.data);
+  if (res.error || (!res.loading && !rows.length)) return null; // optional extra: stay quiet
+  return (
+    <div>
+      <h3>Unusual days</h3>
+      <Async res={res}>
+        {(d) => (
+          <>
+            <DataTable
+              rows={rows}
+              caption="Days with unusual spend"
+              rowKey={(r, i) => String(pick(r, "day") ?? i)}
+              columns={[
+                { key: "day", label: "Day" },
+                { key: "credits", num: true, render: (r) => fmtCredits(pick(r, "credits")) },
+                { key: "baseline_median", label: "Usual (median)", num: true, render: (r) => fmtCredits(pick(r, "baseline_median")) },
+                { key: "direction", label: "Direction" },
+                { key: "score", label: "Score", num: true, render: (r) => fmtNumber(pick(r, "score"), 1) },
+                { key: "amount", label: "Cost", num: true, render: (r) => money(ctx, r, "amount") },
+              ]}
+            />
+            {pick(d, "method") !== undefined && <p class="muted small">{String(pick(d, "method"))}</p>}
+          </>
+        )}
+      </Async>
+    </div>
   );
 }
 
