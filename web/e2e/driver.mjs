@@ -133,6 +133,9 @@ const scenarios = {
     await item.waitFor({ timeout: TIMEOUT });
     const id = await item.getAttribute("data-alert-id");
     const target = list.locator(`li.alert[data-alert-id="${id}"]`);
+    const severity = (await target.locator(".badge").first().innerText()).trim();
+    const card = page.getByTestId(`card-${severity}`).locator(".card-value");
+    const countBefore = (await card.count()) ? (await card.innerText()).trim() : null;
     await target.getByRole("button", { name: "Details" }).click();
     await target.getByRole("button", { name: "Resolve alert" }).click();
     const noteRequired = (await target.getByRole("alert").innerText()).trim();
@@ -143,7 +146,8 @@ const scenarios = {
     const details = (await target.locator(".alert-details").innerText()).trim();
     await target.evaluate((el) => el.scrollIntoView({ block: "center" }));
     await shot(page, "security-alert-resolved", SHOTS, { viewport: true });
-    return { id, status, noteRequired, details };
+    const countAfter = countBefore === null ? null : (await card.innerText()).trim();
+    return { id, status, noteRequired, details, severity, countBefore, countAfter };
   },
 
   /** "Extract now": POST extract, then the job's progress until it ends. */

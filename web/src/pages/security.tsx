@@ -22,15 +22,24 @@ const SEVERITIES = ["critical", "high", "medium", "low"] as const;
 const FILTER_SEVERITIES = [...SEVERITIES, "info"];
 const TERMINAL = ["succeeded", "failed", "interrupted"];
 
+/** An alert resolved in this tab, and when. */
+interface Resolution {
+  alert: Row;
+  at: number;
+}
+
 export function SecurityPage({ ctx }: { ctx: Ctx }) {
+  // Resolutions made here: the cached summary and lists are corrected with them until they refresh.
+  const [resolutions, setResolutions] = useState<Resolution[]>([]);
+  const onResolved = (alert: Row) => setResolutions((r) => [...r, { alert, at: Date.now() }]);
   return (
     <div class="page">
       <div class="page-head">
         <h1>Security</h1>
         <ExtractNow ctx={ctx} />
       </div>
-      <Summary ctx={ctx} />
-      <Alerts ctx={ctx} />
+      <Summary ctx={ctx} resolutions={resolutions} />
+      <Alerts ctx={ctx} resolutions={resolutions} onResolved={onResolved} />
       <div class="grid-2">
         <FailedLogins ctx={ctx} />
         <Admins ctx={ctx} />
@@ -61,13 +70,20 @@ export function severityCounts(summary: unknown): Record<string, number | undefi
   return out;
 }
 
-function Summary({ ctx }: { ctx: Ctx }) {
+function Summary({ ctx, resolutions }: { ctx: Ctx; resolutions: Resolution[] }) {
   const res = useGet<Row>(paths.security(ctx.connectorId, "summary"));
+  const [loadedAt, setLoadedAt] = useState(0);
+  useEffect(() => setLoadedAt(Date.now()), [res.data]);
   return (
     <Section title="Overview" id="security-overview" cache={res.cache}>
       <Async res={res}>
         {(s) => {
           const sev = severityCounts(s);
+          // Alerts resolved here after this summary was read are not in its (cached) counts yet.
+          for (const r of resolutions) {
+            const k = severityOf(r.alert);
+            if (r.at > loadedAt && sev[k] !== undefined) sev[k] = Math.max(0, (sev[k] ?? 0) - 1);
+          }
           const score = pickNum(s, "security_score", "score", "security_score.value", "score.value");
           const mfa = pickNum(s, "mfa_adoption_pct", "mfa_adoption_percent", "mfa_adoption", "mfa.adoption_pct", "mfa_percent");
           const admins = pickNum(s, "admins", "admin_count", "effective_admins", "admins.count");
@@ -134,7 +150,7 @@ function severityOf(a: Row): string {
   return String(pick(a, "severity") ?? "unknown").toLowerCase();
 }
 
-function Alerts({ ctx }: { ctx: Ctx }) {
+function Alerts({ ctx, resolutions, onResolved }: { ctx: Ctx; resolutions: Resolution[]; onResolved: (a: Row) => void }) {
   const [status, setStatus] = useState("open");
   const [severity, setSeverity] = useState("");
   const [rule, setRule] = useState("");
@@ -159,8 +175,8 @@ function Alerts({ ctx }: { ctx: Ctx }) {
 
   // The alert lists are cached by the gateway (per token and filters) for minutes: a re-read after a
   // resolve can be stale, so resolutions made here are kept and laid over every list shown.
-  const [resolved, setResolved] = useState<Record<string, Row>>({});
-  const onResolved = (updated: Row) => setResolved((m) => ({ ...m, [String(updated.id)]: updated }));
+  const resolved: Record<string, Row> = {};
+  for (const r of resolutions) resolved[String(r.alert.id)] = r.alert;
   const shown = items.map((a) => (resolved[String(a.id)] ? { ...a, ...resolved[String(a.id)] } : a));
 
   return (
