@@ -1,5 +1,5 @@
 // The shell: token login, who am I, connector picker, navigation (hash routes) and the four pages.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, CONNECTOR_KEY, getToken, paths, request, setToken, setUnauthorizedHandler } from "./api";
 import { ErrorBox, Loading, useGet } from "./components";
 import { itemsOf, pick, type Row } from "./format";
@@ -231,9 +231,13 @@ function Shell({ page, onSignOut }: { page: PageId; onSignOut: () => void }) {
 }
 
 function Page({ page, ctx }: { page: PageId; ctx: Ctx }) {
+  const first = useRef(true);
   useEffect(() => {
     const t = PAGES.find((p) => p.id === page)?.title ?? "";
     document.title = `${t} · snowwatch`;
+    // After navigating, move focus to the content so screen readers start at the new page.
+    if (!first.current) document.getElementById("main")?.focus();
+    first.current = false;
   }, [page]);
   switch (page) {
     case "cost":
