@@ -681,7 +681,7 @@ function ExtractNow({ ctx }: { ctx: Ctx }) {
   const [busy, setBusy] = useState(false);
   const runId = run ? String(pick(run, "run_id", "id") ?? "") : "";
   const status = run ? String(pick(run, "status") ?? "queued") : "";
-  const active = !!runId && !TERMINAL.includes(status);
+  const active = !!runId && !TERMINAL.includes(status) && !error; // stop polling on an error
   usePoll(
     () => {
       api
