@@ -62,13 +62,14 @@ function Overview({ ctx }: { ctx: Ctx }) {
   const fc = useGet<Row>(paths.cost(ctx.connectorId, "forecast"));
   return (
     <Section title="Month to date" id="cost-overview" cache={res.cache}>
+      {res.error && fc.data && <ForecastOnly ctx={ctx} fc={fc.data} />}
       <Async res={res}>
         {(o) => {
           const credits = pickNum(o, "credits", "total_credits", "totals.credits", "current.credits", "mtd_credits");
           const cost = pickNum(o, "amount", "cost", "total_cost", "totals.cost", "totals.amount", "current.cost", "mtd_cost");
           const change = pickNum(o, "change_pct", "change_percent", "change.percent", "change.pct", "change");
           const prevCredits = pickNum(o, "previous_credits", "previous.credits", "change.previous_credits");
-          const forecast = pick<Row>(o, "forecast") ?? fc.data;
+          const forecast = pick<Row>(o, "forecast") ?? pick<Row>(fc.data, "month") ?? fc.data;
           const fCredits = pickNum(forecast, "month_end_credits", "forecast_credits", "credits", "projected_credits");
           const fCost = pickNum(forecast, "forecast_amount", "month_end_cost", "forecast_cost", "cost", "amount", "projected_cost");
           const currencyNote = pick<string>(o, "money.currency_source", "currency_note", "currency_source");
@@ -137,6 +138,22 @@ function Overview({ ctx }: { ctx: Ctx }) {
         }}
       </Async>
     </Section>
+  );
+}
+
+/** When the overview cannot be read, the forecast endpoint still gives month to date and month end. */
+function ForecastOnly({ ctx, fc }: { ctx: Ctx; fc: Row }) {
+  const m = pick<Row>(fc, "month") ?? fc;
+  return (
+    <div class="cards" data-testid="cost-forecast-only">
+      <Card label="Credits, month to date" value={fmtCredits(pick(m, "month_to_date_credits"))} />
+      <Card
+        label="Month-end forecast"
+        value={fmtCredits(pick(m, "forecast_credits"))}
+        hint={pickNum(m, "forecast_amount") !== undefined ? fmtMoney(pick(m, "forecast_amount"), ctx.currency) : undefined}
+      />
+      <Card label="Daily run rate" value={fmtCredits(pick(fc, "daily_run_rate_credits"))} />
+    </div>
   );
 }
 
