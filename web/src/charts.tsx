@@ -146,6 +146,7 @@ export function LineChart(props: {
   const all = [...series.flatMap((s) => s.values), ...refs.map((r) => r.value)];
   const top = niceMax(Math.max(0, ...all));
   const xAt = (i: number) => padL + (xs.length <= 1 ? innerW / 2 : (i / (xs.length - 1)) * innerW);
+  const labelStep = Math.max(1, Math.ceil(xs.length / Math.floor(W / 80)));
   const yAt = (v: number) => 8 + innerH * (1 - v / top);
   const summary = `${label}: ${series
     .map((s) => `${s.name} from ${fmtNumber(s.values[0], 1)} to ${fmtNumber(s.values[s.values.length - 1], 1)}`)
@@ -188,7 +189,7 @@ export function LineChart(props: {
         ))}
         {xs.map(
           (x, i) =>
-            (i % Math.max(1, Math.ceil(xs.length / Math.floor(W / 80))) === 0 || i === xs.length - 1) && (
+            (i % labelStep === 0 || (i === xs.length - 1 && i % labelStep > labelStep / 2)) && (
               <text
                 key={x}
                 x={xAt(i)}

@@ -139,16 +139,26 @@ function cell(row: Row, key: string): unknown {
 }
 
 /**
+ * The columns to show: declared ones with data in some row (or a renderer); when none of the declared
+ * fields is in the data at all (a contract changed under us), the first row's scalar fields.
+ */
+export function visibleColumns(rows: Row[], declared: Column[]): Column[] {
+  const present = (c: Column) => rows.some((r) => cell(r, c.key) !== undefined);
+  const cols = declared.filter((c) => c.render || present(c));
+  if (rows.length && !declared.some(present)) {
+    const scalar = Object.keys(rows[0]).filter((k) => rows[0][k] === null || typeof rows[0][k] !== "object");
+    return [...scalar.slice(0, 8).map((k) => ({ key: k })), ...cols];
+  }
+  return cols;
+}
+
+/**
  * A table of rows. Columns whose field is absent from every row are dropped (the API is evolving);
  * with no matching columns at all, the scalar fields of the first row are shown.
  */
 export function DataTable(props: { rows: Row[]; columns?: Column[]; caption: string; rowKey?: (r: Row, i: number) => string; rowClass?: (r: Row) => string }) {
   const { rows } = props;
-  let cols = (props.columns ?? []).filter((c) => c.render || rows.some((r) => cell(r, c.key) !== undefined));
-  if (cols.filter((c) => !c.render).length === 0 && rows.length) {
-    const scalar = Object.keys(rows[0]).filter((k) => rows[0][k] === null || typeof rows[0][k] !== "object");
-    cols = [...scalar.slice(0, 8).map((k) => ({ key: k })), ...cols];
-  }
+  const cols = visibleColumns(rows, props.columns ?? []);
   return (
     <div class="table-wrap">
       <table>

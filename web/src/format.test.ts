@@ -14,6 +14,7 @@ import {
   pickNum,
   toSeries,
 } from "./format";
+import { visibleColumns } from "./components";
 import { severityCounts } from "./pages/security";
 
 describe("tolerant field access", () => {
@@ -94,5 +95,19 @@ describe("api helpers", () => {
     const e = toApiError(422, { error: { code: "validation_failed", message: "bad", details: [{ loc: ["body", "x"] }] } });
     expect([e.status, e.code, e.message]).toEqual([422, "validation_failed", "bad"]);
     expect(toApiError(500, "oops").code).toBe("http_500");
+  });
+});
+
+describe("table columns", () => {
+  const render = () => "x";
+  it("keeps declared columns with data or a renderer, drops the rest", () => {
+    const rows = [{ a: 1, b: null }];
+    const cols = visibleColumns(rows, [{ key: "a" }, { key: "b" }, { key: "c|a" }, { key: "d", render }]);
+    expect(cols.map((c) => c.key)).toEqual(["a", "c|a", "d"]);
+  });
+  it("falls back to the row's scalar fields only when no declared field is in the data", () => {
+    const rows = [{ x: 1, y: "s", z: { nested: true } }];
+    expect(visibleColumns(rows, [{ key: "gone", render }]).map((c) => c.key)).toEqual(["x", "y", "gone"]);
+    expect(visibleColumns([{ x: 1, q: 2 }], [{ key: "q", render }]).map((c) => c.key)).toEqual(["q"]);
   });
 });

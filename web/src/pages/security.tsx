@@ -38,6 +38,28 @@ export function SecurityPage({ ctx }: { ctx: Ctx }) {
         <h1>Security</h1>
         <ExtractNow ctx={ctx} />
       </div>
+      <nav class="jump" aria-label="Sections of this page">
+        {[
+          ["security-overview", "Overview"],
+          ["security-alerts", "Alerts"],
+          ["failed-logins", "Failed logins"],
+          ["admins", "Admins"],
+          ["stale-users", "Stale users"],
+          ["no-mfa", "No MFA"],
+          ["login-history", "Login history"],
+        ].map(([id, label]) => (
+          <a
+            key={id}
+            href={`#/security`}
+            onClick={(e) => {
+              e.preventDefault();
+              document.getElementById(id)?.scrollIntoView({ behavior: "smooth", block: "start" });
+            }}
+          >
+            {label}
+          </a>
+        ))}
+      </nav>
       <Summary ctx={ctx} resolutions={resolutions} />
       <Alerts ctx={ctx} resolutions={resolutions} onResolved={onResolved} />
       <div class="grid-2">
