@@ -17,6 +17,4 @@ CREATE INDEX notifications_open_idx ON enterprise.notifications (status, publish
 -- Tag-scoped budgets read attributed credits per query tag.
 CREATE INDEX IF NOT EXISTS sqh_connector_tag_start_idx ON enterprise.snowflake_query_history
     (connector_id, query_tag, start_time) WHERE query_tag IS NOT NULL;
--- Warehouse-scoped budgets read warehouse metering by name.
-CREATE INDEX IF NOT EXISTS swm_connector_name_time_idx ON enterprise.snowflake_warehouse_metering
-    (connector_id, warehouse_name, start_time);
+-- Warehouse-scoped and account budgets read the covering (connector_id, start_time) indexes of 0100.
