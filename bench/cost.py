@@ -217,7 +217,9 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
     )
     generated_s = time.perf_counter() - t0
     t = time.perf_counter()
-    cost_repo.rebuild_rollups(conn, connector_id, tz, start)
+    # The same set-based rebuilds the sync runs after its loads (here: every day, as on a first sync).
+    cost_repo.rebuild_spend_rollups(conn, connector_id, tz, None)
+    cost_repo.rebuild_rollups(conn, connector_id, tz, None)
     cost_sync.refresh_table_reads(conn, connector_id, 2**40)
     rollup_s = time.perf_counter() - t
     for table in (
@@ -225,6 +227,9 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
         "snowflake_warehouse_metering",
         "snowflake_metering_history",
         "snowflake_query_rollup",
+        "snowflake_query_hash_daily",
+        "snowflake_spend_daily",
+        "snowflake_warehouse_load_daily",
         "snowflake_warehouse_load",
         "snowflake_table_storage",
         "snowflake_database_storage",

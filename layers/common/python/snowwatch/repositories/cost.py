@@ -6,8 +6,8 @@ bucketed with ``AT TIME ZONE :tz`` so a connector in Europe/Berlin sees Berlin d
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from snowwatch.db import Connection, query, query_one
@@ -21,18 +21,89 @@ def _day(col: str) -> str:
 
 # ---------------------------------------------------------------- rollups (written by the sync)
 
+# Full rebuilds start here (before any Snowflake account existed).
+EPOCH = date(1900, 1, 1)
 
-def rebuild_rollups(conn: Connection, connector_id: UUID, tz: str, since: datetime) -> int:
-    """Recompute the daily query rollups for every local day from ``since``'s day on."""
-    params = {"c": connector_id, "tz": tz, "since": since}
-    first = query_one(conn, f"SELECT {_day('CAST(:since AS timestamptz)')} AS d", **params)
+
+class Span(NamedTuple):
+    """Local days first..last of a connector and the [lo, hi) instants they cover."""
+
+    first: date
+    last: date
+    lo: datetime
+    hi: datetime
+    tz: str
+
+
+def rollup_timezone(conn: Connection, connector_id: UUID, rollup: str) -> str | None:
+    """The timezone the connector's 'spend' or 'query' rollups were built in (None: never built)."""
+    row = query_one(
+        conn,
+        "SELECT timezone FROM enterprise.snowflake_rollup_state WHERE connector_id = :c AND rollup = :r",
+        c=connector_id,
+        r=rollup,
+    )
+    return row["timezone"] if row else None
+
+
+def _rebuild_from(conn: Connection, connector_id: UUID, rollup: str, tz: str, since: datetime | None) -> date:
+    """The first local day to rebuild: since's day, or every day when the rollups were built in another timezone."""
+    conn.run(
+        """INSERT INTO enterprise.snowflake_rollup_state (connector_id, rollup, timezone) VALUES (:c, :r, :tz)
+           ON CONFLICT (connector_id, rollup) DO NOTHING""",
+        c=connector_id,
+        r=rollup,
+        tz="",
+    )
+    row = query_one(
+        conn,
+        """SELECT timezone FROM enterprise.snowflake_rollup_state WHERE connector_id = :c AND rollup = :r
+           FOR UPDATE""",
+        c=connector_id,
+        r=rollup,
+    )
+    if since is None or row is None or row["timezone"] != tz:
+        return EPOCH
+    first = query_one(conn, f"SELECT {_day('CAST(:since AS timestamptz)')} AS d", tz=tz, since=since)
     assert first is not None
-    params["d0"] = first["d"]
+    day: date = first["d"]
+    return day
+
+
+def monday(day: date) -> date:
+    """The Monday starting ``day``'s week (Postgres date_trunc('week'))."""
+    return day - timedelta(days=day.weekday())
+
+
+def _built(conn: Connection, connector_id: UUID, rollup: str, tz: str) -> None:
+    conn.run(
+        """UPDATE enterprise.snowflake_rollup_state SET timezone = :tz, built_at = now()
+           WHERE connector_id = :c AND rollup = :r""",
+        c=connector_id,
+        r=rollup,
+        tz=tz,
+    )
+
+
+def rebuild_rollups(conn: Connection, connector_id: UUID, tz: str, since: datetime | None) -> int:
+    """Recompute the daily query rollups (user, warehouse, parameterized hash) for every local day from
+    ``since``'s day on; every day when ``since`` is None or the rollups were built in another timezone."""
+    d0 = _rebuild_from(conn, connector_id, "query", tz, since)
+    params = {"c": connector_id, "tz": tz, "d0": d0}
+    rows_since = "connector_id = :c AND start_time >= (CAST(:d0 AS date)::timestamp AT TIME ZONE CAST(:tz AS text))"
     conn.run(
         "DELETE FROM enterprise.snowflake_query_rollup WHERE connector_id = :c AND usage_date >= :d0",
         c=connector_id,
-        d0=params["d0"],
+        d0=d0,
     )
+    for days, first in ((1, d0), (7, monday(d0))):
+        conn.run(
+            """DELETE FROM enterprise.snowflake_query_hash_daily
+               WHERE connector_id = :c AND days = :n AND usage_date >= :d0""",
+            c=connector_id,
+            n=days,
+            d0=first,
+        )
     measures = """count(*), COALESCE(sum(credits_attributed_compute), 0), sum(credits_used_cloud_services),
         sum(total_elapsed_time), sum(bytes_scanned), sum(bytes_spilled_to_local_storage),
         sum(bytes_spilled_to_remote_storage), sum(bytes_scanned * percentage_scanned_from_cache)::numeric(30, 0),
@@ -41,7 +112,6 @@ def rebuild_rollups(conn: Connection, connector_id: UUID, tz: str, since: dateti
         sum(queued_overload_time), max(query_id)"""
     total = 0
     for dim, keys in (
-        ("parameterized_hash", "COALESCE(query_parameterized_hash, ''), ''"),
         ("user", "COALESCE(user_name, ''), COALESCE(role_name, '')"),
         ("warehouse", "COALESCE(warehouse_name, ''), ''"),
     ):
@@ -49,11 +119,78 @@ def rebuild_rollups(conn: Connection, connector_id: UUID, tz: str, since: dateti
             f"""INSERT INTO enterprise.snowflake_query_rollup
                 SELECT :c, '{dim}', {_day("start_time")}, {keys}, {measures}
                 FROM enterprise.snowflake_query_history
-                WHERE connector_id = :c AND start_time >= (CAST(:d0 AS date)::timestamp AT TIME ZONE CAST(:tz AS text))
+                WHERE {rows_since}
                 GROUP BY 3, 4, 5""",
             **params,
         )
         total += int(conn.row_count or 0)
+    conn.run(
+        f"""INSERT INTO enterprise.snowflake_query_hash_daily
+            SELECT :c, 1, {_day("start_time")}, COALESCE(query_parameterized_hash, ''), count(*),
+                   COALESCE(sum(credits_attributed_compute), 0), sum(credits_used_cloud_services),
+                   sum(total_elapsed_time), max(query_id)
+            FROM enterprise.snowflake_query_history
+            WHERE {rows_since}
+            GROUP BY 3, 4 ORDER BY 3, 4""",
+        **params,
+    )
+    total += int(conn.row_count or 0)
+    conn.run(  # the weeks of those days, from the day rows
+        """INSERT INTO enterprise.snowflake_query_hash_daily
+           SELECT :c, 7, date_trunc('week', usage_date)::date, query_parameterized_hash, sum(queries),
+                  sum(credits_compute), sum(credits_cloud_services), sum(elapsed_ms), max(sample_query_id)
+           FROM enterprise.snowflake_query_hash_daily
+           WHERE connector_id = :c AND days = 1 AND usage_date >= :w0
+           GROUP BY 3, 4 ORDER BY 3, 4""",
+        c=connector_id,
+        w0=monday(d0),
+    )
+    _built(conn, connector_id, "query", tz)
+    return total
+
+
+def rebuild_spend_rollups(conn: Connection, connector_id: UUID, tz: str, since: datetime | None) -> int:
+    """Recompute credits per local day x warehouse and x service type, and warehouse load per local day, from
+    ``since``'s day on; every day when ``since`` is None or the rollups were built in another timezone."""
+    d0 = _rebuild_from(conn, connector_id, "spend", tz, since)
+    params = {"c": connector_id, "tz": tz, "d0": d0}
+    rows_since = "connector_id = :c AND start_time >= (CAST(:d0 AS date)::timestamp AT TIME ZONE CAST(:tz AS text))"
+    for table in ("snowflake_spend_daily", "snowflake_warehouse_load_daily"):
+        conn.run(f"DELETE FROM enterprise.{table} WHERE connector_id = :c AND usage_date >= :d0", c=connector_id, d0=d0)
+    total = 0
+    conn.run(
+        f"""INSERT INTO enterprise.snowflake_spend_daily
+            SELECT :c, 'warehouse', {_day("start_time")}, warehouse_name, sum(credits_used),
+                   sum(credits_used_compute), sum(credits_used_cloud_services),
+                   sum(credits_used_compute) FILTER (WHERE credits_attributed_compute_queries IS NOT NULL),
+                   sum(credits_attributed_compute_queries), count(*)
+            FROM enterprise.snowflake_warehouse_metering
+            WHERE {rows_since}
+            GROUP BY 3, 4 ORDER BY 3, 4""",
+        **params,
+    )
+    total += int(conn.row_count or 0)
+    conn.run(
+        f"""INSERT INTO enterprise.snowflake_spend_daily
+            SELECT :c, 'service_type', {_day("start_time")}, service_type, sum(credits_used),
+                   sum(credits_used_compute), sum(credits_used_cloud_services), NULL, NULL, count(*)
+            FROM enterprise.snowflake_metering_history
+            WHERE {rows_since}
+            GROUP BY 3, 4 ORDER BY 3, 4""",
+        **params,
+    )
+    total += int(conn.row_count or 0)
+    conn.run(
+        f"""INSERT INTO enterprise.snowflake_warehouse_load_daily
+            SELECT :c, {_day("start_time")}, warehouse_name, sum(avg_running), sum(avg_queued_load), count(*),
+                   count(*) FILTER (WHERE avg_queued_load > 0)
+            FROM enterprise.snowflake_warehouse_load
+            WHERE {rows_since}
+            GROUP BY 2, 3 ORDER BY 2, 3""",
+        **params,
+    )
+    total += int(conn.row_count or 0)
+    _built(conn, connector_id, "spend", tz)
     return total
 
 
@@ -86,59 +223,111 @@ def adjustment(conn: Connection, connector_id: UUID, d_lo: date, d_hi: date) -> 
     return row["adj"] if row else 0
 
 
-def spend_by_service(conn: Connection, connector_id: UUID, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
-    return query(
+def spend_by_service(conn: Connection, connector_id: UUID, span: Span, rolled: bool) -> list[dict[str, Any]]:
+    if rolled:
+        sql = """SELECT key, sum(credits) AS credits, sum(credits_compute) AS compute,
+                        sum(credits_cloud_services) AS cloud_services
+                 FROM enterprise.snowflake_spend_daily
+                 WHERE connector_id = :c AND dim = 'service_type' AND usage_date BETWEEN :first AND :last
+                 GROUP BY key ORDER BY credits DESC"""
+    else:
+        sql = """SELECT service_type AS key, sum(credits_used) AS credits, sum(credits_used_compute) AS compute,
+                        sum(credits_used_cloud_services) AS cloud_services
+                 FROM enterprise.snowflake_metering_history
+                 WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
+                 GROUP BY service_type ORDER BY credits DESC"""
+    return query(conn, sql, **_span_params(connector_id, span, rolled))
+
+
+def credits_by_period(
+    conn: Connection, connector_id: UUID, span: Span, previous: Span
+) -> tuple[list[dict[str, Any]], Any]:
+    """Overview from the rollup in one pass: per service type in ``span``, and the total of ``previous``
+    (the days just before it)."""
+    rows = query(
         conn,
-        """SELECT service_type AS key, sum(credits_used) AS credits, sum(credits_used_compute) AS compute,
-                  sum(credits_used_cloud_services) AS cloud_services
-           FROM enterprise.snowflake_metering_history
-           WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
-           GROUP BY service_type ORDER BY credits DESC""",
+        """SELECT key, sum(credits) FILTER (WHERE usage_date >= :first) AS credits,
+                  sum(credits) FILTER (WHERE usage_date < :first) AS previous
+           FROM enterprise.snowflake_spend_daily
+           WHERE connector_id = :c AND dim = 'service_type' AND usage_date BETWEEN :pfirst AND :last
+           GROUP BY key""",
         c=connector_id,
-        lo=lo,
-        hi=hi,
+        first=span.first,
+        last=span.last,
+        pfirst=previous.first,
     )
+    current = sorted((r for r in rows if r["credits"] is not None), key=lambda r: r["credits"], reverse=True)
+    prev = [r["previous"] for r in rows if r["previous"] is not None]
+    return current, (sum(prev) if prev else None)
 
 
-def spend_by_warehouse(conn: Connection, connector_id: UUID, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
-    return query(
-        conn,
-        """SELECT warehouse_name AS key, sum(credits_used) AS credits, sum(credits_used_compute) AS compute,
-                  sum(credits_used_cloud_services) AS cloud_services,
-                  sum(credits_used_compute) FILTER (WHERE credits_attributed_compute_queries IS NOT NULL)
-                      AS compute_complete,
-                  sum(credits_attributed_compute_queries) AS attributed, count(*) AS metered_hours
-           FROM enterprise.snowflake_warehouse_metering
-           WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
-           GROUP BY warehouse_name ORDER BY credits DESC""",
-        c=connector_id,
-        lo=lo,
-        hi=hi,
-    )
+def spend_by_warehouse(conn: Connection, connector_id: UUID, span: Span, rolled: bool) -> list[dict[str, Any]]:
+    if rolled:
+        sql = """SELECT key, sum(credits) AS credits, sum(credits_compute) AS compute,
+                        sum(credits_cloud_services) AS cloud_services, sum(compute_complete) AS compute_complete,
+                        sum(attributed) AS attributed, sum(hours) AS metered_hours
+                 FROM enterprise.snowflake_spend_daily
+                 WHERE connector_id = :c AND dim = 'warehouse' AND usage_date BETWEEN :first AND :last
+                 GROUP BY key ORDER BY credits DESC"""
+    else:
+        sql = """SELECT warehouse_name AS key, sum(credits_used) AS credits, sum(credits_used_compute) AS compute,
+                        sum(credits_used_cloud_services) AS cloud_services,
+                        sum(credits_used_compute) FILTER (WHERE credits_attributed_compute_queries IS NOT NULL)
+                            AS compute_complete,
+                        sum(credits_attributed_compute_queries) AS attributed, count(*) AS metered_hours
+                 FROM enterprise.snowflake_warehouse_metering
+                 WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
+                 GROUP BY warehouse_name ORDER BY credits DESC"""
+    return query(conn, sql, **_span_params(connector_id, span, rolled))
 
 
-def daily(
-    conn: Connection, connector_id: UUID, lo: datetime, hi: datetime, tz: str, group_by: str
-) -> list[dict[str, Any]]:
+def daily(conn: Connection, connector_id: UUID, span: Span, group_by: str, rolled: bool) -> list[dict[str, Any]]:
     """Credits per local day, grouped by service type, warehouse, or nothing ('total')."""
+    if rolled:
+        dim = "warehouse" if group_by == "warehouse" else "service_type"
+        key = "'total'" if group_by == "total" else "key"
+        return _days(
+            query(
+                conn,
+                f"""SELECT usage_date::text AS day, {key} AS key, sum(credits) AS credits,
+                           sum(credits_compute) AS compute, sum(credits_cloud_services) AS cloud_services
+                FROM enterprise.snowflake_spend_daily
+                WHERE connector_id = :c AND dim = '{dim}' AND usage_date BETWEEN :first AND :last
+                GROUP BY 1, 2 ORDER BY 1, 3 DESC""",
+                **_span_params(connector_id, span, rolled),
+            )
+        )
     if group_by == "warehouse":
         table, key = "enterprise.snowflake_warehouse_metering", "warehouse_name"
     elif group_by == "service_type":
         table, key = "enterprise.snowflake_metering_history", "service_type"
     else:
         table, key = "enterprise.snowflake_metering_history", "'total'"
-    return query(
-        conn,
-        f"""SELECT {_day("start_time")} AS day, {key} AS key, sum(credits_used) AS credits,
-                   sum(credits_used_compute) AS compute, sum(credits_used_cloud_services) AS cloud_services
-            FROM {table}
-            WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
-            GROUP BY 1, 2 ORDER BY 1, 3 DESC""",
-        c=connector_id,
-        lo=lo,
-        hi=hi,
-        tz=tz,
+    return _days(
+        query(
+            conn,
+            f"""SELECT {_day("start_time")}::text AS day, {key} AS key, sum(credits_used) AS credits,
+                       sum(credits_used_compute) AS compute, sum(credits_used_cloud_services) AS cloud_services
+                FROM {table}
+                WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
+                GROUP BY 1, 2 ORDER BY 1, 3 DESC""",
+            **_span_params(connector_id, span, rolled),
+            tz=span.tz,
+        )
     )
+
+
+def _days(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Days travel as ISO text: pg8000 parses dates with strptime, the slowest part of a long daily answer."""
+    for r in rows:
+        r["day"] = date.fromisoformat(r["day"])
+    return rows
+
+
+def _span_params(connector_id: UUID, span: Span, rolled: bool) -> dict[str, Any]:
+    if rolled:
+        return {"c": connector_id, "first": span.first, "last": span.last}
+    return {"c": connector_id, "lo": span.lo, "hi": span.hi}
 
 
 # ---------------------------------------------------------------- warehouses
@@ -154,18 +343,21 @@ def warehouse_config(conn: Connection, connector_id: UUID) -> list[dict[str, Any
     )
 
 
-def warehouse_load(conn: Connection, connector_id: UUID, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
-    return query(
-        conn,
-        """SELECT warehouse_name, avg(avg_running) AS avg_running, avg(avg_queued_load) AS avg_queued_load,
-                  count(*) FILTER (WHERE avg_queued_load > 0) AS queued_intervals, count(*) AS intervals
-           FROM enterprise.snowflake_warehouse_load
-           WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
-           GROUP BY warehouse_name""",
-        c=connector_id,
-        lo=lo,
-        hi=hi,
-    )
+def warehouse_load(conn: Connection, connector_id: UUID, span: Span, rolled: bool) -> list[dict[str, Any]]:
+    if rolled:
+        sql = """SELECT warehouse_name, sum(running_sum) / sum(intervals)::float8 AS avg_running,
+                        sum(queued_sum) / sum(intervals)::float8 AS avg_queued_load,
+                        sum(queued_intervals) AS queued_intervals, sum(intervals) AS intervals
+                 FROM enterprise.snowflake_warehouse_load_daily
+                 WHERE connector_id = :c AND usage_date BETWEEN :first AND :last
+                 GROUP BY warehouse_name"""
+    else:
+        sql = """SELECT warehouse_name, avg(avg_running) AS avg_running, avg(avg_queued_load) AS avg_queued_load,
+                        count(*) FILTER (WHERE avg_queued_load > 0) AS queued_intervals, count(*) AS intervals
+                 FROM enterprise.snowflake_warehouse_load
+                 WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
+                 GROUP BY warehouse_name"""
+    return query(conn, sql, **_span_params(connector_id, span, rolled))
 
 
 # ---------------------------------------------------------------- storage
@@ -302,6 +494,46 @@ def rollup(
             dim=dim,
             lo=d_lo,
             hi=d_hi,
+        )
+        total = int(count["n"]) if count else 0
+    return rows, total
+
+
+def hash_rollup(
+    conn: Connection, connector_id: UUID, d_lo: date, d_hi: date, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Queries per parameterized hash over local days [d_lo, d_hi], most expensive first: the rows of the
+    whole weeks inside the range, plus the day rows before and after them."""
+    w_lo = monday(d_lo + timedelta(days=6))  # the first Monday on or after d_lo
+    w_hi = monday(d_hi + timedelta(days=1))  # weeks starting in [w_lo, w_hi) end by d_hi
+    if w_lo >= w_hi:  # no whole week inside: days only
+        w_lo = w_hi = d_hi + timedelta(days=1)
+    params = {"c": connector_id, "lo": d_lo, "hi": d_hi, "wlo": w_lo, "whi": w_hi}
+    where = """connector_id = :c AND (
+                   (days = 1 AND usage_date >= :lo AND usage_date < :wlo)
+                   OR (days = 7 AND usage_date >= :wlo AND usage_date < :whi)
+                   OR (days = 1 AND usage_date >= :whi AND usage_date <= :hi))"""
+    rows = query(
+        conn,
+        f"""SELECT query_parameterized_hash AS key1, sum(queries) AS queries,
+                   sum(credits_compute) AS credits_compute, sum(credits_cloud_services) AS credits_cloud_services,
+                   sum(elapsed_ms) AS elapsed_ms, max(sample_query_id) AS sample, count(*) OVER () AS total
+            FROM enterprise.snowflake_query_hash_daily
+            WHERE {where}
+            GROUP BY query_parameterized_hash
+            ORDER BY 3 DESC, 1
+            LIMIT :l OFFSET :o""",
+        **params,
+        l=limit,
+        o=offset,
+    )
+    total = int(rows[0]["total"]) if rows else 0
+    if not rows and offset:
+        count = query_one(
+            conn,
+            f"""SELECT count(DISTINCT query_parameterized_hash) AS n FROM enterprise.snowflake_query_hash_daily
+                WHERE {where}""",
+            **params,
         )
         total = int(count["n"]) if count else 0
     return rows, total

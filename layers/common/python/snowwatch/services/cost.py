@@ -83,6 +83,17 @@ def bounds(connector: Connector, first: date, last: date) -> tuple[datetime, dat
     return lo, hi
 
 
+def span(connector: Connector, first: date, last: date) -> repo.Span:
+    lo, hi = bounds(connector, first, last)
+    return repo.Span(first, last, lo, hi, connector.timezone)
+
+
+def rolled(conn: Connection, connector: Connector) -> bool:
+    """Whether the spend rollups hold the connector's local days (built in its current timezone). Until the
+    next sync after a timezone change (or before the first), spend is aggregated from the raw tables."""
+    return repo.rollup_timezone(conn, connector.id, "spend") == connector.timezone
+
+
 def money(conn: Connection, connector: Connector, first: date, last: date) -> Money:
     price = connector.credit_price
     source = "configured_price"
@@ -116,20 +127,23 @@ def _period(connector: Connector, period: str, now: datetime | None) -> tuple[da
     return date(t.year, 1, 1), t
 
 
-def daily_totals(conn: Connection, connector: Connector, first: date, last: date) -> dict[date, Decimal]:
-    lo, hi = bounds(connector, first, last)
-    rows = repo.daily(conn, connector.id, lo, hi, connector.timezone, "total")
+def daily_totals(
+    conn: Connection, connector: Connector, first: date, last: date, is_rolled: bool | None = None
+) -> dict[date, Decimal]:
+    if is_rolled is None:
+        is_rolled = rolled(conn, connector)
+    rows = repo.daily(conn, connector.id, span(connector, first, last), "total", is_rolled)
     return {r["day"]: d(r["credits"]) for r in rows}
 
 
 def month_forecast(
-    conn: Connection, connector: Connector, now: datetime | None = None
+    conn: Connection, connector: Connector, now: datetime | None = None, is_rolled: bool | None = None
 ) -> tuple[MonthForecast, Decimal]:
     """Month-end credits: complete days so far + the last 7 complete days' average for the rest."""
     t = today(connector, now)
     first = t.replace(day=1)
     days_in_month = calendar.monthrange(t.year, t.month)[1]
-    series = daily_totals(conn, connector, min(first, t - timedelta(days=7)), t)
+    series = daily_totals(conn, connector, min(first, t - timedelta(days=7)), t, is_rolled)
     complete = {k: v for k, v in series.items() if k < t}
     mtd = sum((v for k, v in complete.items() if k >= first), ZERO)
     last7 = [complete.get(t - timedelta(days=i), ZERO) for i in range(1, 8)]
@@ -153,15 +167,19 @@ def overview(conn: Connection, connector: Connector, period: str = "30d", now: d
     first, last = _period(connector, period, now)
     length = (last - first).days + 1
     prev_first, prev_last = first - timedelta(days=length), first - timedelta(days=1)
-    lo, hi = bounds(connector, first, last)
-    plo, phi = bounds(connector, prev_first, prev_last)
+    current, before = span(connector, first, last), span(connector, prev_first, prev_last)
+    is_rolled = rolled(conn, connector)
     m = money(conn, connector, first, last)
-    by_service = repo.spend_by_service(conn, connector.id, lo, hi)
+    if is_rolled:  # one pass over the rollup for both periods
+        by_service, prev_total = repo.credits_by_period(conn, connector.id, current, before)
+        previous = d(prev_total)
+    else:
+        by_service = repo.spend_by_service(conn, connector.id, current, False)
+        previous = sum((d(r["credits"]) for r in repo.spend_by_service(conn, connector.id, before, False)), ZERO)
     credits = sum((d(r["credits"]) for r in by_service), ZERO)
-    previous = sum((d(r["credits"]) for r in repo.spend_by_service(conn, connector.id, plo, phi)), ZERO)
     billed = credits + d(repo.adjustment(conn, connector.id, first, last))
-    warehouses = repo.spend_by_warehouse(conn, connector.id, lo, hi)[:5]
-    forecast, _ = month_forecast(conn, connector, now)
+    warehouses = repo.spend_by_warehouse(conn, connector.id, current, is_rolled)[:5]
+    forecast, _ = month_forecast(conn, connector, now, is_rolled)
     return Overview(
         money=m,
         window=Window(start=first, end=last),
@@ -182,9 +200,8 @@ def overview(conn: Connection, connector: Connector, period: str = "30d", now: d
 
 def daily(conn: Connection, connector: Connector, start: date | None, end: date | None, group_by: str) -> Daily:
     rng = window(connector, start, end)
-    lo, hi = bounds(connector, rng.start, rng.end)
     m = money(conn, connector, rng.start, rng.end)
-    rows = repo.daily(conn, connector.id, lo, hi, connector.timezone, group_by)
+    rows = repo.daily(conn, connector.id, span(connector, rng.start, rng.end), group_by, rolled(conn, connector))
     return Daily(
         money=m,
         window=Window(start=rng.start, end=rng.end),
@@ -213,11 +230,11 @@ def forecast(conn: Connection, connector: Connector, now: datetime | None = None
 
 
 def warehouse_costs(conn: Connection, connector: Connector, first: date, last: date, m: Money) -> list[WarehouseCost]:
-    lo, hi = bounds(connector, first, last)
+    sp, is_rolled = span(connector, first, last), rolled(conn, connector)
     config = {r["warehouse_name"]: r for r in repo.warehouse_config(conn, connector.id)}
-    load = {r["warehouse_name"]: r for r in repo.warehouse_load(conn, connector.id, lo, hi)}
+    load = {r["warehouse_name"]: r for r in repo.warehouse_load(conn, connector.id, sp, is_rolled)}
     out = []
-    for r in repo.spend_by_warehouse(conn, connector.id, lo, hi):
+    for r in repo.spend_by_warehouse(conn, connector.id, sp, is_rolled):
         name = r["key"]
         complete = d(r["compute_complete"])
         attributed = d(r["attributed"])
@@ -366,7 +383,7 @@ def queries(
                 )
             )
     else:
-        rows, total = repo.rollup(conn, connector.id, "parameterized_hash", rng.start, rng.end, "key1", limit, offset)
+        rows, total = repo.hash_rollup(conn, connector.id, rng.start, rng.end, limit, offset)
         texts = repo.sample_texts(conn, connector.id, [r["sample"] for r in rows if r["sample"]])
         for r in rows:
             credits = d(r["credits_compute"]) + d(r["credits_cloud_services"])

@@ -43,6 +43,8 @@ from snowwatch.snowflake.queries import (
 )
 
 LARGE_TABLE_BYTES = 2**40  # tables of 1 TB or more get their last read refreshed
+# Views the spend rollups (credits per local day x warehouse / service type, warehouse load) are built from.
+SPEND_VIEWS = ("WAREHOUSE_METERING_HISTORY", "METERING_HISTORY", "WAREHOUSE_LOAD_HISTORY")
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,13 @@ def run_sync(conn: Connection, ctx: Any) -> dict[str, Any]:
                 rows, _ = _sync_view(conn, sf, ctx, view, since)
                 counts[view.name] = rows
             earliest = min((_since(v, marks, now, backfill) for v in VIEWS if v.name.startswith("QUERY_")), default=now)
-            if mode == "full":
+            spend_since = min(
+                (_since(v, marks, now, backfill) for v in _views_for(mode) if v.name in SPEND_VIEWS), default=now
+            )
+            with transaction(conn):  # both modes: the metering views changed
+                spend_rows = cost_repo.rebuild_spend_rollups(conn, connector.id, connector.timezone, spend_since)
+            if mode == "full":  # (the metering run records its three views only)
+                counts["spend_rollups"] = spend_rows
                 wh = [_warehouse_row(r) for r in sf.show("WAREHOUSES")]
                 with transaction(conn):
                     counts["WAREHOUSES"] = repo.replace_warehouses(conn, connector.id, wh)
