@@ -58,7 +58,9 @@ def test_malformed_authorization_headers(header: str | None) -> None:
         bearer_token(header)
 
 
-def test_settings_demand_a_key_source() -> None:
+def test_settings_demand_a_key_source(monkeypatch) -> None:
+    for name in ("JWT_SECRET", "JWKS_URL", "JWT_ALGORITHM"):
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(ValueError, match="JWT_SECRET"):
         AuthSettings(JWT_ALGORITHM="HS256")
     with pytest.raises(ValueError, match="JWKS_URL"):
