@@ -10,9 +10,9 @@ import json
 import statistics
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-SIZE = "demo"
+SIZE: Literal["tiny", "demo", "bench"] = "demo"
 DATABASE = "snowwatch_bench_security"
 SAMPLES = 20
 
