@@ -16,14 +16,14 @@ $(STAMP): requirements-dev.txt layers/common/pyproject.toml pyproject.toml
 
 install: $(STAMP) ## Create .venv and install everything pinned
 
-demo: install ## Run the whole system locally (Postgres, moto, fakesnow, API on :3001, schedules)
+demo: install web/dist/index.html ## Run the whole system locally (Postgres, moto, fakesnow, API + dashboard on :3001, schedules)
 	$(BIN)/snowwatch demo
 
 test: install ## Every test: lint, types, unit, integration, infrastructure, e2e
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/common/python/snowwatch local/snowwatch_local functions infra bench
-	$(BIN)/python -m pytest -p no:cacheprovider tests
+	$(BIN)/python -m pytest -p no:cacheprovider tests/unit tests/integration tests/infrastructure tests/e2e
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit
@@ -57,6 +57,10 @@ clean:
 .PHONY: web
 web: ## Build the dashboard (web/dist) from the pinned lock file
 	cd web && npm ci --no-audit --no-fund && npm run build
+
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package-lock.json web/vite.config.ts
+web/dist/index.html: $(WEB_SOURCES)
+	$(MAKE) web
 
 # --- AWS (CDK): layers and an offline synth; see docs/deploy.md -----------------------------------
 .PHONY: layers synth

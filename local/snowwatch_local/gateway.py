@@ -4,6 +4,7 @@ driven by the same route table as the CDK. The HTTP server and the tests both go
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,9 @@ class Answer:
 class Gateway:
     cache: StageCache = field(default_factory=StageCache)
     authorizer_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # One request at a time through the API function, as one Lambda execution environment serves
+    # them (the resolver keeps per-request state on a module-level app).
+    _lambda: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(
         self,
@@ -60,7 +64,8 @@ class Gateway:
             if hit is not None:
                 return Answer(hit["status"], {**hit["headers"], "X-Cache": "HIT"}, hit["body"])
         event = rest_event(method, path, headers=headers, query=query, body=body, authorizer=authorizer)
-        result = load("api").lambda_handler(event, FakeLambdaContext("api"))
+        with self._lambda:
+            result = load("api").lambda_handler(event, FakeLambdaContext("api"))
         out_headers = {k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}
         out_headers.update(result.get("headers") or {})
         answer = Answer(int(result["statusCode"]), out_headers, result.get("body") or "")

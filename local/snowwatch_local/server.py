@@ -22,7 +22,7 @@ class _PooledHTTPServer(HTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int = 4) -> None:
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int = 8) -> None:
         super().__init__(address, handler)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="http")
 
@@ -46,6 +46,7 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "snowwatch-local"
+        timeout = 5  # an idle keep-alive connection gives its worker back (browsers hold several)
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet; the API logs itself
             return

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,8 +24,6 @@ from typing import Any
 
 import pytest
 
-from snowwatch_local.gateway import Answer, Gateway
-from snowwatch_local.server import LocalServer
 from snowwatch_local.stack import LocalStack, new_private_key_pem
 
 pytestmark = pytest.mark.e2e
@@ -105,28 +102,11 @@ def browse(
     return result
 
 
-class OneAtATimeGateway(Gateway):
-    """One API invocation at a time, as one warm Lambda instance runs them: the Powertools router keeps
-    per-request context on the shared app, so parallel threads would clear each other's context."""
-
-    _lock = threading.Lock()
-
-    def handle(self, *args: Any, **kwargs: Any) -> Answer:
-        with self._lock:
-            return super().handle(*args, **kwargs)
-
-
 @pytest.fixture(scope="module")
-def server_for_browser(stack: LocalStack) -> Iterator[str]:
-    """The local server (API + web/dist) for a browser, which fires several requests at once over up to
-    six keep-alive connections: idle connections time out after 5 s so they cannot hold every worker."""
-    local = LocalServer(gateway=OneAtATimeGateway(), port=0)
-    local.httpd.RequestHandlerClass.timeout = 5  # type: ignore[attr-defined]
-    local.start()
-    try:
-        yield local.url
-    finally:
-        local.stop()
+def server_for_browser(server: str) -> str:
+    """The local server (API + web/dist); it serves one API call at a time like a warm Lambda instance and
+    frees idle keep-alive connections, so a browser's parallel requests are served."""
+    return server
 
 
 @pytest.fixture(scope="module")

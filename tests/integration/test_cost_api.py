@@ -76,6 +76,22 @@ def test_overview_totals_match_metering_history(api: Any, stack: LocalStack, cos
     assert all(close(by_service[k], v) for k, v in src)
 
 
+@pytest.mark.parametrize("period", ["7d", "30d", "90d", "mtd", "qtd", "ytd"])
+def test_every_overview_period_starts_where_it_says(api: Any, cost_connector: str, period: str) -> None:
+    """Given each period name, when the overview is read, then it answers 200 with a window ending today that
+    starts on the period's first day (month, quarter, year to date or the last N days)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    body = _get(api, cost_connector, "overview", period=period)
+    today = datetime.now(UTC).date()
+    expected = {
+        "mtd": today.replace(day=1),
+        "qtd": date(today.year, 3 * ((today.month - 1) // 3) + 1, 1),
+        "ytd": date(today.year, 1, 1),
+    }.get(period) or today - timedelta(days=int(period[:-1]) - 1)
+    assert body["window"] == {"start": expected.isoformat(), "end": today.isoformat()}
+
+
 def test_daily_by_warehouse_matches_source(api: Any, stack: LocalStack, cost_connector: str) -> None:
     """Given a date range, when daily cost is grouped by warehouse, then each day and warehouse equals the source."""
     start, end, lo, hi = _window()

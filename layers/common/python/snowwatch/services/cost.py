@@ -118,13 +118,13 @@ def cr(value: Any) -> Decimal:
 
 def _period(connector: Connector, period: str, now: datetime | None) -> tuple[date, date]:
     t = today(connector, now)
-    if period.endswith("d"):
-        return t - timedelta(days=int(period[:-1]) - 1), t
     if period == "mtd":
         return t.replace(day=1), t
     if period == "qtd":
         return date(t.year, 3 * ((t.month - 1) // 3) + 1, 1), t
-    return date(t.year, 1, 1), t
+    if period == "ytd":
+        return date(t.year, 1, 1), t
+    return t - timedelta(days=int(period.removesuffix("d")) - 1), t
 
 
 def daily_totals(
