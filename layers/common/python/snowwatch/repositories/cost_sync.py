@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from snowwatch.db import Connection, query
+from snowwatch.db import Connection
 from snowwatch.db.bulk import upsert
 
 # Target table, its columns (source keys are the upper-cased names) and natural key, per view.
@@ -156,25 +156,6 @@ WAREHOUSE_COLUMNS = (
     "resource_monitor",
     "owner",
 )
-
-
-def watermarks(conn: Connection, connector_id: UUID) -> dict[str, datetime]:
-    rows = query(conn, "SELECT view_name, watermark FROM enterprise.sync_state WHERE connector_id = :c", c=connector_id)
-    return {r["view_name"]: r["watermark"] for r in rows}
-
-
-def set_watermark(conn: Connection, connector_id: UUID, view: str, watermark: datetime, run_id: UUID) -> None:
-    conn.run(
-        """INSERT INTO enterprise.sync_state (connector_id, view_name, watermark, last_run_id, updated_at)
-           VALUES (:c, :v, :w, :r, now())
-           ON CONFLICT (connector_id, view_name)
-           DO UPDATE SET watermark = GREATEST(enterprise.sync_state.watermark, EXCLUDED.watermark),
-                         last_run_id = EXCLUDED.last_run_id, updated_at = now()""",
-        c=connector_id,
-        v=view,
-        w=watermark,
-        r=run_id,
-    )
 
 
 def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequence[Any]]) -> int:

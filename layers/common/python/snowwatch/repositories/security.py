@@ -104,31 +104,6 @@ Target = tuple[str, tuple[str, ...], tuple[str, ...]]
 
 
 # ---------------------------------------------------------------- watermarks
-def watermarks(conn: Connection, connector_id: UUID) -> dict[str, datetime]:
-    """The security views' watermarks, keyed without the 'security.' prefix."""
-    rows = query(
-        conn,
-        """SELECT view_name, watermark FROM enterprise.sync_state
-           WHERE connector_id = :c AND view_name LIKE 'security.%'""",
-        c=connector_id,
-    )
-    return {r["view_name"].removeprefix(VIEW_PREFIX): r["watermark"] for r in rows}
-
-
-def set_watermark(conn: Connection, connector_id: UUID, view: str, watermark: datetime, run_id: UUID) -> None:
-    conn.run(
-        """INSERT INTO enterprise.sync_state (connector_id, view_name, watermark, last_run_id, updated_at)
-           VALUES (:c, :v, :w, :r, now())
-           ON CONFLICT (connector_id, view_name)
-           DO UPDATE SET watermark = GREATEST(enterprise.sync_state.watermark, EXCLUDED.watermark),
-                         last_run_id = EXCLUDED.last_run_id, updated_at = now()""",
-        c=connector_id,
-        v=VIEW_PREFIX + view,
-        w=watermark,
-        r=run_id,
-    )
-
-
 # ---------------------------------------------------------------- loads
 def load(conn: Connection, target: Target, connector_id: UUID, rows: Iterable[Sequence[Any]]) -> int:
     """Bulk upsert rows (in the target's column order, without connector_id) on the target's key."""

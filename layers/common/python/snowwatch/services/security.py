@@ -49,6 +49,7 @@ from snowwatch.models.security import (
 )
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import security as repo
+from snowwatch.repositories import sync_state
 from snowwatch.services import security_rules as rules
 from snowwatch.settings import JobSettings
 from snowwatch.snowflake.queries import (
@@ -316,7 +317,7 @@ def _extract_events(
         batch_newest = max(r[view.time_index] for r in rows)
         newest = batch_newest if newest is None else max(newest, batch_newest)
     if newest is not None:
-        repo.set_watermark(conn, connector_id, view.name, newest, run_id)
+        sync_state.set_watermark(conn, connector_id, view.name, newest, run_id, prefix=repo.VIEW_PREFIX)
     return total
 
 
@@ -340,7 +341,7 @@ def extract(conn: Connection, sf: Any, connector_id: UUID, run_id: UUID, now: da
         )
     counts["security.POLICY_REFERENCES"] = len(references)
     # event views: incremental
-    marks = repo.watermarks(conn, connector_id)
+    marks = sync_state.watermarks(conn, connector_id, prefix=repo.VIEW_PREFIX)
     for view in EVENT_VIEWS:
         key = f"security.{view.name}"
         if view.optional and not sf.exists(view.query.VIEW):

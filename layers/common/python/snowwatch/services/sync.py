@@ -27,6 +27,7 @@ from snowwatch.errors import ValidationFailedError
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import cost as cost_repo
 from snowwatch.repositories import cost_sync as repo
+from snowwatch.repositories import sync_state
 from snowwatch.services.secrets import read_connector_secret
 from snowwatch.snowflake.client import SnowflakeSession
 from snowwatch.snowflake.queries import (
@@ -112,9 +113,9 @@ def _sync_view(
                         newest = t
             total += repo.load(conn, connector_id, view.name, rows)
         if newest is not None:
-            repo.set_watermark(conn, connector_id, view.name, newest, ctx.run_id)
+            sync_state.set_watermark(conn, connector_id, view.name, newest, ctx.run_id)
         elif time_column is None:
-            repo.set_watermark(conn, connector_id, view.name, datetime.now(UTC), ctx.run_id)
+            sync_state.set_watermark(conn, connector_id, view.name, datetime.now(UTC), ctx.run_id)
     return total, newest
 
 
@@ -176,7 +177,7 @@ def run_sync(conn: Connection, ctx: Any) -> dict[str, Any]:
     settings = ctx.settings
     now = datetime.now(UTC)
     backfill = min(max(int(connector.backfill_days or settings.sync_backfill_days_default), 1), 365)
-    marks = repo.watermarks(conn, connector.id)
+    marks = sync_state.watermarks(conn, connector.id)
     counts: dict[str, Any] = {}
     secret = read_connector_secret(settings, connector.secret_ref)
     with SnowflakeSession.open(settings, connector, secret) as sf:
