@@ -32,9 +32,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     from snowwatch.repositories import jobs as jobs_repo
+    from snowwatch_local.handlers import load
     from snowwatch_local.scheduler import Scheduler
     from snowwatch_local.server import LocalServer
-    from snowwatch_local.stack import ADMIN, MEMBER, LocalStack
+    from snowwatch_local.sqs import SqsPoller
+    from snowwatch_local.stack import ADMIN, MEMBER, FakeLambdaContext, LocalStack
 
     stack = LocalStack(database=args.database, fresh_database=not os.environ.get("DATABASE_URL"), size=args.size)
     _print("snowwatch: starting Postgres, moto (SQS, SES, Secrets Manager) and fakesnow ...")
@@ -67,6 +69,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 )
             except Exception as exc:
                 _print(f"  {job:<13} FAILED     {type(exc).__name__}: {str(exc)[:200]}")
+    # The notify queue's event source mapping: always on (it is part of the system, not a schedule).
+    notify_handler = load("notify").lambda_handler
+    poller = SqsPoller(
+        stack.moto.notify_queue_url if stack.moto else "",
+        lambda event: notify_handler(event, FakeLambdaContext("notify")),
+    ).start()
     scheduler = None if args.no_schedule else Scheduler().start()
     admin, member = stack.token(ADMIN), stack.token(MEMBER)
     base = f"http://localhost:{server.port}"
@@ -86,7 +94,8 @@ Ready in {time.monotonic() - started:.1f}s. Dashboard: {base}/  (paste the admin
   curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
        -d '{{"connector_id": "{stack.connector_id}"}}' {base}/api/jobs/sync/run
 
-Schedules {"are running in-process (--no-schedule turns them off)" if scheduler else "are off"}. Ctrl-C stops.
+The notify queue is consumed in-process (as the SQS event source mapping does in AWS); schedules
+{"run in-process from the schedule table (--no-schedule turns them off)" if scheduler else "are off"}. Ctrl-C stops.
 """)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -95,6 +104,7 @@ Schedules {"are running in-process (--no-schedule turns them off)" if scheduler 
     _print("snowwatch: stopping: letting running jobs finish (up to 60 s) ...")
     if scheduler:
         scheduler.stop()
+    poller.stop()
     server.stop()
     from snowwatch.db import get_connection
     from snowwatch.services.dispatch import wait_local
