@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", message="No application metrics")  # metrics are off locally
     parser = argparse.ArgumentParser(
         prog="snowwatch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
