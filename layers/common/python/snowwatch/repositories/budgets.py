@@ -43,26 +43,48 @@ WRITABLE = frozenset(
 # :now), :connector_id / :org_id / :budget_id (optional filters), :active_only (bool).
 #
 # cb     per connector: the evaluation instant and, in UTC, where the current day, week, month, quarter
-#        and year start in the connector's timezone, and the start of the trailing 7 local days.
+#        and year start in the connector's timezone, and the start of the trailing 7 local days; the same
+#        starts as local dates; and whether its spend rollup holds its local days (``ROLLED``).
 # b      every selected budget with its period bounds (from cb).
-# cs     per connector and scope kind: the window some budget needs (earliest start .. eval_at).
-# acct / wh / tg   spend per connector and key (warehouse or tag), one column per period kind plus the
-#        trailing week. Each spend table is read once, by index range per connector, over exactly the rows
-#        some budget needs; each row is compared with its connector's period starts (UTC instants: no
-#        per-row timezone arithmetic) into a bucket bitmask and summed once per (connector, key, bucket).
+# cs     per connector and scope kind: the window some budget needs (earliest start .. eval_at), split into
+#        whole local days read from the daily rollup (rolled connectors, account and warehouse scopes) and
+#        the rest read from the raw rows (today so far; everything for a connector that is not rolled, and
+#        for query tags).
+# spent  every spend row budget_check reads, bucketed: each row is compared with its connector's period
+#        starts (dates for rollup days, UTC instants for raw rows: no per-row timezone arithmetic) into a
+#        bitmask and summed once per (connector, scope, key, bucket).
+# sums   per connector, scope and key (warehouse or tag): one column per period kind plus the trailing week.
 # spend  per budget: credits in its period and in the trailing week.
 # state  spend, forecast and percents in the budget's unit (credits, or currency = credits x price).
-STATE = """
+
+# The rule of services/cost.py ``rolled()`` (repositories/cost.py ``rollup_timezone``), set-based: the spend
+# rollups hold a connector's local days when they were built in its current timezone; until the next sync
+# after a timezone change (or before the first), spend comes from the raw tables.
+ROLLED = """EXISTS (SELECT 1 FROM enterprise.snowflake_rollup_state rs
+                    WHERE rs.connector_id = c.id AND rs.rollup = 'spend' AND rs.timezone = c.timezone)"""
+
+_BUCKET = """(({t} >= cs.day_{s})::int + ({t} >= cs.week_{s})::int * 2 + ({t} >= cs.month_{s})::int * 4
+                + ({t} >= cs.quarter_{s})::int * 8 + ({t} >= cs.year_{s})::int * 16
+                + ({t} >= cs.trail_{s})::int * 32)"""
+_DAYS = _BUCKET.format(t="d.usage_date", s="d")  # rollup rows: local dates against local dates
+# raw rows: instants against instants; after the rollup days (today so far) a row lies in every period
+_HOURS = f"CASE WHEN cs.rolled THEN 63 ELSE {_BUCKET.format(t='m.start_time', s='at')} END"
+
+STATE = f"""
 cb AS (
     SELECT c.id AS connector_id, c.org_id, c.name AS connector_name, c.timezone, c.currency, c.credit_price,
-           e.eval_at, e.eval_local,
-           date_trunc('day', e.eval_local) AT TIME ZONE c.timezone AS day_at,
-           date_trunc('week', e.eval_local) AT TIME ZONE c.timezone AS week_at,
-           date_trunc('month', e.eval_local) AT TIME ZONE c.timezone AS month_at,
-           date_trunc('quarter', e.eval_local) AT TIME ZONE c.timezone AS quarter_at,
-           date_trunc('year', e.eval_local) AT TIME ZONE c.timezone AS year_at,
-           date_trunc('day', e.eval_local) - interval '7 days' AS trail_local,
-           (date_trunc('day', e.eval_local) - interval '7 days') AT TIME ZONE c.timezone AS trail_at
+           e.eval_at, e.eval_local, {ROLLED} AS rolled,
+           l.day_l, l.week_l, l.month_l, l.quarter_l, l.year_l, l.trail_l,
+           l.day_l AT TIME ZONE c.timezone AS day_at, l.week_l AT TIME ZONE c.timezone AS week_at,
+           l.month_l AT TIME ZONE c.timezone AS month_at, l.quarter_l AT TIME ZONE c.timezone AS quarter_at,
+           l.year_l AT TIME ZONE c.timezone AS year_at, l.trail_l AT TIME ZONE c.timezone AS trail_at,
+           (l.day_l + interval '1 day') AT TIME ZONE c.timezone AS day_end_at,
+           (l.week_l + interval '7 days') AT TIME ZONE c.timezone AS week_end_at,
+           (l.month_l + interval '1 month') AT TIME ZONE c.timezone AS month_end_at,
+           (l.quarter_l + interval '3 months') AT TIME ZONE c.timezone AS quarter_end_at,
+           (l.year_l + interval '1 year') AT TIME ZONE c.timezone AS year_end_at,
+           l.day_l::date AS day_d, l.week_l::date AS week_d, l.month_l::date AS month_d,
+           l.quarter_l::date AS quarter_d, l.year_l::date AS year_d, l.trail_l::date AS trail_d
     FROM enterprise.connectors c
     CROSS JOIN LATERAL (
         SELECT CASE WHEN :close
@@ -73,123 +95,116 @@ cb AS (
         -- a period is [start, end); the instant of a boundary itself closes the period before it
         SELECT e0.eval_at, (e0.eval_at AT TIME ZONE c.timezone) - interval '1 microsecond' AS eval_local
     ) e
+    CROSS JOIN LATERAL (  -- where each period kind starts, in local time
+        SELECT date_trunc('day', e.eval_local) AS day_l, date_trunc('week', e.eval_local) AS week_l,
+               date_trunc('month', e.eval_local) AS month_l, date_trunc('quarter', e.eval_local) AS quarter_l,
+               date_trunc('year', e.eval_local) AS year_l,
+               date_trunc('day', e.eval_local) - interval '7 days' AS trail_l
+    ) l
     WHERE (NOT :active_only OR c.status <> 'paused')
       AND (CAST(:connector_id AS uuid) IS NULL OR c.id = CAST(:connector_id AS uuid))
       AND (CAST(:org_id AS uuid) IS NULL OR c.org_id = CAST(:org_id AS uuid))
 ),
 b AS (
+    -- per budget only picks from cb: no timezone arithmetic per budget
     SELECT bu.id AS budget_id, bu.connector_id, cb.org_id, bu.name, bu.scope_type, bu.scope_warehouses,
            bu.scope_query_tag, bu.period, bu.amount, bu.amount_unit, bu.thresholds, bu.alert_emails,
            bu.slack_channel, bu.slack_secret_ref, cb.connector_name, cb.timezone, cb.currency, cb.credit_price,
-           cb.eval_at, cb.eval_local, cb.trail_at, cb.trail_local, p.start_at,
-           (p.start_at AT TIME ZONE cb.timezone) AS start_local,
-           (p.start_at AT TIME ZONE cb.timezone) + p.step AS end_local,
-           ((p.start_at AT TIME ZONE cb.timezone) + p.step) AT TIME ZONE cb.timezone AS end_at
+           cb.eval_at, cb.eval_local, cb.trail_at, cb.trail_l AS trail_local,
+           CASE bu.period WHEN 'daily' THEN cb.day_at WHEN 'weekly' THEN cb.week_at WHEN 'monthly' THEN cb.month_at
+                          WHEN 'quarterly' THEN cb.quarter_at ELSE cb.year_at END AS start_at,
+           CASE bu.period WHEN 'daily' THEN cb.day_l WHEN 'weekly' THEN cb.week_l WHEN 'monthly' THEN cb.month_l
+                          WHEN 'quarterly' THEN cb.quarter_l ELSE cb.year_l END AS start_local,
+           CASE bu.period WHEN 'daily' THEN cb.day_end_at WHEN 'weekly' THEN cb.week_end_at
+                          WHEN 'monthly' THEN cb.month_end_at WHEN 'quarterly' THEN cb.quarter_end_at
+                          ELSE cb.year_end_at END AS end_at,
+           CASE bu.period WHEN 'daily' THEN cb.day_l + interval '1 day' WHEN 'weekly' THEN cb.week_l + interval '7 days'
+                          WHEN 'monthly' THEN cb.month_l + interval '1 month'
+                          WHEN 'quarterly' THEN cb.quarter_l + interval '3 months'
+                          ELSE cb.year_l + interval '1 year' END AS end_local
     FROM enterprise.snowflake_budgets bu
     JOIN cb ON cb.connector_id = bu.connector_id
-    CROSS JOIN LATERAL (
-        SELECT CASE bu.period WHEN 'daily' THEN cb.day_at WHEN 'weekly' THEN cb.week_at
-                              WHEN 'monthly' THEN cb.month_at WHEN 'quarterly' THEN cb.quarter_at
-                              ELSE cb.year_at END AS start_at,
-               CASE bu.period WHEN 'daily' THEN interval '1 day' WHEN 'weekly' THEN interval '7 days'
-                              WHEN 'monthly' THEN interval '1 month' WHEN 'quarterly' THEN interval '3 months'
-                              ELSE interval '1 year' END AS step
-    ) p
     WHERE (NOT :active_only OR bu.active)
       AND (CAST(:budget_id AS uuid) IS NULL OR bu.id = CAST(:budget_id AS uuid))
 ),
 cs AS (
-    SELECT b.connector_id, b.scope_type, min(least(b.start_at, b.trail_at)) AS since, max(b.eval_at) AS until,
-           array_agg(DISTINCT b.scope_query_tag) AS tags,
-           min(cb.day_at) AS day_at, min(cb.week_at) AS week_at, min(cb.month_at) AS month_at,
-           min(cb.quarter_at) AS quarter_at, min(cb.year_at) AS year_at, min(cb.trail_at) AS trail_at
-    FROM b JOIN cb ON cb.connector_id = b.connector_id
-    GROUP BY b.connector_id, b.scope_type
-),
-acct AS (
-    -- one sum per (connector, key, bucket); a bucket is the set of period starts a row lies after.
-    -- float8 while summing (exact to ~1e-9 credits at these magnitudes, and cheaper than numeric)
-    SELECT connector_id, k,
-           sum(credits) FILTER (WHERE bucket & 1 > 0)::numeric AS s_day,
-           sum(credits) FILTER (WHERE bucket & 2 > 0)::numeric AS s_week,
-           sum(credits) FILTER (WHERE bucket & 4 > 0)::numeric AS s_month,
-           sum(credits) FILTER (WHERE bucket & 8 > 0)::numeric AS s_quarter,
-           sum(credits) FILTER (WHERE bucket & 16 > 0)::numeric AS s_year,
-           sum(credits) FILTER (WHERE bucket & 32 > 0)::numeric AS s_trail
+    -- [days_from, days_to): whole local days from the rollup; [raw_from, until): raw rows. Every period and the
+    -- trailing week start at a local midnight, so the split is exact. ``rolled``: the raw rows are today's only.
+    SELECT w.connector_id, w.scope_type, w.tags, w.since, cb.eval_at AS until, w.days_from, r.rolled,
+           CASE WHEN r.rolled THEN cb.day_d ELSE w.days_from END AS days_to,
+           CASE WHEN r.rolled THEN cb.day_at ELSE w.since END AS raw_from,
+           cb.day_at, cb.week_at, cb.month_at, cb.quarter_at, cb.year_at, cb.trail_at,
+           cb.day_d, cb.week_d, cb.month_d, cb.quarter_d, cb.year_d, cb.trail_d
     FROM (
-        SELECT m.connector_id, NULL::text AS k, sum(m.credits_used::float8) AS credits,
-               ((m.start_time >= cs.day_at)::int + (m.start_time >= cs.week_at)::int * 2
-                + (m.start_time >= cs.month_at)::int * 4 + (m.start_time >= cs.quarter_at)::int * 8
-                + (m.start_time >= cs.year_at)::int * 16 + (m.start_time >= cs.trail_at)::int * 32) AS bucket
-        FROM cs
-        JOIN enterprise.snowflake_metering_history m
-          ON m.connector_id = cs.connector_id
-         AND m.start_time >= cs.since AND m.start_time < cs.until
-        WHERE cs.scope_type = 'account'
-        GROUP BY 1, 2, 4
-    ) r
-    GROUP BY connector_id, k
+        SELECT b.connector_id, b.scope_type, least(min(b.start_at), min(b.trail_at)) AS since,
+               least(min(b.start_local), min(b.trail_local))::date AS days_from,
+               array_agg(b.scope_query_tag) AS tags
+        FROM b
+        GROUP BY b.connector_id, b.scope_type
+    ) w
+    JOIN cb ON cb.connector_id = w.connector_id
+    CROSS JOIN LATERAL (SELECT cb.rolled AND w.scope_type <> 'query_tag' AS rolled) r  -- tags: query history
 ),
-wh AS (
-    -- one sum per (connector, key, bucket); a bucket is the set of period starts a row lies after.
+spent AS (
     -- float8 while summing (exact to ~1e-9 credits at these magnitudes, and cheaper than numeric)
-    SELECT connector_id, k,
-           sum(credits) FILTER (WHERE bucket & 1 > 0)::numeric AS s_day,
-           sum(credits) FILTER (WHERE bucket & 2 > 0)::numeric AS s_week,
-           sum(credits) FILTER (WHERE bucket & 4 > 0)::numeric AS s_month,
-           sum(credits) FILTER (WHERE bucket & 8 > 0)::numeric AS s_quarter,
-           sum(credits) FILTER (WHERE bucket & 16 > 0)::numeric AS s_year,
-           sum(credits) FILTER (WHERE bucket & 32 > 0)::numeric AS s_trail
-    FROM (
-        SELECT m.connector_id, m.warehouse_name AS k, sum(m.credits_used::float8) AS credits,
-               ((m.start_time >= cs.day_at)::int + (m.start_time >= cs.week_at)::int * 2
-                + (m.start_time >= cs.month_at)::int * 4 + (m.start_time >= cs.quarter_at)::int * 8
-                + (m.start_time >= cs.year_at)::int * 16 + (m.start_time >= cs.trail_at)::int * 32) AS bucket
-        FROM cs
-        JOIN enterprise.snowflake_warehouse_metering m
-          ON m.connector_id = cs.connector_id
-         AND m.start_time >= cs.since AND m.start_time < cs.until
-        WHERE cs.scope_type = 'warehouses'
-        GROUP BY 1, 2, 4
-    ) r
-    GROUP BY connector_id, k
+    SELECT cs.connector_id, 'account' AS scope, NULL::text AS k, sum(d.credits::float8) AS credits,
+           {_DAYS} AS bucket
+    FROM cs
+    JOIN enterprise.snowflake_spend_daily d
+      ON d.connector_id = cs.connector_id AND d.dim = 'service_type'
+     AND d.usage_date >= cs.days_from AND d.usage_date < cs.days_to
+    WHERE cs.scope_type = 'account'
+    GROUP BY 1, 3, 5
+    UNION ALL
+    SELECT cs.connector_id, 'account', NULL::text, sum(m.credits_used::float8), {_HOURS}
+    FROM cs
+    JOIN enterprise.snowflake_metering_history m
+      ON m.connector_id = cs.connector_id AND m.start_time >= cs.raw_from AND m.start_time < cs.until
+    WHERE cs.scope_type = 'account'
+    GROUP BY 1, 3, 5
+    UNION ALL
+    SELECT cs.connector_id, 'warehouses', d.key, sum(d.credits::float8), {_DAYS}
+    FROM cs
+    JOIN enterprise.snowflake_spend_daily d
+      ON d.connector_id = cs.connector_id AND d.dim = 'warehouse'
+     AND d.usage_date >= cs.days_from AND d.usage_date < cs.days_to
+    WHERE cs.scope_type = 'warehouses'
+    GROUP BY 1, 3, 5
+    UNION ALL
+    SELECT cs.connector_id, 'warehouses', m.warehouse_name, sum(m.credits_used::float8), {_HOURS}
+    FROM cs
+    JOIN enterprise.snowflake_warehouse_metering m
+      ON m.connector_id = cs.connector_id AND m.start_time >= cs.raw_from AND m.start_time < cs.until
+    WHERE cs.scope_type = 'warehouses'
+    GROUP BY 1, 3, 5
+    UNION ALL
+    SELECT cs.connector_id, 'query_tag', m.query_tag, sum(m.credits_attributed_compute::float8), {_HOURS}
+    FROM cs
+    JOIN enterprise.snowflake_query_history m
+      ON m.connector_id = cs.connector_id AND m.query_tag = ANY(cs.tags)
+     AND m.start_time >= cs.raw_from AND m.start_time < cs.until
+    WHERE cs.scope_type = 'query_tag'
+    GROUP BY 1, 3, 5
 ),
-tg AS (
-    -- one sum per (connector, key, bucket); a bucket is the set of period starts a row lies after.
-    -- float8 while summing (exact to ~1e-9 credits at these magnitudes, and cheaper than numeric)
-    SELECT connector_id, k,
-           sum(credits) FILTER (WHERE bucket & 1 > 0)::numeric AS s_day,
-           sum(credits) FILTER (WHERE bucket & 2 > 0)::numeric AS s_week,
-           sum(credits) FILTER (WHERE bucket & 4 > 0)::numeric AS s_month,
-           sum(credits) FILTER (WHERE bucket & 8 > 0)::numeric AS s_quarter,
-           sum(credits) FILTER (WHERE bucket & 16 > 0)::numeric AS s_year,
-           sum(credits) FILTER (WHERE bucket & 32 > 0)::numeric AS s_trail
-    FROM (
-        SELECT q.connector_id, q.query_tag AS k, sum(q.credits_attributed_compute::float8) AS credits,
-               ((q.start_time >= cs.day_at)::int + (q.start_time >= cs.week_at)::int * 2
-                + (q.start_time >= cs.month_at)::int * 4 + (q.start_time >= cs.quarter_at)::int * 8
-                + (q.start_time >= cs.year_at)::int * 16 + (q.start_time >= cs.trail_at)::int * 32) AS bucket
-        FROM cs
-        JOIN enterprise.snowflake_query_history q
-          ON q.connector_id = cs.connector_id AND q.query_tag = ANY(cs.tags)
-         AND q.start_time >= cs.since AND q.start_time < cs.until
-        WHERE cs.scope_type = 'query_tag'
-        GROUP BY 1, 2, 4
-    ) r
-    GROUP BY connector_id, k
+sums AS (
+    SELECT connector_id, scope, k,
+           sum(credits) FILTER (WHERE bucket & 1 > 0) AS s_day,
+           sum(credits) FILTER (WHERE bucket & 2 > 0) AS s_week,
+           sum(credits) FILTER (WHERE bucket & 4 > 0) AS s_month,
+           sum(credits) FILTER (WHERE bucket & 8 > 0) AS s_quarter,
+           sum(credits) FILTER (WHERE bucket & 16 > 0) AS s_year,
+           sum(credits) FILTER (WHERE bucket & 32 > 0) AS s_trail
+    FROM spent
+    GROUP BY connector_id, scope, k
 ),
 spend AS (
     SELECT b.budget_id,
            COALESCE(sum(CASE b.period WHEN 'daily' THEN x.s_day WHEN 'weekly' THEN x.s_week
                                       WHEN 'monthly' THEN x.s_month WHEN 'quarterly' THEN x.s_quarter
-                                      ELSE x.s_year END), 0) AS credits,
-           COALESCE(sum(x.s_trail), 0) AS trail_credits
+                                      ELSE x.s_year END), 0)::numeric AS credits,
+           COALESCE(sum(x.s_trail), 0)::numeric AS trail_credits
     FROM b
-    JOIN (
-        SELECT 'account' AS scope, * FROM acct
-        UNION ALL SELECT 'warehouses', * FROM wh
-        UNION ALL SELECT 'query_tag', * FROM tg
-    ) x ON x.connector_id = b.connector_id AND x.scope = b.scope_type
+    JOIN sums x ON x.connector_id = b.connector_id AND x.scope = b.scope_type
        AND (b.scope_type = 'account'
             OR (b.scope_type = 'warehouses' AND x.k = ANY(b.scope_warehouses))
             OR (b.scope_type = 'query_tag' AND x.k = b.scope_query_tag))
@@ -218,28 +233,33 @@ state AS (
 CHECK = f"""
 WITH {STATE},
 crossed AS (
-    SELECT st.*, t.value AS threshold,
-           (t.value->>'type') || ':' || trim_scale((t.value->>'value')::numeric)::text AS threshold_key,
-           COALESCE(t.value->>'basis', 'actual') AS kind
+    -- narrow on purpose: the steady state (nothing new) only needs the unique key and the numbers
+    SELECT st.budget_id, st.connector_id, st.period_start, st.period_end, st.spend4, st.forecast, st.amount,
+           t.value AS threshold, t.threshold_key, t.kind,
+           CASE WHEN t.kind = 'forecast' THEN st.forecast_percent ELSE st.percent END AS percent
     FROM state st
-    CROSS JOIN LATERAL jsonb_array_elements(st.thresholds) t
-    WHERE CASE WHEN COALESCE(t.value->>'basis', 'actual') = 'forecast' THEN st.spend + st.rest ELSE st.spend END
-       >= CASE WHEN t.value->>'type' = 'percent' THEN st.amount * (t.value->>'value')::numeric / 100
-               ELSE (t.value->>'value')::numeric END
+    CROSS JOIN LATERAL (
+        SELECT j.value, (j.value->>'type') || ':' || trim_scale((j.value->>'value')::numeric)::text AS threshold_key,
+               COALESCE(j.value->>'basis', 'actual') AS kind,
+               CASE WHEN j.value->>'type' = 'percent' THEN st.amount * (j.value->>'value')::numeric / 100
+                    ELSE (j.value->>'value')::numeric END AS level
+        FROM jsonb_array_elements(st.thresholds) j
+    ) t
+    WHERE CASE WHEN t.kind = 'forecast' THEN st.spend + st.rest ELSE st.spend END >= t.level
 ),
 fired AS (
     INSERT INTO enterprise.snowflake_budget_alerts
         (budget_id, connector_id, period_start, period_end, threshold_key, kind, threshold, spend, forecast,
          amount, percent, fired_at)
     SELECT budget_id, connector_id, period_start, period_end, threshold_key, kind, threshold, spend4, forecast,
-           amount, CASE WHEN kind = 'forecast' THEN forecast_percent ELSE percent END, CAST(:now AS timestamptz)
+           amount, percent, CAST(:now AS timestamptz)
     FROM crossed c
     WHERE NOT EXISTS (  -- cheap pre-filter for the steady state; the unique key below is the guarantee
         SELECT 1 FROM enterprise.snowflake_budget_alerts a
         WHERE a.budget_id = c.budget_id AND a.period_start = c.period_start
           AND a.threshold_key = c.threshold_key AND a.kind = c.kind)
     ON CONFLICT (budget_id, period_start, threshold_key, kind) DO NOTHING
-    RETURNING id, budget_id, threshold_key, kind, percent
+    RETURNING id, budget_id, period_start, period_end, threshold, kind, spend, forecast, percent
 ),
 admins AS (
     SELECT org_id, array_agg(email ORDER BY email) AS emails
@@ -248,14 +268,15 @@ admins AS (
     GROUP BY org_id
 ),
 outbox AS (
+    -- the budget's fields come from b, joined to the alerts just inserted only
     INSERT INTO enterprise.notifications
         (org_id, connector_id, source_type, source_id, channel, recipients, payload, dedupe_key)
     SELECT c.org_id, c.connector_id, 'budget_alert', f.id, ch.channel, ch.recipients,
            jsonb_build_object(
                'budget_id', c.budget_id, 'budget_name', c.name, 'connector_id', c.connector_id,
                'connector_name', c.connector_name, 'period', c.period,
-               'period_start', c.period_start, 'period_end', c.period_end,
-               'threshold', c.threshold, 'kind', c.kind, 'spend', c.spend4, 'forecast', c.forecast,
+               'period_start', f.period_start, 'period_end', f.period_end,
+               'threshold', f.threshold, 'kind', f.kind, 'spend', f.spend, 'forecast', f.forecast,
                'amount', c.amount, 'unit', c.amount_unit, 'currency', c.currency, 'percent', f.percent,
                'fired_at', CAST(:now AS timestamptz),
                'dashboard_path', '/connectors/' || c.connector_id || '/budgets/' || c.budget_id
@@ -265,7 +286,7 @@ outbox AS (
                      ELSE '{{}}'::jsonb END,
            'budget_alert:' || f.id || ':' || ch.channel
     FROM fired f
-    JOIN crossed c ON c.budget_id = f.budget_id AND c.threshold_key = f.threshold_key AND c.kind = f.kind
+    JOIN b c ON c.budget_id = f.budget_id
     LEFT JOIN admins a ON a.org_id = c.org_id
     CROSS JOIN LATERAL (VALUES
         ('email', CASE WHEN cardinality(c.alert_emails) > 0 THEN c.alert_emails ELSE a.emails END),
@@ -300,8 +321,10 @@ SELECT budget_id, period_start, period_end, spend4 AS spend, forecast, percent, 
 """
 
 
-# JIT compilation costs more than it saves on this statement (~150 ms of a ~2 s pass at 10k budgets).
-NO_JIT = "SET LOCAL jit = off"
+# Planner settings for the pass, in its own transaction. JIT compilation costs more than it saves here. CTEs
+# have no statistics, so the planner thinks each spend branch returns a few dozen rows and sorts 100k+ rows to
+# group them; hashing is what a set-based pass wants (~25 ms of ~350 ms at 10k budgets), with memory for it.
+PASS_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL enable_sort = off", "SET LOCAL work_mem = '64MB'")
 
 
 def _filters(
@@ -332,7 +355,8 @@ def check(
     period hit the unique key and write nothing.
     """
     with transaction(conn):
-        conn.run(NO_JIT)
+        for setting in PASS_SETTINGS:
+            conn.run(setting)
         rows = query(conn, CHECK, **_filters(now, connector_id=connector_id, org_id=org_id))
     alerts = [r["id"] for r in rows if r["kind"] == "alert"]
     notes = [r["id"] for r in rows if r["kind"] == "notification"]
@@ -349,7 +373,8 @@ def snapshot(
 ) -> int:
     """Upsert one snapshot per active budget for the local day of the evaluation instant."""
     with transaction(conn):
-        conn.run(NO_JIT)
+        for setting in PASS_SETTINGS:
+            conn.run(setting)
         row = query_one(conn, SNAPSHOT, **_filters(now, connector_id=connector_id, org_id=org_id, close=close))
     return int(row["n"]) if row else 0
 

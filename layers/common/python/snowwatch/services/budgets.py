@@ -1,9 +1,12 @@
 """Budgets: the API use cases, the hourly check and the daily snapshot.
 
 Spend sources (filled by the cost sync):
-  * account scope    -> snowflake_metering_history (every service type, hourly)
-  * warehouses scope -> snowflake_warehouse_metering (hourly, the listed warehouses)
+  * account scope    -> snowflake_spend_daily service-type rows for whole local days, then
+                        snowflake_metering_history for today's hours (every service type)
+  * warehouses scope -> snowflake_spend_daily warehouse rows for whole local days, then
+                        snowflake_warehouse_metering for today's hours (the listed warehouses)
   * query_tag scope  -> snowflake_query_history.credits_attributed_compute (per query, the tag)
+A connector whose spend rollup is missing or built in another timezone is read from the raw rows only.
 Currency amounts are credits x the connector's credit_price. Periods start at local midnight in the
 connector's timezone (weeks on Monday, quarters on Jan/Apr/Jul/Oct 1).
 
