@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -77,13 +78,23 @@ def connect(settings: CommonSettings) -> Connection:
     ssl_context = ssl.create_default_context() if settings.db_ssl else None
     extra = {"ssl_context": ssl_context, "timeout": 30, "application_name": settings.service_name}
     try:
-        return pg8000.native.Connection(**connection_params(settings), **extra)
+        return _no_delay(pg8000.native.Connection(**connection_params(settings), **extra))
     except pg8000.exceptions.DatabaseError as exc:
         rotated = bool(exc.args) and isinstance(exc.args[0], dict) and exc.args[0].get("C") == INVALID_PASSWORD_SQLSTATE
         if not rotated or settings.database_url:
             raise
         logger.warning("database login refused; re-reading the rotated secret")
-        return pg8000.native.Connection(**_params_from_secret(settings, force_fetch=True), **extra)
+        return _no_delay(pg8000.native.Connection(**_params_from_secret(settings, force_fetch=True), **extra))
+
+
+def _no_delay(conn: Connection) -> Connection:
+    """pg8000 writes a large parse message in two sends; with Nagle's algorithm and delayed ACKs the
+    second waits ~40 ms (measured: 4 ms for a statement under 8 KB, 48 ms just over). TCP_NODELAY
+    sends at once. pg8000 offers no option for it, so it is set on its socket."""
+    sock = getattr(conn, "_usock", None)
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
 
 
 def get_connection(settings: CommonSettings) -> Connection:
