@@ -226,51 +226,7 @@ class SlackStub:
 
 
 # ---------------------------------------------------------------------------------------------- SQS pump
-
-
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    """SQS messages as the Lambda event source mapping hands them to the function."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
-
-
-def pump_once(queue_url: str, invoke: Callable[[dict[str, Any]], dict[str, Any]], max_batches: int = 100) -> int:
-    """Play the event source mapping: receive up to 10, invoke, delete the ones not reported failed."""
-    import boto3
-
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    handled = 0
-    for _ in range(max_batches):
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not got:
-            break
-        answer = invoke(sqs_event(got, arn))
-        failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
-        done = [m for m in got if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            sqs.delete_message_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
-                ],
-            )
-        handled += len(got)
-    return handled
+# The event source mapping itself is snowwatch_local.sqs.pump_once (the demo uses it too).
 
 
 def drain(queue_url: str) -> None:

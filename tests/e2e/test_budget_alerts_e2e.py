@@ -10,7 +10,8 @@ from uuid import UUID
 
 import pytest
 
-from tests.budget_support import SlackStub, add_metering, demo_org_id, make_connector, pump_once
+from snowwatch_local.sqs import pump_once
+from tests.budget_support import SlackStub, add_metering, demo_org_id, make_connector
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,8 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.budget_support import SlackStub, add_metering, demo_org_id, job_ctx, make_connector, pump_once
+from snowwatch_local.sqs import pump_once
+from tests.budget_support import SlackStub, add_metering, demo_org_id, job_ctx, make_connector
 
 pytestmark = pytest.mark.integration
 
