@@ -62,6 +62,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             ("notify", {"mode": "relay"}),
         ):
             t = time.monotonic()
+            if job == "budget_check":
+                _print(f"  budgets       seeded     {stack.seed_demo_budgets() or 'already there'}")
             try:
                 result = stack.run_job(job, **payload)
                 _print(

@@ -176,6 +176,34 @@ class LocalStack:
             )
             setattr(self, attr, connector_id)
 
+    def seed_demo_budgets(self) -> list[str]:
+        """Two budgets on the demo connector (after its first sync: warehouses are validated against it):
+        the whole account, alerting the org's admins, and one warehouse with its own recipient."""
+        from snowwatch.db import get_connection
+        from snowwatch.errors import ConflictError
+        from snowwatch.models.budgets import BudgetIn
+        from snowwatch.services import budgets
+        from snowwatch.services import connectors as connectors_service
+        from snowwatch.settings import JobSettings, get_settings
+
+        settings = get_settings(JobSettings)
+        conn = get_connection(settings)
+        assert self.connector_id is not None
+        connector = connectors_service.load(conn, self.connector_id)
+        created = []
+        for body in (
+            BudgetIn(name="Account, monthly", period="monthly", amount=20000,
+                     thresholds=[{"value": 50}, {"value": 80}, {"value": 100, "basis": "forecast"}]),
+            BudgetIn(name="Ad-hoc warehouse, monthly", scope_type="warehouses", warehouses=["ADHOC_WH"],
+                     period="monthly", amount=1500, thresholds=[{"value": 50}, {"value": 100}],
+                     alert_emails=["adhoc-owner@example.com"]),
+        ):  # fmt: skip
+            try:
+                created.append(budgets.create(conn, connector, body, settings).name)
+            except ConflictError:
+                continue
+        return created
+
     def token(self, who: dict[str, str] | None = None, ttl_seconds: int = 86400 * 7) -> str:
         from snowwatch.models.users import Claims
         from snowwatch.services.auth import issue_dev_token
