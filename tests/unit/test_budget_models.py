@@ -110,12 +110,13 @@ def test_render_has_subject_with_budget_and_percent_text_html_link_and_blocks() 
 def test_ses_sender_sends_html_and_text_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.stub import Stubber
 
+    from snowwatch import aws
     from snowwatch.notify import email
 
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(key, "testing")
     settings = NotifySettings(DATABASE_URL="postgresql://x@y/z", SES_SENDER="alerts@acme.io")  # type: ignore[call-arg]
-    client = email._client(settings.aws_region, settings.send_timeout_seconds)
+    client = aws.client("ses", settings.aws_region, settings.send_timeout_seconds)  # the one SesSender uses
     with Stubber(client) as stub:
         stub.add_response("send_email", {"MessageId": "m1"})
         email.SesSender(settings).send(_note())
@@ -136,7 +137,7 @@ def test_ses_request_shape(monkeypatch: pytest.MonkeyPatch) -> None:
         def send_email(self, **kw: Any) -> None:
             seen.update(kw)
 
-    monkeypatch.setattr(email, "_client", lambda *a: Fake())
+    monkeypatch.setattr(email.aws, "client", lambda *a: Fake())
     settings = NotifySettings(DATABASE_URL="postgresql://x@y/z", SES_SENDER="alerts@acme.io")  # type: ignore[call-arg]
     email.SesSender(settings).send(_note())
     assert seen["Source"] == "alerts@acme.io"

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from functools import cache
-from typing import Any
-
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from snowwatch import aws
 from snowwatch.models.notifications import Notification
 from snowwatch.notify import PermanentSendError, SendError
 from snowwatch.notify.render import render
@@ -17,17 +12,6 @@ from snowwatch.settings import NotifySettings
 
 # SES answers that retrying will not change.
 PERMANENT_CODES = frozenset({"MessageRejected", "InvalidParameterValue", "MailFromDomainNotVerified"})
-
-
-def _client(region: str, timeout: float) -> Any:
-    # keyed on the endpoint too: the local stack points AWS_ENDPOINT_URL at moto
-    return _cached_client(region, timeout, os.environ.get("AWS_ENDPOINT_URL"))
-
-
-@cache
-def _cached_client(region: str, timeout: float, endpoint: str | None) -> Any:
-    config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"mode": "standard", "max_attempts": 3})
-    return boto3.client("ses", region_name=region, config=config)
 
 
 class SesSender:
@@ -38,7 +22,7 @@ class SesSender:
         if not notification.recipients:
             raise PermanentSendError("no recipients")
         message = render(notification, self.settings.dashboard_url)
-        client = _client(self.settings.aws_region, self.settings.send_timeout_seconds)
+        client = aws.client("ses", self.settings.aws_region, self.settings.send_timeout_seconds)
         try:
             client.send_email(
                 Source=self.settings.ses_sender,

@@ -18,14 +18,10 @@ a single busy hour, and covers the weekday/weekend cycle.
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Any
 from uuid import UUID, uuid4
 
-import boto3
 from pg8000.exceptions import DatabaseError
 
 from snowwatch.db import Connection, transaction
@@ -43,7 +39,7 @@ from snowwatch.models.common import DateRange, Page
 from snowwatch.models.connectors import Connector
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import budgets as repo
-from snowwatch.services import notifications
+from snowwatch.services import notifications, secrets
 from snowwatch.settings import JobSettings
 
 DEFAULT_HISTORY_DAYS = 30
@@ -52,33 +48,13 @@ DEFAULT_HISTORY_DAYS = 30
 # ---------------------------------------------------------------------------------------------- secrets
 
 
-def _secrets_client(region: str) -> Any:
-    return _cached_secrets_client(region, os.environ.get("AWS_ENDPOINT_URL"))
-
-
-@cache
-def _cached_secrets_client(region: str, endpoint: str | None) -> Any:  # endpoint: the local stack's moto
-    return boto3.client("secretsmanager", region_name=region)
-
-
 def _put_slack_secret(settings: JobSettings, budget_id: UUID, slack: SlackTargetIn) -> str:
     """Write the Slack credential to Secrets Manager; return the ARN (the only thing stored)."""
-    client = _secrets_client(settings.aws_region)
-    name = f"{settings.slack_secret_prefix}{budget_id}"
-    body = json.dumps(slack.secret_payload())
-    try:
-        return str(client.create_secret(Name=name, SecretString=body)["ARN"])
-    except client.exceptions.ResourceExistsException:
-        return str(client.put_secret_value(SecretId=name, SecretString=body)["ARN"])
+    return secrets.put_secret(settings, f"{settings.slack_secret_prefix}{budget_id}", slack.secret_payload())
 
 
 def _delete_slack_secret(settings: JobSettings, ref: str | None) -> None:
-    if not ref or settings.slack_secret_prefix not in ref:
-        return
-    try:
-        _secrets_client(settings.aws_region).delete_secret(SecretId=ref, RecoveryWindowInDays=7)
-    except Exception:  # a leftover secret is harmless; the budget is gone either way
-        logger.warning("could not delete a Slack secret", extra={"secret": ref.rsplit(":", 1)[-1]})
+    secrets.delete_secret(settings, ref, settings.slack_secret_prefix)
 
 
 # ---------------------------------------------------------------------------------------------- API

@@ -10,11 +10,9 @@ import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import cache
 from typing import Any
 
-import boto3
-
+from snowwatch import aws
 from snowwatch.observability import logger
 from snowwatch.settings import JobSettings
 
@@ -29,11 +27,6 @@ _pending: list[Future[Any]] = []
 def register_local(job: str, handler: LocalHandler) -> None:
     """Locally, which callable plays a job's Lambda function."""
     _local_handlers[job] = handler
-
-
-@cache
-def _lambda(region: str) -> Any:
-    return boto3.client("lambda", region_name=region)
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -51,7 +44,7 @@ def dispatch(settings: JobSettings, job: str, payload: dict[str, Any]) -> None:
         function = settings.job_functions.get(job)
         if not function:
             raise RuntimeError(f"no function configured for job {job!r} (JOB_FUNCTIONS)")
-        _lambda(settings.aws_region).invoke(
+        aws.client("lambda", settings.aws_region).invoke(
             FunctionName=function, InvocationType="Event", Payload=json.dumps(body).encode()
         )
         return

@@ -24,14 +24,11 @@ their last publish (never published, SQS message lost, or moved to the DLQ), and
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
-from functools import cache
 from typing import Any
 from uuid import UUID
 
-import boto3
-
+from snowwatch import aws
 from snowwatch.db import Connection
 from snowwatch.models.notifications import (
     Channel,
@@ -108,15 +105,6 @@ def enqueue_in_tx(
     return ids
 
 
-def _sqs(region: str) -> Any:
-    return _sqs_client(region, os.environ.get("AWS_ENDPOINT_URL"))
-
-
-@cache
-def _sqs_client(region: str, endpoint: str | None) -> Any:  # endpoint: the local stack's moto
-    return boto3.client("sqs", region_name=region)
-
-
 def publish_pending(conn: Connection, settings: JobSettings, ids: Sequence[UUID] | None = None) -> int:
     """Send one SQS message per notification id (body = the id) and stamp ``published_at``.
 
@@ -130,7 +118,7 @@ def publish_pending(conn: Connection, settings: JobSettings, ids: Sequence[UUID]
     if not settings.notify_queue_url:
         logger.warning("NOTIFY_QUEUE_URL is not set; notifications stay pending for the relay")
         return 0
-    sqs = _sqs(settings.aws_region)
+    sqs = aws.client("sqs", settings.aws_region)
     published: list[UUID] = []
     for start in range(0, len(ids), SQS_BATCH):
         chunk = list(ids[start : start + SQS_BATCH])
@@ -220,7 +208,7 @@ def handle_record(conn: Connection, settings: NotifySettings, record: Any) -> No
         return
     if settings.notify_queue_url and getattr(record, "receipt_handle", None):
         try:
-            _sqs(settings.aws_region).change_message_visibility(
+            aws.client("sqs", settings.aws_region).change_message_visibility(
                 QueueUrl=settings.notify_queue_url,
                 ReceiptHandle=record.receipt_handle,
                 VisibilityTimeout=backoff_seconds(settings, attempts),
