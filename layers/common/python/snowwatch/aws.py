@@ -24,3 +24,17 @@ def _cached(service: str, region: str, timeout: float | None, endpoint: str | No
         else None
     )
     return boto3.client(service, region_name=region, config=config)
+
+
+def secret(secret_id: str, region: str, max_age: int = 300, force_fetch: bool = False) -> str:
+    """A Secrets Manager value through Powertools' parameters provider (cached for ``max_age`` seconds),
+    on the same endpoint-keyed client as everything else."""
+    value = _secrets_provider(client("secretsmanager", region)).get(secret_id, max_age=max_age, force_fetch=force_fetch)
+    return value if isinstance(value, str) else bytes(value).decode()
+
+
+@cache
+def _secrets_provider(secrets_client: Any) -> Any:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=secrets_client)

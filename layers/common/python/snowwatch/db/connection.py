@@ -49,9 +49,9 @@ def _params_from_url(url: str) -> dict[str, Any]:
 
 
 def _params_from_secret(settings: CommonSettings, force_fetch: bool = False) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.parameters import get_secret
+    from snowwatch import aws
 
-    secret = json.loads(str(get_secret(settings.db_secret_arn or "", max_age=300, force_fetch=force_fetch)))
+    secret = json.loads(aws.secret(settings.db_secret_arn or "", settings.aws_region, force_fetch=force_fetch))
     return {
         "user": secret["username"],
         "password": secret["password"],

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.jitter import Jitter
 
+from snowwatch import aws
 from snowwatch.models.notifications import Notification
 from snowwatch.notify import PermanentSendError, SendError
 from snowwatch.notify.render import render
@@ -67,17 +68,14 @@ def _retry_handlers(backoff: float) -> list[Any]:
     ]
 
 
-def read_secret(ref: str) -> dict[str, str]:
-    from aws_lambda_powertools.utilities.parameters import get_secret
-
-    value = get_secret(ref, max_age=300)
-    return dict(json.loads(value if isinstance(value, str) else value.decode()))
+def read_secret(ref: str, region: str) -> dict[str, str]:
+    return dict(json.loads(aws.secret(ref, region)))
 
 
 class SlackSender:
-    def __init__(self, settings: NotifySettings, secret_reader: Any = read_secret) -> None:
+    def __init__(self, settings: NotifySettings, secret_reader: Any = None) -> None:
         self.settings = settings
-        self.read_secret = secret_reader
+        self.read_secret = secret_reader or (lambda ref: read_secret(ref, settings.aws_region))
 
     def send(self, notification: Notification) -> None:
         target = notification.payload.get("slack") or {}

@@ -46,7 +46,4 @@ def delete_connector_secret(settings: JobSettings, secret_ref: str) -> None:
 
 def read_connector_secret(settings: JobSettings, secret_ref: str) -> dict[str, str]:
     """Job functions only (the Snowflake client). Never logged."""
-    from aws_lambda_powertools.utilities.parameters import get_secret
-
-    value = get_secret(secret_ref, max_age=300)
-    return dict(json.loads(value if isinstance(value, str) else value.decode()))
+    return dict(json.loads(aws.secret(secret_ref, settings.aws_region)))
