@@ -612,7 +612,23 @@ def _review_sql(query_id: str) -> str:
     "attackers loosen them to keep access.",
 )
 def network_policy_change(conn: Connection, connector_id: UUID, now: datetime) -> list[Finding]:
-    r = _rule("network_policy_change")
+    return _change_findings(conn, connector_id, now, "network_policy_change", kind="network_policy")
+
+
+@rule(
+    "security_integration_change",
+    "medium",
+    "Security integration changed",
+    "SAML/OAuth/SCIM security integrations decide who can sign in and how; a change can disable SSO "
+    "enforcement or add an identity provider an attacker controls.",
+)
+def security_integration_change(conn: Connection, connector_id: UUID, now: datetime) -> list[Finding]:
+    return _change_findings(conn, connector_id, now, "security_integration_change", kind="security_integration")
+
+
+def _change_findings(conn: Connection, connector_id: UUID, now: datetime, rule_id: str, kind: str) -> list[Finding]:
+    """One finding per recent statement of ``kind`` in QUERY_HISTORY (who ran what, as which role)."""
+    r = _rule(rule_id)
     return [
         _finding(
             r,
@@ -624,31 +640,7 @@ def network_policy_change(conn: Connection, connector_id: UUID, now: datetime) -
             row["start_time"],
             title=f"{r.title} by {row['user_name']} ({row['query_type']})",
         )
-        for row in repo.security_changes(conn, connector_id, now - EVENT_LOOKBACK, kind="network_policy")
-    ]
-
-
-@rule(
-    "security_integration_change",
-    "medium",
-    "Security integration changed",
-    "SAML/OAuth/SCIM security integrations decide who can sign in and how; a change can disable SSO "
-    "enforcement or add an identity provider an attacker controls.",
-)
-def security_integration_change(conn: Connection, connector_id: UUID, now: datetime) -> list[Finding]:
-    r = _rule("security_integration_change")
-    return [
-        _finding(
-            r,
-            row["query_id"],
-            f"{row['user_name']} ran {row['query_type']} as {row['role_name']} at {row['start_time'].isoformat()}: "
-            f"{(row['query_text'] or '')[:300]}",
-            [row],
-            _review_sql(row["query_id"]),
-            row["start_time"],
-            title=f"{r.title} by {row['user_name']}",
-        )
-        for row in repo.security_changes(conn, connector_id, now - EVENT_LOOKBACK, kind="security_integration")
+        for row in repo.security_changes(conn, connector_id, now - EVENT_LOOKBACK, kind=kind)
     ]
 
 
