@@ -137,3 +137,26 @@ def test_other_orgs_connector_is_404(api, other_connector_id) -> None:
 def test_member_cannot_create_connectors(api) -> None:
     answer = api.post("/api/connectors", as_="member", json_body={})
     assert answer.status == 403
+
+
+def test_claims_update_the_user_and_a_steady_caller_is_not_rewritten(api, stack) -> None:
+    """Given a user seen a moment ago, when the same claims come again, then the row is not rewritten;
+    when the IdP changes the email or role, then the next request updates it."""
+    from snowwatch.db import get_connection, query_one
+    from snowwatch.models.users import Claims
+    from snowwatch.repositories import users
+    from snowwatch.settings import JobSettings, get_settings
+
+    conn = get_connection(get_settings(JobSettings))
+    claims = Claims(subject="claims-test", email="one@claims.example", org="claims-test-org", role="member")
+    first = users.upsert_from_claims(conn, claims)
+    before = query_one(conn, "SELECT xmin::text AS v FROM enterprise.users WHERE id = :i", i=first["user_id"])
+    again = users.upsert_from_claims(conn, claims)
+    after = query_one(conn, "SELECT xmin::text AS v FROM enterprise.users WHERE id = :i", i=first["user_id"])
+    assert again == first and before == after
+    promoted = users.upsert_from_claims(
+        conn, claims.model_copy(update={"email": "two@claims.example", "role": "admin"})
+    )
+    assert promoted["user_id"] == first["user_id"]
+    assert (promoted["email"], promoted["role"]) == ("two@claims.example", "admin")
+    assert "two@claims.example" in users.admin_emails(conn, first["org_id"])
