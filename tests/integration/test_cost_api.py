@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -162,10 +162,54 @@ def _hourly_share(stack: LocalStack) -> dict[str, Decimal]:
     return cost
 
 
+def _billed_fractions(stack: LocalStack) -> dict[date, Decimal]:
+    """Per UTC day, METERING_DAILY_HISTORY's WAREHOUSE_METERING row: max(0, used + adjustment) / used."""
+    rows = sf_rows(
+        stack,
+        f"SELECT USAGE_DATE, CREDITS_USED_CLOUD_SERVICES, CREDITS_ADJUSTMENT_CLOUD_SERVICES "
+        f"FROM {AU}.METERING_DAILY_HISTORY WHERE SERVICE_TYPE = 'WAREHOUSE_METERING'",
+    )
+    out = {}
+    for day, cs, cs_adj in rows:
+        used, adj = Decimal(str(cs)), Decimal(str(cs_adj))
+        out[day] = max(Decimal(0), used + adj) / used if used > 0 else Decimal(1)
+    return out
+
+
+def _source_queries(stack: LocalStack, lo: str, hi: str) -> list[dict[str, Any]]:
+    """Each source query once (QUERY_HISTORY repeats rows), with its raw and billed cloud services: raw x the
+    billed fraction of its UTC start day (1 when that day has no daily row), at Snowflake's 9 decimals."""
+    fractions = _billed_fractions(stack)
+    rows = sf_rows(
+        stack,
+        f"SELECT DISTINCT QUERY_ID, START_TIME, CREDITS_USED_CLOUD_SERVICES, COALESCE(USER_NAME, ''), "
+        f"COALESCE(ROLE_NAME, ''), COALESCE(QUERY_PARAMETERIZED_HASH, '') FROM {AU}.QUERY_HISTORY "
+        f"WHERE START_TIME >= {lo} AND START_TIME < {hi}",
+    )
+    out = []
+    for qid, st, cs, user, role, phash in rows:
+        used = Decimal(str(cs or 0))
+        billed = (used * fractions.get(st.date(), Decimal(1))).quantize(Decimal("0.000000001"), ROUND_HALF_UP)
+        out.append(
+            {"id": qid, "day": st.date(), "used": used, "billed": billed, "user": user, "role": role, "hash": phash}
+        )
+    return out
+
+
+def _sums(queries: list[dict[str, Any]], key: str) -> dict[str, tuple[Decimal, Decimal]]:
+    """(billed, used) cloud services per group."""
+    out: dict[str, tuple[Decimal, Decimal]] = {}
+    for q in queries:
+        billed, used = out.get(q[key], (Decimal(0), Decimal(0)))
+        out[q[key]] = (billed + q["billed"], used + q["used"])
+    return out
+
+
 def test_per_query_cost_uses_attribution_else_hourly_share(api: Any, stack: LocalStack, cost_connector: str) -> None:
     """Given the top queries, then attributed queries cost their QUERY_ATTRIBUTION_HISTORY credits and the others
-    their hourly share of the warehouse's metered compute, computed independently here."""
-    start, end, _, _ = _window()
+    their hourly share of the warehouse's metered compute, and their cloud services are billed at their UTC day's
+    billed fraction (the raw figure beside it), all computed independently here."""
+    start, end, lo, hi = _window()
     body = _get(api, cost_connector, "queries", start=start, end=end, group_by="query", limit=100)
     items = body["page"]["items"]
     assert len(items) == 100 and body["page"]["total"] > 100
@@ -174,6 +218,7 @@ def test_per_query_cost_uses_attribution_else_hourly_share(api: Any, stack: Loca
         sf_rows(stack, f"SELECT QUERY_ID, CREDITS_ATTRIBUTED_COMPUTE FROM {AU}.QUERY_ATTRIBUTION_HISTORY")
     )
     shares = _hourly_share(stack)
+    source = {q["id"]: q for q in _source_queries(stack, lo, hi)}
     methods = set()
     for item in items:
         methods.add(item["cost_method"])
@@ -182,7 +227,14 @@ def test_per_query_cost_uses_attribution_else_hourly_share(api: Any, stack: Loca
         else:
             assert item["key"] not in attribution
             assert close(item["credits_compute"], shares[item["key"]], "0.00001")
+        q = source[item["key"]]
+        assert close(item["credits_cloud_services_used"], q["used"], "0.000001")
+        assert close(item["credits_cloud_services"], q["billed"], "0.000001")
+        assert close(item["credits"], Decimal(str(item["credits_compute"])) + q["billed"], "0.000002")
     assert methods in ({"attribution", "hourly_share"}, {"hourly_share"})
+    # The top page mixes days of each kind: some cloud services are scaled down, none up.
+    assert any(i["credits_cloud_services"] < i["credits_cloud_services_used"] for i in items)
+    assert all(i["credits_cloud_services"] <= i["credits_cloud_services_used"] for i in items)
     second = _get(api, cost_connector, "queries", start=start, end=end, group_by="query", limit=100, offset=100)
     assert {i["key"] for i in second["page"]["items"]}.isdisjoint({i["key"] for i in items})
 
@@ -213,6 +265,86 @@ def test_queries_by_parameterized_hash_and_users_count_source_queries(
     total_credits = sum(Decimal(str(i["credits_compute"])) for i in by_role["page"]["items"])
     by_user = _get(api, cost_connector, "users", start=start, end=end, group_by="user", limit=500)
     assert close(sum(Decimal(str(i["credits_compute"])) for i in by_user["page"]["items"]), total_credits, "0.001")
+    # Cloud services per hash, role and user: billed (x each query's UTC day's fraction) and raw, from the source.
+    queries = _source_queries(stack, lo, hi)
+    for items, name, key in (
+        (by_hash["page"]["items"], "key", "hash"),
+        (by_role["page"]["items"], "role_name", "role"),
+        (by_user["page"]["items"], "user_name", "user"),
+    ):
+        expected = _sums(queries, key)
+        assert {i[name] for i in items} == expected.keys()
+        for i in items:
+            billed, used = expected[i[name]]
+            assert close(i["credits_cloud_services"], billed, "0.000001"), (key, i)
+            assert close(i["credits_cloud_services_used"], used, "0.000001"), (key, i)
+            assert close(i["credits"], Decimal(str(i["credits_compute"])) + billed, "0.000002"), (key, i)
+
+
+def _day_of_kind(stack: LocalStack, billed_zero: bool) -> date:
+    """The latest complete UTC day in the window whose cloud services the adjustment cancels (fraction 0), or
+    that has no adjustment (fraction 1), per METERING_DAILY_HISTORY's WAREHOUSE_METERING rows."""
+    start, end, _, _ = _window()
+    condition = (
+        "CREDITS_USED_CLOUD_SERVICES + CREDITS_ADJUSTMENT_CLOUD_SERVICES <= 0"
+        if billed_zero
+        else "CREDITS_ADJUSTMENT_CLOUD_SERVICES = 0"
+    )
+    rows = sf_rows(
+        stack,
+        f"SELECT MAX(USAGE_DATE) FROM {AU}.METERING_DAILY_HISTORY WHERE SERVICE_TYPE = 'WAREHOUSE_METERING' "
+        f"AND CREDITS_USED_CLOUD_SERVICES > 0 AND {condition} AND USAGE_DATE BETWEEN '{start}' AND '{end}' "
+        f"AND USAGE_DATE < '{end}'",
+    )
+    day = rows[0][0]
+    assert day is not None, "the synthetic account plants days of both kinds"
+    return day  # type: ignore[no-any-return]
+
+
+def _one_day(api: Any, stack: LocalStack, cid: str, day: date) -> tuple[list[dict[str, Any]], ...]:
+    lo, hi = f"'{day} 00:00:00'", f"'{day + timedelta(days=1)} 00:00:00'"
+    source = _source_queries(stack, lo, hi)
+    assert source and any(q["used"] > 0 for q in source)
+    top = _get(api, cid, "queries", start=day, end=day, group_by="query", limit=500)["page"]["items"]
+    hashes = _get(api, cid, "queries", start=day, end=day, group_by="parameterized_hash", limit=500)["page"]["items"]
+    users = _get(api, cid, "users", start=day, end=day, group_by="user", limit=500)["page"]["items"]
+    roles = _get(api, cid, "users", start=day, end=day, group_by="role", limit=500)["page"]["items"]
+    assert len(top) == len(source)
+    used = sum((q["used"] for q in source), Decimal(0))
+    for items in (top, hashes, users, roles):
+        assert close(sum(Decimal(str(i["credits_cloud_services_used"])) for i in items), used, "0.00001")
+    return source, top, hashes, users, roles
+
+
+def test_day_whose_adjustment_cancels_cloud_services_bills_none(
+    api: Any, stack: LocalStack, cost_connector: str
+) -> None:
+    """Given a UTC day whose cloud-services adjustment cancels all its cloud services (billed fraction 0), when its
+    queries are read one by one, per hash, per user and per role, then no cloud services are billed (the raw
+    figure stays beside it) and each cost is its compute alone."""
+    day = _day_of_kind(stack, billed_zero=True)
+    _, *groups = _one_day(api, stack, cost_connector, day)
+    for items in groups:
+        assert any(Decimal(str(i["credits_cloud_services_used"])) > 0 for i in items)
+        for i in items:
+            assert i["credits_cloud_services"] == 0
+            assert close(i["credits"], i["credits_compute"], "0")
+
+
+def test_day_without_adjustment_bills_all_cloud_services(api: Any, stack: LocalStack, cost_connector: str) -> None:
+    """Given a UTC day with no cloud-services adjustment (billed fraction 1), when its queries are read one by one,
+    per hash, per user and per role, then billed cloud services equal the raw ones, as in the source."""
+    day = _day_of_kind(stack, billed_zero=False)
+    source, top, *groups = _one_day(api, stack, cost_connector, day)
+    raw = {q["id"]: q["used"] for q in source}
+    for i in top:
+        assert close(i["credits_cloud_services"], raw[i["key"]], "0.000001")
+    for items in (top, *groups):
+        for i in items:
+            assert i["credits_cloud_services"] == i["credits_cloud_services_used"]
+            assert close(
+                i["credits"], Decimal(str(i["credits_compute"])) + Decimal(str(i["credits_cloud_services"])), "0.000001"
+            )
 
 
 def test_storage_matches_source(api: Any, stack: LocalStack, cost_connector: str) -> None:

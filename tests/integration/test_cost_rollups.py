@@ -75,18 +75,46 @@ def test_overview_one_pass_equals_two_windows(synced: Connector) -> None:
         assert (previous or 0) == sum(raw_prev)
 
 
+# Billed cloud services per query, written out here (not the repository's fragment): raw x the billed fraction of
+# the query's UTC day, max(0, used + adjustment) / used (15 decimals) on that day's WAREHOUSE_METERING row, else 1.
+BILLED = """round(q.credits_used_cloud_services * COALESCE(
+    (SELECT round(GREATEST(d.credits_used_cloud_services + d.credits_adjustment_cloud_services, 0)
+                  / NULLIF(d.credits_used_cloud_services, 0), 15)
+     FROM enterprise.snowflake_daily_costs d
+     WHERE d.connector_id = q.connector_id AND d.service_type = 'WAREHOUSE_METERING'
+       AND d.usage_date = (q.start_time AT TIME ZONE 'UTC')::date), 1), 9)"""
+
+
 def _hash_from_history(conn: Any, connector: Connector, first: date, last: date) -> dict[str, tuple[Any, ...]]:
     sp = cost.span(connector, first, last)
     rows = conn.run(
-        """SELECT COALESCE(query_parameterized_hash, ''), count(*), COALESCE(sum(credits_attributed_compute), 0),
-                  sum(credits_used_cloud_services), sum(total_elapsed_time), max(query_id)
-           FROM enterprise.snowflake_query_history
-           WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi GROUP BY 1""",
+        f"""SELECT COALESCE(query_parameterized_hash, ''), count(*), COALESCE(sum(credits_attributed_compute), 0),
+                   sum({BILLED}), sum(credits_used_cloud_services), sum(total_elapsed_time), max(query_id)
+            FROM enterprise.snowflake_query_history q
+            WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi GROUP BY 1""",
         c=connector.id,
         lo=sp.lo,
         hi=sp.hi,
     )
     return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _users_from_history(conn: Any, connector: Connector, first: date, last: date) -> dict[str, tuple[Any, ...]]:
+    sp = cost.span(connector, first, last)
+    rows = conn.run(
+        f"""SELECT COALESCE(user_name, ''), count(*), sum({BILLED}), sum(credits_used_cloud_services)
+            FROM enterprise.snowflake_query_history q
+            WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi GROUP BY 1""",
+        c=connector.id,
+        lo=sp.lo,
+        hi=sp.hi,
+    )
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _users_from_rollup(conn: Any, connector: Connector, first: date, last: date) -> dict[str, tuple[Any, ...]]:
+    rows, _ = repo.rollup(conn, connector.id, "user", first, last, "key1", 500, 0)
+    return {r["key1"]: (r["queries"], r["credits_cloud_services"], r["credits_cloud_services_used"]) for r in rows}
 
 
 def test_hash_rollup_weeks_and_days_equal_query_history(synced: Connector) -> None:
@@ -98,10 +126,18 @@ def test_hash_rollup_weeks_and_days_equal_query_history(synced: Connector) -> No
         expected = _hash_from_history(conn, synced, first, last)
         assert total == len(expected)
         got = {
-            r["key1"]: (r["queries"], r["credits_compute"], r["credits_cloud_services"], r["elapsed_ms"], r["sample"])
+            r["key1"]: (
+                r["queries"],
+                r["credits_compute"],
+                r["credits_cloud_services"],
+                r["credits_cloud_services_used"],
+                r["elapsed_ms"],
+                r["sample"],
+            )
             for r in rows
         }
         assert got == expected, (first, last)
+        assert _users_from_rollup(conn, synced, first, last) == _users_from_history(conn, synced, first, last)
 
 
 def test_timezone_change_reads_raw_until_the_sync_rebuilds_every_day(stack: LocalStack) -> None:
@@ -129,4 +165,66 @@ def test_timezone_change_reads_raw_until_the_sync_rebuilds_every_day(stack: Loca
         assert repo.daily(conn, cid, sp, group_by, True) == repo.daily(conn, cid, sp, group_by, False)
     rows, _ = repo.hash_rollup(conn, cid, oldest, end, 500, 0)
     expected = _hash_from_history(conn, connector, oldest, end)
-    assert {r["key1"]: (r["queries"], r["elapsed_ms"]) for r in rows} == {k: (v[0], v[3]) for k, v in expected.items()}
+    assert {r["key1"]: (r["queries"], r["elapsed_ms"]) for r in rows} == {k: (v[0], v[4]) for k, v in expected.items()}
+
+
+def _set_fraction(conn: Any, cid: Any, day: date, billed_zero: bool) -> None:
+    """A (late) METERING_DAILY_HISTORY figure for the day: the adjustment cancels all cloud services, or none."""
+    conn.run(
+        f"""UPDATE enterprise.snowflake_daily_costs
+            SET credits_adjustment_cloud_services = {"-credits_used_cloud_services" if billed_zero else "0"}
+            WHERE connector_id = :c AND usage_date = :d AND service_type = 'WAREHOUSE_METERING'""",
+        c=cid,
+        d=day,
+    )
+
+
+def test_late_daily_cost_update_rebuilds_that_days_query_rollups(stack: LocalStack) -> None:
+    """Given a synced connector (New York days, UTC billing days) whose daily costs of a UTC day older than every
+    re-read window then change (a late METERING_DAILY_HISTORY update), when the next sync runs, then the query
+    rollups of the local days that UTC day touches carry the new billed fraction (equal to the raw aggregation)."""
+    conn = pg()
+    cid = new_connector(stack, "cost-cs-late", timezone="America/New_York")
+    assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
+    connector = connectors_service.load(conn, cid)
+    day = datetime.now(UTC).date() - timedelta(days=20)
+    first, last = day - timedelta(days=1), day + timedelta(days=1)  # the local days the UTC day spans
+    assert _users_from_rollup(conn, connector, first, last) == _users_from_history(conn, connector, first, last)
+    fraction = conn.run(
+        """SELECT cs_fraction_applied FROM enterprise.snowflake_daily_costs
+           WHERE connector_id = :c AND usage_date = :d AND service_type = 'WAREHOUSE_METERING'""",
+        c=cid,
+        d=day,
+    )[0][0]
+    _set_fraction(conn, cid, day, billed_zero=fraction != 0)
+    stale = _users_from_rollup(conn, connector, first, last)
+    assert stale != _users_from_history(conn, connector, first, last)  # the figure did change
+
+    assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
+    assert _users_from_rollup(conn, connector, first, last) == _users_from_history(conn, connector, first, last)
+    rows, _ = repo.hash_rollup(conn, cid, first, last, 500, 0)
+    expected = _hash_from_history(conn, connector, first, last)
+    assert {r["key1"]: r["credits_cloud_services"] for r in rows} == {k: v[2] for k, v in expected.items()}
+    assert not repo.cloud_services_changed(conn, cid)
+
+
+def test_day_without_daily_costs_row_bills_raw_cloud_services(stack: LocalStack) -> None:
+    """Given a UTC day METERING_DAILY_HISTORY has no row for yet, then its queries' billed cloud services fall back
+    to the raw figure (fraction 1), in the top queries and in the rollups."""
+    from snowwatch.db import transaction
+
+    conn = pg()
+    cid = new_connector(stack, "cost-cs-missing")
+    assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
+    connector = connectors_service.load(conn, cid)
+    day = datetime.now(UTC).date() - timedelta(days=12)
+    conn.run("DELETE FROM enterprise.snowflake_daily_costs WHERE connector_id = :c AND usage_date = :d", c=cid, d=day)
+    with transaction(conn):
+        repo.rebuild_rollups(conn, cid, "UTC", None)
+    top = cost.queries(conn, connector, day, day, "query", 500, 0).page.items
+    users = cost.users(conn, connector, day, day, "user", 500, 0).page.items
+    hashes = cost.queries(conn, connector, day, day, "parameterized_hash", 500, 0).page.items
+    assert top and any(i.credits_cloud_services_used > 0 for i in top)
+    for items in (top, users, hashes):
+        assert all(i.credits_cloud_services == i.credits_cloud_services_used for i in items)
+    assert _users_from_rollup(conn, connector, day, day) == _users_from_history(conn, connector, day, day)

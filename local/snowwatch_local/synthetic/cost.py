@@ -13,6 +13,10 @@ Planted cases (warehouse numbers are 1-based; tiny has 3 warehouses, so all land
 - ARCHIVE.PUBLIC.EVENTS_2019: a 40 TB table never read; RAW.PUBLIC.CLICKSTREAM: time travel 6x active.
 - An anomalous spend day: ``days - 6`` days after the start, every warehouse burns 6x.
 - QUERY_HISTORY repeats three rows (the real view can): readers must deduplicate on QUERY_ID.
+- Cloud services billed fraction (METERING_DAILY_HISTORY, WAREHOUSE_METERING rows, per UTC day; the day's number
+  is its days since 2000-01-01, mod 7): usually cloud services are 12% of compute and the adjustment takes back 10%
+  of compute (fraction 1/6); on days numbered 2 they are 6% of compute, so the adjustment cancels them all
+  (fraction 0); on days numbered 4 there is no adjustment (fraction 1).
 
 The security seeder runs after this one and only INSERTs into QUERY_HISTORY (this module creates it).
 """
@@ -27,6 +31,13 @@ TB = 1099511627776
 WAREHOUSE_NAMES = ("TRANSFORM_WH", "BI_WH", "ADHOC_WH", "LOADING_WH", "REPORTING_WH", "DS_WH")
 SIZES = ("X-Small", "Small", "Medium", "Large")
 ANOMALY_FACTOR = 6
+# UTC days (days since 2000-01-01, mod 7) whose cloud services the adjustment cancels / does not adjust.
+CS_FREE_DAY, CS_UNADJUSTED_DAY = 2, 4
+
+
+def _day_number(day_expr: str) -> str:
+    return f"MOD(DATEDIFF(day, '2000-01-01'::DATE, {day_expr}), 7)"
+
 
 QUERY_HISTORY_COLUMNS = """
     QUERY_ID VARCHAR, QUERY_TEXT VARCHAR, DATABASE_ID NUMBER, DATABASE_NAME VARCHAR, SCHEMA_ID NUMBER,
@@ -137,7 +148,9 @@ def seed(cursor: Any, scale: Any, now: datetime) -> dict[str, int]:
         SELECT DATEADD(hour, h, {t0}), DATEADD(hour, h + 1, {t0}), w, {name_of},
                compute + cs, compute, cs, compute * IFF(w = 1, 0.25, 0.85)
         FROM (
-            SELECT w, h, ROUND(compute, 6) AS compute, ROUND(compute * 0.12, 6) AS cs FROM (
+            SELECT w, h, ROUND(compute, 6) AS compute,
+                   ROUND(compute * IFF({_day_number(f"TO_DATE(DATEADD(hour, h, {t0}))")} = {CS_FREE_DAY}, 0.06, 0.12),
+                         6) AS cs FROM (
                 SELECT w, h, {credit_of} * (30 + MOD(h * 7 + w * 13, 60)) / 100.0
                        * IFF(FLOOR(h / 24) = {anomaly_day}, {ANOMALY_FACTOR}, 1) AS compute
                 FROM (SELECT MOD(SEQ4(), {nwh}) + 1 AS w, FLOOR(SEQ4() / {nwh}) AS h
@@ -163,10 +176,14 @@ def seed(cursor: Any, scale: Any, now: datetime) -> dict[str, int]:
         INSERT INTO {AU}.METERING_DAILY_HISTORY
         SELECT SERVICE_TYPE, d, compute, cs, compute + cs, adj, compute + cs + adj
         FROM (
+          SELECT SERVICE_TYPE, d, compute, cs,
+                 IFF(SERVICE_TYPE = 'WAREHOUSE_METERING' AND {_day_number("d")} = {CS_UNADJUSTED_DAY}, 0, adj) AS adj
+          FROM (
             SELECT SERVICE_TYPE, TO_DATE(START_TIME) AS d, SUM(CREDITS_USED_COMPUTE) AS compute,
                    SUM(CREDITS_USED_CLOUD_SERVICES) AS cs,
                    -LEAST(SUM(CREDITS_USED_CLOUD_SERVICES), ROUND(SUM(CREDITS_USED_COMPUTE) * 0.1, 6)) AS adj
             FROM {AU}.METERING_HISTORY GROUP BY 1, 2
+          )
         )""")
 
     # ------------------------------------------------ query history (then attribution, then duplicates)

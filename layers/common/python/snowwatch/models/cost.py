@@ -6,12 +6,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from snowwatch.models.common import Number, Page
 
 CurrencySource = Literal["configured_price", "organization_usage"]
 Period = Literal["7d", "30d", "90d", "mtd", "qtd", "ytd"]
+
+# Per-query cloud services (queries and users endpoints): billed vs used.
+CS_BILLED = (
+    "Billed cloud-services credits: each query's CREDITS_USED_CLOUD_SERVICES x the billed fraction of its UTC day, "
+    "max(0, used + adjustment) / used from METERING_DAILY_HISTORY's WAREHOUSE_METERING row (1 when the day has no "
+    "row yet)"
+)
+CS_USED = "Raw CREDITS_USED_CLOUD_SERVICES of the queries, before the daily 10% cloud-services adjustment"
+CREDITS = "credits_compute + credits_cloud_services (billed)"
 
 
 class Money(BaseModel):
@@ -165,8 +174,9 @@ class QueryCost(BaseModel):
     queries: int
     elapsed_ms: int
     credits_compute: Number
-    credits_cloud_services: Number
-    credits: Number
+    credits_cloud_services: Number = Field(description=CS_BILLED)
+    credits_cloud_services_used: Number = Field(description=CS_USED)
+    credits: Number = Field(description=CREDITS)
     amount: Number
     cost_method: str | None = None
 
@@ -184,8 +194,9 @@ class UserCost(BaseModel):
     queries: int
     elapsed_ms: int
     credits_compute: Number
-    credits_cloud_services: Number
-    credits: Number
+    credits_cloud_services: Number = Field(description=CS_BILLED)
+    credits_cloud_services_used: Number = Field(description=CS_USED)
+    credits: Number = Field(description=CREDITS)
     amount: Number
 
 

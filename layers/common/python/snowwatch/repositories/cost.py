@@ -6,7 +6,7 @@ bucketed with ``AT TIME ZONE :tz`` so a connector in Europe/Berlin sees Berlin d
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -17,6 +17,56 @@ LOCAL_DAY = "(({col}) AT TIME ZONE CAST(:tz AS text))::date"
 
 def _day(col: str) -> str:
     return LOCAL_DAY.format(col=col)
+
+
+# ---------------------------------------------------------------- cloud services: billed fraction per UTC day
+
+# Snowflake bills cloud services only above 10% of the day's warehouse compute (METERING_DAILY_HISTORY, UTC days).
+# Queries run on warehouses, so a query's day is read from the WAREHOUSE_METERING row: billed fraction =
+# max(0, used + adjustment) / used, to 15 decimals; 1 when the day has no row yet (or no cloud services) -- the raw
+# figure until METERING_DAILY_HISTORY has the day. ``{f}`` is that row's alias (NULL columns when absent: ELSE).
+CS_FRACTION = """round(CASE WHEN {f}.credits_used_cloud_services > 0
+    THEN GREATEST({f}.credits_used_cloud_services + {f}.credits_adjustment_cloud_services, 0)
+         / {f}.credits_used_cloud_services
+    ELSE 1 END, 15)"""
+# The WAREHOUSE_METERING daily row of each query's UTC start day (a page of queries: index lookups).
+CS_DAY_JOIN = """LEFT JOIN enterprise.snowflake_daily_costs {f}
+    ON {f}.connector_id = {q}.connector_id AND {f}.service_type = 'WAREHOUSE_METERING'
+   AND {f}.usage_date = ({q}.start_time AT TIME ZONE 'UTC')::date"""
+# For whole-history scans: every UTC day's fraction from the connector's first daily row to its last (gaps: 1), as
+# rows ``fr(usage_date, fraction)`` to hash-join on the query's UTC day. Built on generate_series, whose row estimate
+# does not depend on statistics: right after a bulk load (no statistics, or a connector's daily rows estimated at 1)
+# a plain join on snowflake_daily_costs could become a nested loop over millions of queries x hundreds of days.
+CS_FRACTIONS = f"""(SELECT g::date AS usage_date, {CS_FRACTION.format(f="f")} AS fraction
+    FROM (SELECT min(usage_date) AS lo, max(usage_date) AS hi FROM enterprise.snowflake_daily_costs
+          WHERE connector_id = :c AND service_type = 'WAREHOUSE_METERING') b
+    CROSS JOIN LATERAL generate_series(b.lo, b.hi, interval '1 day') g
+    LEFT JOIN enterprise.snowflake_daily_costs f
+      ON f.connector_id = :c AND f.service_type = 'WAREHOUSE_METERING' AND f.usage_date = g::date) fr
+    ON fr.usage_date = ({{q}}.start_time AT TIME ZONE 'UTC')::date"""
+# A query's fraction through that join (no row: a day before or after the daily rows, 1).
+CS_FRACTION_OF_DAY = "COALESCE(fr.fraction, 1)"
+
+
+def billed_cloud_services(q: str, fraction: str) -> str:
+    """A query's billed cloud-services credits: its raw credits x its UTC day's billed ``fraction`` (9 decimals,
+    Snowflake's precision, so sums over any set of queries compose exactly)."""
+    return f"round({q}.credits_used_cloud_services * {fraction}, 9)"
+
+
+def cloud_services_changed(conn: Connection, connector_id: UUID) -> datetime | None:
+    """The first UTC day whose billed fraction differs from the one the query rollups were built with (a late
+    METERING_DAILY_HISTORY update, a day loaded since), as that day's UTC midnight; None when none differs."""
+    row = query_one(
+        conn,
+        f"""SELECT min(usage_date)::text AS d FROM enterprise.snowflake_daily_costs f
+            WHERE connector_id = :c AND service_type = 'WAREHOUSE_METERING'
+              AND cs_fraction_applied IS DISTINCT FROM {CS_FRACTION.format(f="f")}""",
+        c=connector_id,
+    )
+    if not row or row["d"] is None:
+        return None
+    return datetime.combine(date.fromisoformat(row["d"]), time.min, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- rollups (written by the sync)
@@ -87,10 +137,22 @@ def _built(conn: Connection, connector_id: UUID, rollup: str, tz: str) -> None:
 
 def rebuild_rollups(conn: Connection, connector_id: UUID, tz: str, since: datetime | None) -> int:
     """Recompute the daily query rollups (user, warehouse, parameterized hash) for every local day from
-    ``since``'s day on; every day when ``since`` is None or the rollups were built in another timezone."""
+    ``since``'s day on; every day when ``since`` is None or the rollups were built in another timezone.
+
+    Cloud services are summed billed (x the UTC day's billed fraction) and raw. Days whose billed fraction changed
+    since the last build (``cloud_services_changed``) move the start earlier, so a late METERING_DAILY_HISTORY
+    update reaches the rollups; the fractions used are then recorded (``cs_fraction_applied``)."""
+    changed = cloud_services_changed(conn, connector_id)
+    if since is not None and changed is not None:
+        since = min(since, changed)
     d0 = _rebuild_from(conn, connector_id, "query", tz, since)
     params = {"c": connector_id, "tz": tz, "d0": d0}
-    rows_since = "connector_id = :c AND start_time >= (CAST(:d0 AS date)::timestamp AT TIME ZONE CAST(:tz AS text))"
+    # Each query once, with its billed cloud services (its UTC day's WAREHOUSE_METERING daily row).
+    source = f"""(SELECT q.*, {billed_cloud_services("q", CS_FRACTION_OF_DAY)} AS cs_billed
+            FROM enterprise.snowflake_query_history q
+            LEFT JOIN {CS_FRACTIONS.format(q="q")}
+            WHERE q.connector_id = :c
+              AND q.start_time >= (CAST(:d0 AS date)::timestamp AT TIME ZONE CAST(:tz AS text))) q"""
     conn.run(
         "DELETE FROM enterprise.snowflake_query_rollup WHERE connector_id = :c AND usage_date >= :d0",
         c=connector_id,
@@ -104,10 +166,11 @@ def rebuild_rollups(conn: Connection, connector_id: UUID, tz: str, since: dateti
             n=days,
             d0=first,
         )
-    measures = """count(*), COALESCE(sum(credits_attributed_compute), 0), sum(credits_used_cloud_services),
-        sum(total_elapsed_time), sum(bytes_scanned), sum(bytes_spilled_to_local_storage),
-        sum(bytes_spilled_to_remote_storage), sum(bytes_scanned * percentage_scanned_from_cache)::numeric(30, 0),
-        sum(partitions_scanned), sum(partitions_total),
+    measures = """count(*), COALESCE(sum(credits_attributed_compute), 0), sum(cs_billed),
+        sum(credits_used_cloud_services), sum(total_elapsed_time), sum(bytes_scanned),
+        sum(bytes_spilled_to_local_storage), sum(bytes_spilled_to_remote_storage),
+        sum(bytes_scanned * percentage_scanned_from_cache)::numeric(30, 0), sum(partitions_scanned),
+        sum(partitions_total),
         count(*) FILTER (WHERE partitions_total >= 1000 AND partitions_scanned >= 0.9 * partitions_total),
         sum(queued_overload_time), max(query_id)"""
     total = 0
@@ -116,34 +179,46 @@ def rebuild_rollups(conn: Connection, connector_id: UUID, tz: str, since: dateti
         ("warehouse", "COALESCE(warehouse_name, ''), ''"),
     ):
         conn.run(
-            f"""INSERT INTO enterprise.snowflake_query_rollup
+            f"""INSERT INTO enterprise.snowflake_query_rollup (connector_id, dim, usage_date, key1, key2, queries,
+                    credits_compute, credits_cloud_services, credits_cloud_services_used, elapsed_ms, bytes_scanned,
+                    bytes_spilled_local, bytes_spilled_remote, cache_scanned_bytes, partitions_scanned,
+                    partitions_total, full_scan_queries, queued_overload_ms, sample_query_id)
                 SELECT :c, '{dim}', {_day("start_time")}, {keys}, {measures}
-                FROM enterprise.snowflake_query_history
-                WHERE {rows_since}
+                FROM {source}
                 GROUP BY 3, 4, 5""",
             **params,
         )
         total += int(conn.row_count or 0)
+    hash_columns = """(connector_id, days, usage_date, query_parameterized_hash, queries, credits_compute,
+            credits_cloud_services, credits_cloud_services_used, elapsed_ms, sample_query_id)"""
     conn.run(
-        f"""INSERT INTO enterprise.snowflake_query_hash_daily
+        f"""INSERT INTO enterprise.snowflake_query_hash_daily {hash_columns}
             SELECT :c, 1, {_day("start_time")}, COALESCE(query_parameterized_hash, ''), count(*),
-                   COALESCE(sum(credits_attributed_compute), 0), sum(credits_used_cloud_services),
+                   COALESCE(sum(credits_attributed_compute), 0), sum(cs_billed), sum(credits_used_cloud_services),
                    sum(total_elapsed_time), max(query_id)
-            FROM enterprise.snowflake_query_history
-            WHERE {rows_since}
+            FROM {source}
             GROUP BY 3, 4 ORDER BY 3, 4""",
         **params,
     )
     total += int(conn.row_count or 0)
     conn.run(  # the weeks of those days, from the day rows
-        """INSERT INTO enterprise.snowflake_query_hash_daily
-           SELECT :c, 7, date_trunc('week', usage_date)::date, query_parameterized_hash, sum(queries),
-                  sum(credits_compute), sum(credits_cloud_services), sum(elapsed_ms), max(sample_query_id)
-           FROM enterprise.snowflake_query_hash_daily
-           WHERE connector_id = :c AND days = 1 AND usage_date >= :w0
-           GROUP BY 3, 4 ORDER BY 3, 4""",
+        f"""INSERT INTO enterprise.snowflake_query_hash_daily {hash_columns}
+            SELECT :c, 7, date_trunc('week', usage_date)::date, query_parameterized_hash, sum(queries),
+                   sum(credits_compute), sum(credits_cloud_services), sum(credits_cloud_services_used),
+                   sum(elapsed_ms), max(sample_query_id)
+            FROM enterprise.snowflake_query_hash_daily
+            WHERE connector_id = :c AND days = 1 AND usage_date >= :w0
+            GROUP BY 3, 4 ORDER BY 3, 4""",
         c=connector_id,
         w0=monday(d0),
+    )
+    conn.run(  # the UTC days wholly rebuilt now carry their current fraction
+        f"""UPDATE enterprise.snowflake_daily_costs f SET cs_fraction_applied = {CS_FRACTION.format(f="f")}
+            WHERE f.connector_id = :c AND f.service_type = 'WAREHOUSE_METERING'
+              AND (f.usage_date::timestamp AT TIME ZONE 'UTC')
+                  >= (CAST(:d0 AS date)::timestamp AT TIME ZONE CAST(:tz AS text))
+              AND f.cs_fraction_applied IS DISTINCT FROM {CS_FRACTION.format(f="f")}""",
+        **params,
     )
     _built(conn, connector_id, "query", tz)
     return total
@@ -432,16 +507,24 @@ def top_queries(
     conn: Connection, connector_id: UUID, lo: datetime, hi: datetime, d_lo: date, d_hi: date, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """The most expensive queries started in [lo, hi), walking the cost index; the total comes from the rollup."""
+    # The page first (walking the cost index), then each query's UTC day's billed fraction for the page only.
     rows = query(
         conn,
-        """SELECT query_id, left(query_text, 500) AS query_text, user_name, role_name, warehouse_name,
-                  warehouse_size, start_time, total_elapsed_time, execution_status, query_parameterized_hash,
-                  COALESCE(credits_attributed_compute, 0) AS credits_compute, credits_used_cloud_services,
-                  cost_method
-           FROM enterprise.snowflake_query_history
-           WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
-           ORDER BY credits_attributed_compute DESC NULLS LAST, query_id
-           LIMIT :l OFFSET :o""",
+        f"""SELECT q.query_id, q.query_text, q.user_name, q.role_name, q.warehouse_name, q.warehouse_size,
+                   q.start_time, q.total_elapsed_time, q.execution_status, q.query_parameterized_hash,
+                   COALESCE(q.credits_attributed_compute, 0) AS credits_compute,
+                   {billed_cloud_services("q", CS_FRACTION.format(f="f"))} AS credits_cloud_services,
+                   q.credits_used_cloud_services AS credits_cloud_services_used, q.cost_method
+            FROM (SELECT connector_id, query_id, left(query_text, 500) AS query_text, user_name, role_name,
+                         warehouse_name, warehouse_size, start_time, total_elapsed_time, execution_status,
+                         query_parameterized_hash, credits_attributed_compute, credits_used_cloud_services,
+                         cost_method
+                  FROM enterprise.snowflake_query_history
+                  WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
+                  ORDER BY credits_attributed_compute DESC NULLS LAST, query_id
+                  LIMIT :l OFFSET :o) q
+            {CS_DAY_JOIN.format(q="q", f="f")}
+            ORDER BY q.credits_attributed_compute DESC NULLS LAST, q.query_id""",
         c=connector_id,
         lo=lo,
         hi=hi,
@@ -470,6 +553,7 @@ def rollup(
         conn,
         f"""SELECT {k1} AS key1, {k2} AS key2, sum(queries) AS queries,
                    sum(credits_compute) AS credits_compute, sum(credits_cloud_services) AS credits_cloud_services,
+                   sum(credits_cloud_services_used) AS credits_cloud_services_used,
                    sum(elapsed_ms) AS elapsed_ms, sum(bytes_scanned) AS bytes_scanned, max(sample_query_id) AS sample,
                    count(*) OVER () AS total
             FROM enterprise.snowflake_query_rollup
@@ -517,6 +601,7 @@ def hash_rollup(
         conn,
         f"""SELECT query_parameterized_hash AS key1, sum(queries) AS queries,
                    sum(credits_compute) AS credits_compute, sum(credits_cloud_services) AS credits_cloud_services,
+                   sum(credits_cloud_services_used) AS credits_cloud_services_used,
                    sum(elapsed_ms) AS elapsed_ms, max(sample_query_id) AS sample, count(*) OVER () AS total
             FROM enterprise.snowflake_query_hash_daily
             WHERE {where}

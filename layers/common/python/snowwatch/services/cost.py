@@ -364,7 +364,7 @@ def queries(
         lo, hi = bounds(connector, rng.start, rng.end)
         rows, total = repo.top_queries(conn, connector.id, lo, hi, rng.start, rng.end, limit, offset)
         for r in rows:
-            credits = d(r["credits_compute"]) + d(r["credits_used_cloud_services"])
+            credits = d(r["credits_compute"]) + d(r["credits_cloud_services"])
             items.append(
                 QueryCost(
                     key=r["query_id"],
@@ -376,7 +376,8 @@ def queries(
                     queries=1,
                     elapsed_ms=int(r["total_elapsed_time"]),
                     credits_compute=cr(r["credits_compute"]),
-                    credits_cloud_services=cr(r["credits_used_cloud_services"]),
+                    credits_cloud_services=cr(r["credits_cloud_services"]),
+                    credits_cloud_services_used=cr(r["credits_cloud_services_used"]),
                     credits=cr(credits),
                     amount=amt(credits, m),
                     cost_method=r["cost_method"],
@@ -395,6 +396,7 @@ def queries(
                     elapsed_ms=int(r["elapsed_ms"]),
                     credits_compute=cr(r["credits_compute"]),
                     credits_cloud_services=cr(r["credits_cloud_services"]),
+                    credits_cloud_services_used=cr(r["credits_cloud_services_used"]),
                     credits=cr(credits),
                     amount=amt(credits, m),
                 )
@@ -431,6 +433,7 @@ def users(
                 elapsed_ms=int(r["elapsed_ms"]),
                 credits_compute=cr(r["credits_compute"]),
                 credits_cloud_services=cr(r["credits_cloud_services"]),
+                credits_cloud_services_used=cr(r["credits_cloud_services_used"]),
                 credits=cr(credits),
                 amount=amt(credits, m),
             )
