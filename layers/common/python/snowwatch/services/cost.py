@@ -348,6 +348,19 @@ def storage(
 # ---------------------------------------------------------------- queries and users
 
 
+def _credit_fields(r: dict[str, Any], m: Money) -> dict[str, Any]:
+    """Credits of a query or a group of queries: compute, billed and raw cloud services, the total billed,
+    and its amount."""
+    credits = d(r["credits_compute"]) + d(r["credits_cloud_services"])
+    return {
+        "credits_compute": cr(r["credits_compute"]),
+        "credits_cloud_services": cr(r["credits_cloud_services"]),
+        "credits_cloud_services_used": cr(r["credits_cloud_services_used"]),
+        "credits": cr(credits),
+        "amount": amt(credits, m),
+    }
+
+
 def queries(
     conn: Connection,
     connector: Connector,
@@ -364,7 +377,6 @@ def queries(
         lo, hi = bounds(connector, rng.start, rng.end)
         rows, total = repo.top_queries(conn, connector.id, lo, hi, rng.start, rng.end, limit, offset)
         for r in rows:
-            credits = d(r["credits_compute"]) + d(r["credits_cloud_services"])
             items.append(
                 QueryCost(
                     key=r["query_id"],
@@ -375,30 +387,21 @@ def queries(
                     start_time=r["start_time"],
                     queries=1,
                     elapsed_ms=int(r["total_elapsed_time"]),
-                    credits_compute=cr(r["credits_compute"]),
-                    credits_cloud_services=cr(r["credits_cloud_services"]),
-                    credits_cloud_services_used=cr(r["credits_cloud_services_used"]),
-                    credits=cr(credits),
-                    amount=amt(credits, m),
                     cost_method=r["cost_method"],
+                    **_credit_fields(r, m),
                 )
             )
     else:
         rows, total = repo.hash_rollup(conn, connector.id, rng.start, rng.end, limit, offset)
         texts = repo.sample_texts(conn, connector.id, [r["sample"] for r in rows if r["sample"]])
         for r in rows:
-            credits = d(r["credits_compute"]) + d(r["credits_cloud_services"])
             items.append(
                 QueryCost(
                     key=r["key1"],
                     query_text=texts.get(r["sample"]),
                     queries=int(r["queries"]),
                     elapsed_ms=int(r["elapsed_ms"]),
-                    credits_compute=cr(r["credits_compute"]),
-                    credits_cloud_services=cr(r["credits_cloud_services"]),
-                    credits_cloud_services_used=cr(r["credits_cloud_services_used"]),
-                    credits=cr(credits),
-                    amount=amt(credits, m),
+                    **_credit_fields(r, m),
                 )
             )
     return Queries(
@@ -422,22 +425,16 @@ def users(
     m = money(conn, connector, rng.start, rng.end)
     by = "key1" if group_by == "user" else "key2"
     rows, total = repo.rollup(conn, connector.id, "user", rng.start, rng.end, by, limit, offset)
-    items = []
-    for r in rows:
-        credits = d(r["credits_compute"]) + d(r["credits_cloud_services"])
-        items.append(
-            UserCost(
-                user_name=r["key1"],
-                role_name=r["key2"],
-                queries=int(r["queries"]),
-                elapsed_ms=int(r["elapsed_ms"]),
-                credits_compute=cr(r["credits_compute"]),
-                credits_cloud_services=cr(r["credits_cloud_services"]),
-                credits_cloud_services_used=cr(r["credits_cloud_services_used"]),
-                credits=cr(credits),
-                amount=amt(credits, m),
-            )
+    items = [
+        UserCost(
+            user_name=r["key1"],
+            role_name=r["key2"],
+            queries=int(r["queries"]),
+            elapsed_ms=int(r["elapsed_ms"]),
+            **_credit_fields(r, m),
         )
+        for r in rows
+    ]
     return Users(
         money=m,
         window=Window(start=rng.start, end=rng.end),
