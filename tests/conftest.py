@@ -7,7 +7,10 @@ through the local API Gateway emulation (authorizer, proxy event, stage cache).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,3 +110,58 @@ def connector_id(stack: LocalStack) -> str:
 @pytest.fixture(scope="session")
 def other_connector_id(stack: LocalStack) -> str:
     return str(stack.other_connector_id)
+
+
+# ---------------------------------------------------------------- shared by integration and e2e tests
+@pytest.fixture(scope="session")
+def db(stack: LocalStack) -> Any:
+    """The real Postgres connection the job functions use (thread-local, autocommit)."""
+    from snowwatch.db import get_connection
+    from snowwatch.settings import JobSettings, get_settings
+
+    return get_connection(get_settings(JobSettings))
+
+
+@pytest.fixture
+def job_settings(stack: LocalStack) -> Any:
+    """Job settings without a notify queue: tests read the outbox rows (the e2e tests cover publishing)."""
+    from snowwatch.settings import JobSettings, get_settings
+
+    return get_settings(JobSettings).model_copy(update={"notify_queue_url": None})
+
+
+@contextlib.contextmanager
+def env_override(values: dict[str, str]) -> Iterator[None]:
+    """Environment variables for the block, with every settings cache rebuilt on the way in and out."""
+    from snowwatch.settings import get_settings
+
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+def lone_connector(stack: LocalStack, db: Any) -> Iterator[Any]:
+    """A connector of the demo org with no Snowflake behind it, for hand-made table contents."""
+    from snowwatch.db import query_one
+    from snowwatch.models.connectors import Connector
+
+    cid = uuid.UUID(int=secrets.randbits(128))
+    db.run(
+        """INSERT INTO enterprise.connectors (id, org_id, name, account_identifier, username, warehouse, secret_ref)
+           SELECT :id, org_id, :name, 'lone', 'U', 'W', 'arn:none' FROM enterprise.connectors WHERE id = :demo""",
+        id=cid, name=f"lone-{cid.hex[:8]}", demo=stack.connector_id,
+    )  # fmt: skip
+    try:
+        yield Connector.model_validate(query_one(db, "SELECT * FROM enterprise.connectors WHERE id = :c", c=cid))
+    finally:
+        db.run("DELETE FROM enterprise.connectors WHERE id = :c", c=cid)

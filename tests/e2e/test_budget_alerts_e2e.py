@@ -12,6 +12,7 @@ import pytest
 
 from snowwatch_local.sqs import pump_once
 from tests.budget_support import SlackStub, add_metering, demo_org_id, make_connector
+from tests.conftest import env_override
 
 pytestmark = pytest.mark.e2e
 
@@ -28,29 +29,8 @@ def slack() -> Iterator[SlackStub]:
 @pytest.fixture(scope="module")
 def notify_env(stack, slack) -> Iterator[None]:
     """The notifier talks to the Slack stub and retries without waiting."""
-    import os
-
-    from snowwatch.settings import get_settings
-
-    saved = {k: os.environ.get(k) for k in ("SLACK_BASE_URL", "NOTIFY_BACKOFF_BASE_SECONDS")}
-    os.environ["SLACK_BASE_URL"] = slack.api_url
-    os.environ["NOTIFY_BACKOFF_BASE_SECONDS"] = "0"
-    get_settings.cache_clear()
-    yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    get_settings.cache_clear()
-
-
-@pytest.fixture(scope="module")
-def db(stack):
-    from snowwatch.db import get_connection
-    from snowwatch.settings import JobSettings, get_settings
-
-    return get_connection(get_settings(JobSettings))
+    with env_override({"SLACK_BASE_URL": slack.api_url, "NOTIFY_BACKOFF_BASE_SECONDS": "0"}):
+        yield
 
 
 def _sent_emails(subject_part: str) -> list[Any]:

@@ -13,14 +13,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def db(stack):
-    from snowwatch.db import get_connection
-    from snowwatch.settings import JobSettings, get_settings
-
-    return get_connection(get_settings(JobSettings))
-
-
-@pytest.fixture(scope="module")
 def cid(db) -> UUID:
     connector = make_connector(db, demo_org_id(db))
     add_warehouse_metering(db, connector, "ETL_WH", datetime.now(UTC) - timedelta(hours=5), 3, 1.5)

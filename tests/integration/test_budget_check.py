@@ -23,22 +23,6 @@ NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 MONTH_START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def db(stack):
-    from snowwatch.db import get_connection
-    from snowwatch.settings import JobSettings, get_settings
-
-    return get_connection(get_settings(JobSettings))
-
-
-@pytest.fixture(scope="module")
-def settings(stack):
-    from snowwatch.settings import JobSettings, get_settings
-
-    # no queue: these tests read the outbox rows; the e2e test covers publishing
-    return get_settings(JobSettings).model_copy(update={"notify_queue_url": None})
-
-
 def _budget(db, cid: UUID, **kw) -> UUID:
     from snowwatch.repositories import budgets as repo
 
@@ -70,7 +54,7 @@ def _check(db, settings, cid, now=NOW):
     return check_budgets(db, job_ctx(db, cid, settings), now=now)
 
 
-def test_account_thresholds_actual_forecast_and_absolute_fire_once(db, settings) -> None:
+def test_account_thresholds_actual_forecast_and_absolute_fire_once(db, job_settings) -> None:
     """Given 1 credit/hour since March 1st and a monthly budget of 800 credits, when checked on March 20 12:00,
     then spend is 468, the forecast 744 (trailing-week run rate 1/h x 276 h left) and exactly the crossed
     thresholds fire; a second run fires nothing."""
@@ -87,7 +71,7 @@ def test_account_thresholds_actual_forecast_and_absolute_fire_once(db, settings)
             {"type": "absolute", "value": 450, "basis": "actual"},
         ],
     )
-    first = _check(db, settings, cid)
+    first = _check(db, job_settings, cid)
     assert first["alerts"] == 3
     assert first["notifications"] == 3  # email only: no Slack target
     rows = _alerts(db, bid)
@@ -100,23 +84,23 @@ def test_account_thresholds_actual_forecast_and_absolute_fire_once(db, settings)
     assert rows[0][3] == Decimal("468.0000")
     assert rows[0][4] == Decimal("744.0000")
     assert rows[2][5] == Decimal("93.00")  # forecast percent for a forecast alert
-    assert _check(db, settings, cid)["alerts"] == 0
-    later = _check(db, settings, cid, now=NOW + timedelta(days=3))  # 540 spent: still under 90% actual
+    assert _check(db, job_settings, cid)["alerts"] == 0
+    later = _check(db, job_settings, cid, now=NOW + timedelta(days=3))  # 540 spent: still under 90% actual
     assert later["alerts"] == 0
 
 
-def test_next_period_fires_again(db, settings) -> None:
+def test_next_period_fires_again(db, job_settings) -> None:
     """Given a daily budget that fired today, when tomorrow's spend crosses again, then it fires for tomorrow."""
     cid = make_connector(db, demo_org_id(db))
     add_metering(db, cid, NOW - timedelta(days=2), 24 * 4, 2)
     bid = _budget(db, cid, period="daily", amount=Decimal(20), thresholds=[{"type": "percent", "value": 100}])
-    assert _check(db, settings, cid)["alerts"] == 1  # 12 h x 2 = 24 >= 20
-    assert _check(db, settings, cid, now=NOW + timedelta(hours=6))["alerts"] == 0
-    assert _check(db, settings, cid, now=NOW + timedelta(days=1))["alerts"] == 1
+    assert _check(db, job_settings, cid)["alerts"] == 1  # 12 h x 2 = 24 >= 20
+    assert _check(db, job_settings, cid, now=NOW + timedelta(hours=6))["alerts"] == 0
+    assert _check(db, job_settings, cid, now=NOW + timedelta(days=1))["alerts"] == 1
     assert [r[2] for r in _alerts(db, bid)] == ["2026-03-20", "2026-03-21"]
 
 
-def test_warehouse_scope_counts_only_listed_warehouses_and_currency_uses_price(db, settings) -> None:
+def test_warehouse_scope_counts_only_listed_warehouses_and_currency_uses_price(db, job_settings) -> None:
     """Given two warehouses, when a currency budget lists one, then only its credits x price count."""
     cid = make_connector(db, demo_org_id(db), credit_price="2.5")
     add_warehouse_metering(db, cid, "ETL_WH", MONTH_START, 24, 1)  # 24 credits = 60.0 currency
@@ -130,12 +114,12 @@ def test_warehouse_scope_counts_only_listed_warehouses_and_currency_uses_price(d
         amount_unit="currency",
         thresholds=[{"type": "percent", "value": 50}, {"type": "percent", "value": 70}],
     )
-    assert _check(db, settings, cid)["alerts"] == 1
+    assert _check(db, job_settings, cid)["alerts"] == 1
     (row,) = _alerts(db, bid)
     assert row[0] == "percent:50" and row[3] == Decimal("60.0000") and row[5] == Decimal("60.00")
 
 
-def test_query_tag_scope_uses_attributed_credits(db, settings) -> None:
+def test_query_tag_scope_uses_attributed_credits(db, job_settings) -> None:
     cid = make_connector(db, demo_org_id(db))
     add_tagged_queries(db, cid, "team:etl", MONTH_START + timedelta(days=1), 100, 0.5)  # 50 credits
     add_tagged_queries(db, cid, "team:bi", MONTH_START + timedelta(days=1), 100, 5)
@@ -147,23 +131,23 @@ def test_query_tag_scope_uses_attributed_credits(db, settings) -> None:
         amount=Decimal(60),
         thresholds=[{"type": "percent", "value": 80}, {"type": "percent", "value": 90}],
     )
-    assert _check(db, settings, cid)["alerts"] == 1
+    assert _check(db, job_settings, cid)["alerts"] == 1
     assert _alerts(db, bid)[0][3] == Decimal("50.0000")
 
 
-def test_period_boundaries_follow_the_connector_timezone(db, settings) -> None:
+def test_period_boundaries_follow_the_connector_timezone(db, job_settings) -> None:
     """Given a New York connector, when it is 02:00 UTC on March 20, then the daily period is March 19 local
     and spend from 04:00 UTC March 19 (00:00 EDT) on counts."""
     cid = make_connector(db, demo_org_id(db), timezone="America/New_York")
     add_metering(db, cid, datetime(2026, 3, 19, 0, tzinfo=UTC), 26, 1)  # 00:00Z 19th .. 01:00Z 20th
     bid = _budget(db, cid, period="daily", amount=Decimal(100), thresholds=[{"type": "absolute", "value": 1}])
-    _check(db, settings, cid, now=datetime(2026, 3, 20, 2, 0, tzinfo=UTC))
+    _check(db, job_settings, cid, now=datetime(2026, 3, 20, 2, 0, tzinfo=UTC))
     (row,) = _alerts(db, bid)
     assert row[2] == "2026-03-19"
     assert row[3] == Decimal("22.0000")  # 04:00Z .. 01:00Z inclusive
 
 
-def test_weekly_quarterly_yearly_periods(db, settings) -> None:
+def test_weekly_quarterly_yearly_periods(db, job_settings) -> None:
     from snowwatch.repositories import budgets as repo
 
     cid = make_connector(db, demo_org_id(db))
@@ -176,7 +160,7 @@ def test_weekly_quarterly_yearly_periods(db, settings) -> None:
     assert str(status[ids["yearly"]]["period_end"]) == "2026-12-31"
 
 
-def test_empty_alert_emails_go_to_org_admins_and_slack_gets_its_own_row(db, settings) -> None:
+def test_empty_alert_emails_go_to_org_admins_and_slack_gets_its_own_row(db, job_settings) -> None:
     """Given no alert_emails and a Slack target, when a threshold fires, then one email row to the admins
     and one Slack row, each with a unique dedupe key."""
     cid = make_connector(db, demo_org_id(db))
@@ -189,7 +173,7 @@ def test_empty_alert_emails_go_to_org_admins_and_slack_gets_its_own_row(db, sett
         slack_secret_ref="arn:aws:secretsmanager:us-east-1:0:secret:x",
         thresholds=[{"type": "percent", "value": 10}],
     )
-    assert _check(db, settings, cid)["notifications"] == 2
+    assert _check(db, job_settings, cid)["notifications"] == 2
     rows = db.run(
         """SELECT n.channel, n.recipients, n.status, n.payload->'slack'->>'channel', n.dedupe_key
            FROM enterprise.notifications n JOIN enterprise.snowflake_budget_alerts a ON a.id = n.source_id
@@ -201,26 +185,26 @@ def test_empty_alert_emails_go_to_org_admins_and_slack_gets_its_own_row(db, sett
     assert rows[0][4].endswith(":email") and rows[1][4].endswith(":slack")
 
 
-def test_inactive_budgets_and_paused_connectors_are_skipped(db, settings) -> None:
+def test_inactive_budgets_and_paused_connectors_are_skipped(db, job_settings) -> None:
     cid = make_connector(db, demo_org_id(db))
     add_metering(db, cid, MONTH_START, 24, 10)
     _budget(db, cid, active=False, thresholds=[{"type": "percent", "value": 1}])
-    assert _check(db, settings, cid)["alerts"] == 0
+    assert _check(db, job_settings, cid)["alerts"] == 0
     paused = make_connector(db, demo_org_id(db))
     add_metering(db, paused, MONTH_START, 24, 10)
     _budget(db, paused, thresholds=[{"type": "percent", "value": 1}])
     db.run("UPDATE enterprise.connectors SET status = 'paused' WHERE id = :c", c=paused)
-    assert _check(db, settings, paused)["alerts"] == 0
+    assert _check(db, job_settings, paused)["alerts"] == 0
 
 
-def test_snapshot_is_one_row_per_budget_per_day_and_idempotent(db, settings) -> None:
+def test_snapshot_is_one_row_per_budget_per_day_and_idempotent(db, job_settings) -> None:
     """Given a budget, when snapshot runs twice, then yesterday's closing row and today's row exist once each."""
     from snowwatch.services.budgets import snapshot_budgets
 
     cid = make_connector(db, demo_org_id(db))
     add_metering(db, cid, MONTH_START, 24 * 25, 1)
     bid = _budget(db, cid, thresholds=[])
-    ctx = job_ctx(db, cid, settings)
+    ctx = job_ctx(db, cid, job_settings)
     assert snapshot_budgets(db, ctx, now=NOW) == {"snapshots_closed": 1, "snapshots_today": 1}
     snapshot_budgets(db, ctx, now=NOW + timedelta(hours=1))
     rows = db.run(

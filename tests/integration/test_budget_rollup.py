@@ -20,21 +20,6 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def db(stack):
-    from snowwatch.db import get_connection
-    from snowwatch.settings import JobSettings, get_settings
-
-    return get_connection(get_settings(JobSettings))
-
-
-@pytest.fixture(scope="module")
-def settings(stack):
-    from snowwatch.settings import JobSettings, get_settings
-
-    return get_settings(JobSettings).model_copy(update={"notify_queue_url": None})
-
-
 def _budget(db, cid: UUID, **kw: Any) -> UUID:
     from snowwatch.repositories import budgets as repo
 
@@ -218,7 +203,7 @@ def _hour_rows(warehouse: str, start: datetime, hours: int, credits: float) -> d
     return {"WAREHOUSE_METERING_HISTORY": wh, "METERING_HISTORY": mh}
 
 
-def test_the_hourly_metering_sync_feeds_the_next_budget_check_within_the_hour(db, settings, monkeypatch) -> None:
+def test_the_hourly_metering_sync_feeds_the_next_budget_check_within_the_hour(db, job_settings, monkeypatch) -> None:
     """Given a connector synced hourly (rollups built in its timezone, where it is about noon now), when the
     metering sync at :05 loads the last hour (150 credits) and a late correction of yesterday's last hour
     (1 -> 500 credits), then the budget check at :20 fires in the same hour: the daily account budget on its
@@ -234,7 +219,7 @@ def test_the_hourly_metering_sync_feeds_the_next_budget_check_within_the_hour(db
         yield snowflake
 
     monkeypatch.setattr(sync.SnowflakeSession, "open", session)
-    monkeypatch.setattr(sync, "read_connector_secret", lambda settings, ref: {})
+    monkeypatch.setattr(sync, "read_connector_secret", lambda job_settings, ref: {})
 
     now = datetime.now(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
@@ -258,10 +243,10 @@ def test_the_hourly_metering_sync_feeds_the_next_budget_check_within_the_hour(db
 
     def run_sync() -> Any:  # the hourly light run, through the shared job runner
         event = {"connector_id": str(cid), "mode": "metering", "trigger": "manual"}
-        return jobs.handle(db, settings, "sync", event, sync.run_sync)
+        return jobs.handle(db, job_settings, "sync", event, sync.run_sync)
 
     def check_at_20() -> dict[str, Any]:
-        return check_budgets(db, job_ctx(db, cid, settings), now=now)
+        return check_budgets(db, job_ctx(db, cid, job_settings), now=now)
 
     # three days of 1 credit/h up to two hours ago (00:00 .. 10:00 local today: 11 credits)
     start = local_midnight - timedelta(days=3)

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from snowwatch.db import get_connection, query_one
+from snowwatch.db import query_one
 from snowwatch.models.jobs import JobEvent
 from snowwatch.repositories import jobs as repo
 from snowwatch.services import dispatch, jobs
@@ -16,28 +16,23 @@ from snowwatch.settings import JobSettings, get_settings
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def conn(stack):
-    return get_connection(get_settings(JobSettings))
-
-
-def _run_row(conn, run_id: Any) -> dict:
-    row = query_one(conn, "SELECT * FROM enterprise.job_runs WHERE id = :id", id=run_id)
+def _run_row(db, run_id: Any) -> dict:
+    row = query_one(db, "SELECT * FROM enterprise.job_runs WHERE id = :id", id=run_id)
     assert row is not None
     return row
 
 
-def test_a_successful_run_records_rows_and_timings(conn) -> None:
+def test_a_successful_run_records_rows_and_timings(db) -> None:
     """Given work returning row counts, when run, then the run is succeeded with rows, start and finish."""
     result = jobs.run(
-        conn, get_settings(JobSettings), "snapshot", JobEvent(trigger="schedule"), lambda c, ctx: {"budgets": 3}
+        db, get_settings(JobSettings), "snapshot", JobEvent(trigger="schedule"), lambda c, ctx: {"budgets": 3}
     )
-    row = _run_row(conn, result["run_id"])
+    row = _run_row(db, result["run_id"])
     assert row["status"] == "succeeded" and row["rows"] == {"budgets": 3}
     assert row["finished_at"] >= row["started_at"]
 
 
-def test_a_failing_run_records_the_error_and_reraises(conn) -> None:
+def test_a_failing_run_records_the_error_and_reraises(db) -> None:
     """Given work that raises, when run, then the run is failed with the error text and the error propagates."""
 
     def boom(c, ctx):
@@ -45,16 +40,16 @@ def test_a_failing_run_records_the_error_and_reraises(conn) -> None:
         raise RuntimeError("warehouse exploded")
 
     with pytest.raises(RuntimeError):
-        jobs.run(conn, get_settings(JobSettings), "snapshot", JobEvent(trigger="schedule"), boom)
-    row = query_one(conn, "SELECT * FROM enterprise.job_runs WHERE job = 'snapshot' ORDER BY created_at DESC LIMIT 1")
+        jobs.run(db, get_settings(JobSettings), "snapshot", JobEvent(trigger="schedule"), boom)
+    row = query_one(db, "SELECT * FROM enterprise.job_runs WHERE job = 'snapshot' ORDER BY created_at DESC LIMIT 1")
     assert row is not None
     assert row["status"] == "failed" and "warehouse exploded" in row["error"] and row["rows"] == {"read": 5}
 
 
-def test_only_one_run_per_job_and_connector(conn, stack) -> None:
+def test_only_one_run_per_job_and_connector(db, stack) -> None:
     """Given a running sync for a connector, when another starts, then it is skipped, not run."""
     active = repo.create(
-        conn,
+        db,
         job="sync",
         connector_id=stack.connector_id,
         org_id=None,
@@ -66,7 +61,7 @@ def test_only_one_run_per_job_and_connector(conn, stack) -> None:
     try:
         ran = []
         result = jobs.run(
-            conn,
+            db,
             get_settings(JobSettings),
             "sync",
             JobEvent(connector_id=stack.connector_id, trigger="schedule"),
@@ -74,36 +69,36 @@ def test_only_one_run_per_job_and_connector(conn, stack) -> None:
         )
         assert result["status"] == "skipped" and ran == []
     finally:
-        repo.finish(conn, active["id"], "succeeded", {}, None)
+        repo.finish(db, active["id"], "succeeded", {}, None)
 
 
-def test_a_redelivered_manual_run_does_nothing(conn) -> None:
+def test_a_redelivered_manual_run_does_nothing(db) -> None:
     """Given a queued run already taken, when its event arrives again, then nothing runs twice."""
     queued = repo.create(
-        conn, job="budget_check", connector_id=None, org_id=None, trigger="manual", mode=None, status="queued"
+        db, job="budget_check", connector_id=None, org_id=None, trigger="manual", mode=None, status="queued"
     )
     assert queued is not None
     calls: list[int] = []
     event = JobEvent(run_id=queued["id"], trigger="manual")
-    jobs.run(conn, get_settings(JobSettings), "budget_check", event, lambda c, ctx: calls.append(1))
-    again = jobs.run(conn, get_settings(JobSettings), "budget_check", event, lambda c, ctx: calls.append(1))
+    jobs.run(db, get_settings(JobSettings), "budget_check", event, lambda c, ctx: calls.append(1))
+    again = jobs.run(db, get_settings(JobSettings), "budget_check", event, lambda c, ctx: calls.append(1))
     assert calls == [1] and again["status"] == "skipped"
 
 
-def test_runs_left_running_by_a_killed_function_are_reaped(conn) -> None:
+def test_runs_left_running_by_a_killed_function_are_reaped(db) -> None:
     """Given a run 'running' for an hour (its function died), when the job starts again, then the old run
     is marked interrupted and the new one runs."""
     stale = repo.create(
-        conn, job="notify", connector_id=None, org_id=None, trigger="schedule", mode=None, status="running"
+        db, job="notify", connector_id=None, org_id=None, trigger="schedule", mode=None, status="running"
     )
     assert stale is not None
-    conn.run("UPDATE enterprise.job_runs SET started_at = now() - interval '1 hour' WHERE id = :id", id=stale["id"])
-    result = jobs.run(conn, get_settings(JobSettings), "notify", JobEvent(trigger="schedule"), lambda c, ctx: {})
+    db.run("UPDATE enterprise.job_runs SET started_at = now() - interval '1 hour' WHERE id = :id", id=stale["id"])
+    result = jobs.run(db, get_settings(JobSettings), "notify", JobEvent(trigger="schedule"), lambda c, ctx: {})
     assert result["status"] == "succeeded"
-    assert _run_row(conn, stale["id"])["status"] == "interrupted"
+    assert _run_row(db, stale["id"])["status"] == "interrupted"
 
 
-def test_a_scheduled_per_connector_job_fans_out_and_survives_a_broken_connector(conn, stack, monkeypatch) -> None:
+def test_a_scheduled_per_connector_job_fans_out_and_survives_a_broken_connector(db, stack, monkeypatch) -> None:
     """Given several active connectors, when the scheduled sync arrives without a connector, then one unit is
     dispatched per connector, and a dispatch failure for one does not stop the others."""
     seen: list[str] = []
@@ -115,9 +110,9 @@ def test_a_scheduled_per_connector_job_fans_out_and_survives_a_broken_connector(
 
     monkeypatch.setattr(jobs, "dispatch", fake_dispatch)
     result = jobs.handle(
-        conn, get_settings(JobSettings), "sync", {"trigger": "schedule", "mode": "full"}, lambda c, ctx: {}
+        db, get_settings(JobSettings), "sync", {"trigger": "schedule", "mode": "full"}, lambda c, ctx: {}
     )
-    active = conn.run("SELECT count(*) FROM enterprise.connectors WHERE status <> 'paused'")[0][0]
+    active = db.run("SELECT count(*) FROM enterprise.connectors WHERE status <> 'paused'")[0][0]
     assert result["fanned_out"] == active and result["dispatch_failures"] == 1
     assert str(stack.connector_id) in seen and str(stack.other_connector_id) not in seen
 

@@ -10,7 +10,6 @@ The notify consumer (real handler, Powertools batch) and the relay run until qui
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ import pytest
 
 from snowwatch_local.sqs import pump_once
 from tests.budget_support import SlackStub, add_metering, demo_org_id, job_ctx, make_connector
+from tests.conftest import env_override
 
 pytestmark = pytest.mark.integration
 
@@ -72,8 +72,6 @@ def slack() -> Iterator[SlackStub]:
 
 @pytest.fixture(scope="module")
 def env(stack, slack) -> Iterator[None]:
-    from snowwatch.settings import get_settings
-
     values = {
         "SLACK_BASE_URL": slack.api_url,
         "NOTIFY_BACKOFF_BASE_SECONDS": "0",
@@ -82,16 +80,8 @@ def env(stack, slack) -> Iterator[None]:
         "NOTIFY_MAX_ATTEMPTS": "8",
         "NOTIFY_SLACK_RETRY_BACKOFF_SECONDS": "0.01",
     }
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
-    yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    get_settings.cache_clear()
+    with env_override(values):
+        yield
 
 
 def _secret(name: str, value: dict[str, str]) -> str:

@@ -5,27 +5,19 @@ and the alert lifecycle (dedupe, recurrence, resolve, reopen) with its outbox no
 from __future__ import annotations
 
 import contextlib
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 
-from snowwatch.db import get_connection, query, query_one, transaction
+from snowwatch.db import query, query_one, transaction
 from snowwatch.models.connectors import Connector
 from snowwatch.models.security import Finding
 from snowwatch.services import security
-from snowwatch.settings import JobSettings, get_settings
 from snowwatch.snowflake import guard
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def conn(stack: Any) -> Any:
-    return get_connection(get_settings(JobSettings))
 
 
 class _Cursor:
@@ -71,36 +63,36 @@ def test_every_statement_the_extraction_sends_passes_the_guard(stack, monkeypatc
         assert f"SNOWFLAKE.ACCOUNT_USAGE.{view}" in text, view
 
 
-def test_rerun_is_idempotent_and_watermarks_are_recorded(stack, conn) -> None:
+def test_rerun_is_idempotent_and_watermarks_are_recorded(stack, db) -> None:
     """Given two security runs, then no event row is duplicated and each event view has a watermark."""
     cid = stack.connector_id
     stack.run_job("security", connector_id=str(cid))
-    before = query_one(conn, "SELECT count(*) AS n FROM enterprise.snowflake_login_history WHERE connector_id = :c",
+    before = query_one(db, "SELECT count(*) AS n FROM enterprise.snowflake_login_history WHERE connector_id = :c",
                        c=cid)  # fmt: skip
     out = stack.run_job("security", connector_id=str(cid))
-    after = query_one(conn, "SELECT count(*) AS n FROM enterprise.snowflake_login_history WHERE connector_id = :c",
+    after = query_one(db, "SELECT count(*) AS n FROM enterprise.snowflake_login_history WHERE connector_id = :c",
                       c=cid)  # fmt: skip
     assert before == after
     assert out["rows"]["security.LOGIN_HISTORY"] < after["n"]  # incremental: only the lookback was re-read
-    marks = {r["view_name"] for r in query(conn, "SELECT view_name FROM enterprise.sync_state WHERE connector_id = :c",
+    marks = {r["view_name"] for r in query(db, "SELECT view_name FROM enterprise.sync_state WHERE connector_id = :c",
                                            c=cid)}  # fmt: skip
     assert {"security.LOGIN_HISTORY", "security.SESSIONS", "security.QUERY_HISTORY"} <= marks
-    users = query_one(conn, "SELECT count(*) AS n, count(*) FILTER (WHERE disabled) AS d "
+    users = query_one(db, "SELECT count(*) AS n, count(*) FILTER (WHERE disabled) AS d "
                       "FROM enterprise.snowflake_users WHERE connector_id = :c", c=cid)  # fmt: skip
     assert users["d"] == 1  # KATE_DISABLED: DISABLED 'true' as VARIANT text
 
 
-def test_access_history_is_skipped_when_absent(stack, conn) -> None:
+def test_access_history_is_skipped_when_absent(stack, db) -> None:
     """Given the Standard-edition test account (no ACCESS_HISTORY), then the run says so and succeeds."""
     out = stack.run_job("security", connector_id=str(stack.connector_id))
     assert out["status"] == "succeeded"
     assert out["rows"]["security.ACCESS_HISTORY"].startswith("skipped")
-    summary = security.summary(conn, stack.connector_id)
+    summary = security.summary(db, stack.connector_id)
     assert summary.last_extraction is not None
     assert any(s.startswith("ACCESS_HISTORY") for s in summary.last_extraction.skipped)
 
 
-def test_access_history_is_read_when_present(stack, conn) -> None:
+def test_access_history_is_read_when_present(stack, db) -> None:
     """Given ACCESS_HISTORY appears (Enterprise), when the job runs, then its rows land in Postgres."""
     from snowwatch_local import services
 
@@ -123,7 +115,7 @@ def test_access_history_is_read_when_present(stack, conn) -> None:
             cur.execute("DROP TABLE SNOWFLAKE.ACCOUNT_USAGE.ACCESS_HISTORY")
     assert out["rows"]["security.ACCESS_HISTORY"] == 5
     row = query_one(
-        conn,
+        db,
         """SELECT direct_objects_accessed FROM enterprise.snowflake_access_history
            WHERE connector_id = :c AND query_id = 'ah-test-0'""",
         c=stack.connector_id,
@@ -132,20 +124,6 @@ def test_access_history_is_read_when_present(stack, conn) -> None:
 
 
 # ---------------------------------------------------------------- alert lifecycle
-@pytest.fixture
-def lone(stack: Any, conn: Any) -> Iterator[Connector]:
-    cid = UUID(int=secrets.randbits(128))
-    org = query(conn, "SELECT org_id FROM enterprise.connectors WHERE id = :c", c=stack.connector_id)[0]["org_id"]
-    conn.run(
-        """INSERT INTO enterprise.connectors (id, org_id, name, account_identifier, username, warehouse, secret_ref)
-           VALUES (:id, :org, :name, 'lone', 'U', 'W', 'arn:none')""",
-        id=cid, org=org, name=f"lone-{cid.hex[:8]}",
-    )  # fmt: skip
-    row = query_one(conn, "SELECT * FROM enterprise.connectors WHERE id = :c", c=cid)
-    try:
-        yield Connector.model_validate(row)
-    finally:
-        conn.run("DELETE FROM enterprise.connectors WHERE id = :c", c=cid)
 
 
 def _finding(at: datetime, severity: str = "high", subject: str = "EVE") -> Finding:
@@ -154,65 +132,65 @@ def _finding(at: datetime, severity: str = "high", subject: str = "EVE") -> Find
                    observed_at=at)  # fmt: skip
 
 
-def _apply(conn: Any, connector: Connector, findings: list[Finding]) -> dict[str, int]:
-    with transaction(conn):
-        return security.apply_findings(conn, connector, findings, datetime.now(UTC))
+def _apply(db: Any, connector: Connector, findings: list[Finding]) -> dict[str, int]:
+    with transaction(db):
+        return security.apply_findings(db, connector, findings, datetime.now(UTC))
 
 
-def _alert(conn: Any, connector: Connector) -> dict[str, Any]:
-    row = query_one(conn, "SELECT * FROM enterprise.snowflake_security_alerts WHERE connector_id = :c", c=connector.id)
+def _alert(db: Any, connector: Connector) -> dict[str, Any]:
+    row = query_one(db, "SELECT * FROM enterprise.snowflake_security_alerts WHERE connector_id = :c", c=connector.id)
     assert row is not None
     return row
 
 
-def _outbox(conn: Any, alert_id: UUID) -> list[dict[str, Any]]:
+def _outbox(db: Any, alert_id: UUID) -> list[dict[str, Any]]:
     return query(
-        conn,
+        db,
         "SELECT * FROM enterprise.notifications WHERE source_type = 'security_alert' AND source_id = :a",
         a=alert_id,
     )
 
 
-def test_alert_lifecycle_dedupe_recur_resolve_reopen(conn, lone) -> None:
+def test_alert_lifecycle_dedupe_recur_resolve_reopen(db, lone_connector) -> None:
     """Given a high finding, when it recurs, is resolved, is seen again with old evidence, then with new
     evidence: one alert throughout; occurrences and last_seen_at move with new evidence only; it stays
     resolved on old evidence and reopens on evidence newer than resolved_at; admins are notified on open
     and on reopen, never on a mere recurrence."""
     t0 = datetime.now(UTC) - timedelta(hours=3)
-    assert _apply(conn, lone, [_finding(t0)])["alerts_new"] == 1
-    alert = _alert(conn, lone)
+    assert _apply(db, lone_connector, [_finding(t0)])["alerts_new"] == 1
+    alert = _alert(db, lone_connector)
     assert (alert["status"], alert["occurrences"]) == ("open", 1)
-    notes = _outbox(conn, alert["id"])
+    notes = _outbox(db, alert["id"])
     assert len(notes) == 1 and notes[0]["recipients"] == ["admin@demo.snowwatch.local"]
     assert notes[0]["dedupe_key"].endswith(":email")
     assert notes[0]["payload"]["severity"] == "high"
 
-    _apply(conn, lone, [_finding(t0)])  # the same evidence again: no new occurrence
-    assert _alert(conn, lone)["occurrences"] == 1
+    _apply(db, lone_connector, [_finding(t0)])  # the same evidence again: no new occurrence
+    assert _alert(db, lone_connector)["occurrences"] == 1
     t1 = t0 + timedelta(hours=1)
-    assert _apply(conn, lone, [_finding(t1)])["alerts_recurring"] == 1
-    alert = _alert(conn, lone)
+    assert _apply(db, lone_connector, [_finding(t1)])["alerts_recurring"] == 1
+    alert = _alert(db, lone_connector)
     assert (alert["occurrences"], alert["last_seen_at"]) == (2, t1)
-    assert len(_outbox(conn, alert["id"])) == 1
+    assert len(_outbox(db, alert["id"])) == 1
 
-    admin = query_one(conn, "SELECT id FROM enterprise.users WHERE subject = 'demo-admin'")
+    admin = query_one(db, "SELECT id FROM enterprise.users WHERE subject = 'demo-admin'")
     assert admin is not None
-    conn.run(
+    db.run(
         """UPDATE enterprise.snowflake_security_alerts SET status = 'resolved', resolved_at = :t, resolved_by = :u,
            resolution_note = 'fixed' WHERE id = :id""",
         t=t1 + timedelta(minutes=30), u=admin["id"], id=alert["id"],
     )  # fmt: skip
-    assert _apply(conn, lone, [_finding(t1)])["alerts_kept_resolved"] == 1
-    assert _alert(conn, lone)["status"] == "resolved"
+    assert _apply(db, lone_connector, [_finding(t1)])["alerts_kept_resolved"] == 1
+    assert _alert(db, lone_connector)["status"] == "resolved"
 
     t2 = t1 + timedelta(hours=1)
-    assert _apply(conn, lone, [_finding(t2)])["alerts_reopened"] == 1
-    alert = _alert(conn, lone)
+    assert _apply(db, lone_connector, [_finding(t2)])["alerts_reopened"] == 1
+    alert = _alert(db, lone_connector)
     assert (alert["status"], alert["reopened_count"], alert["occurrences"]) == ("open", 1, 3)
-    assert len(_outbox(conn, alert["id"])) == 2
+    assert len(_outbox(db, alert["id"])) == 2
 
 
-def test_medium_findings_are_not_notified(conn, lone) -> None:
+def test_medium_findings_are_not_notified(db, lone_connector) -> None:
     """Given a medium finding, then an alert but no outbox row."""
-    _apply(conn, lone, [_finding(datetime.now(UTC), severity="medium", subject="M")])
-    assert _outbox(conn, _alert(conn, lone)["id"]) == []
+    _apply(db, lone_connector, [_finding(datetime.now(UTC), severity="medium", subject="M")])
+    assert _outbox(db, _alert(db, lone_connector)["id"]) == []
