@@ -148,6 +148,12 @@ class SlackStub:
     def api_url(self) -> str:
         return f"{self.url}/api/"
 
+    @property
+    def exempt_host(self) -> str:
+        """The stub's host:port, for EGRESS_EXEMPT_HOSTS (plain http on loopback, tests only)."""
+        assert self._server is not None
+        return f"127.0.0.1:{self._server.server_address[1]}"
+
     def webhook_url(self, name: str = "T000/B000/XXXX") -> str:
         return f"{self.url}/hooks/{name}"
 

@@ -63,6 +63,8 @@ class Api:
             hdrs["Authorization"] = f"Bearer {self.tokens[as_]}"
         q = {k: (v if isinstance(v, list) else [str(v)]) for k, v in (query or {}).items()}
         body = None if json_body is None else json.dumps(json_body)
+        if body is not None and not any(k.lower() == "content-type" for k in hdrs):
+            hdrs["Content-Type"] = "application/json"
         return self.gateway.handle(method, path, hdrs, q, body)
 
     def get(self, path: str, **kw: Any) -> Answer:

@@ -22,7 +22,9 @@ ERRORS = {
     "403": "The caller's role may not do this",
     "404": "Not found (also: another organization's resource)",
     "409": "Conflict with the current state",
-    "422": "Validation failed",
+    "413": "The request body is larger than 256 KiB",
+    "415": "A request body must be application/json",
+    "422": "Validation failed (also: NUL characters, dates outside 2000-01-01..2100-12-31)",
 }
 
 
@@ -52,11 +54,17 @@ def build(app: Any) -> dict[str, Any]:
         operation["x-snowwatch-auth"] = route.auth
         operation["x-snowwatch-cache-ttl"] = route.cache_ttl if route.cached else 0
         responses = operation.setdefault("responses", {})
+        if route.status != 200 and "200" in responses:
+            success = responses.pop("200")
+            if route.status == 204:
+                success.pop("content", None)
+                success["description"] = "No content"
+            responses[str(route.status)] = success
         codes = ["404"] if route.auth == "public" else ["401", "404", "422"]
         if route.auth == "admin":
             codes.append("403")
         if route.method in ("POST", "PUT", "PATCH"):
-            codes += ["400", "409"]
+            codes += ["400", "409", "413", "415"]
         for code in codes:
             responses[code] = {"description": ERRORS[code], **error_ref}
         if route.auth == "public":

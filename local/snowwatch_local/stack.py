@@ -142,7 +142,7 @@ class LocalStack:
         from snowwatch.db import get_connection
         from snowwatch.models.users import Claims
         from snowwatch.repositories import users
-        from snowwatch.services import secrets as secret_store
+        from snowwatch.services import connectors as connectors_service
         from snowwatch.settings import JobSettings, get_settings
 
         settings = get_settings(JobSettings)
@@ -163,7 +163,9 @@ class LocalStack:
                 setattr(self, attr, existing[0][0])
                 continue
             connector_id = uuid4()
-            ref = secret_store.put_connector_secret(settings, connector_id, {"private_key": new_private_key_pem()})
+            ref = connectors_service.put_secret(
+                settings, org_row["org_id"], connector_id, {"private_key": new_private_key_pem()}
+            )
             conn.run(
                 """INSERT INTO enterprise.connectors (id, org_id, name, account_identifier, username, role_name,
                        warehouse, secret_ref, credit_price, timezone)

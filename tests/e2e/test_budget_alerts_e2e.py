@@ -29,7 +29,9 @@ def slack() -> Iterator[SlackStub]:
 @pytest.fixture(scope="module")
 def notify_env(stack, slack) -> Iterator[None]:
     """The notifier talks to the Slack stub and retries without waiting."""
-    with env_override({"SLACK_BASE_URL": slack.api_url, "NOTIFY_BACKOFF_BASE_SECONDS": "0"}):
+    values = {"SLACK_BASE_URL": slack.api_url, "EGRESS_EXEMPT_HOSTS": slack.exempt_host}
+    values["NOTIFY_BACKOFF_BASE_SECONDS"] = "0"
+    with env_override(values):
         yield
 
 

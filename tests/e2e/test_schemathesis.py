@@ -32,7 +32,7 @@ def fuzz_tenant(stack) -> tuple[str, str]:
     from snowwatch.db import get_connection
     from snowwatch.models.users import Claims
     from snowwatch.repositories import connectors, users
-    from snowwatch.services import secrets
+    from snowwatch.services import connectors as connectors_service
     from snowwatch.settings import JobSettings, get_settings
     from snowwatch_local.stack import new_private_key_pem
 
@@ -40,7 +40,7 @@ def fuzz_tenant(stack) -> tuple[str, str]:
     conn = get_connection(settings)
     org_id = users.upsert_from_claims(conn, Claims(**FUZZ_ADMIN))["org_id"]
     connector_id = uuid4()
-    ref = secrets.put_connector_secret(settings, connector_id, {"private_key": new_private_key_pem()})
+    ref = connectors_service.put_secret(settings, org_id, connector_id, {"private_key": new_private_key_pem()})
     connectors.insert(
         conn,
         org_id,

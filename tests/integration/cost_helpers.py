@@ -56,14 +56,14 @@ def sf_rows(stack: LocalStack, sql: str) -> list[tuple[Any, ...]]:
 
 def new_connector(stack: LocalStack, name: str, **overrides: Any) -> UUID:
     """A connector of the demo org on the synthetic account, isolated from other tests' data."""
-    from snowwatch.services import secrets as secret_store
+    from snowwatch.services import connectors as connectors_service
     from snowwatch.settings import JobSettings, get_settings
 
     conn = pg()
     org = conn.run("SELECT org_id FROM enterprise.connectors WHERE id = :i", i=stack.connector_id)[0][0]
     connector_id = UUID(int=secrets.randbits(128) | (4 << 76))
-    ref = secret_store.put_connector_secret(
-        get_settings(JobSettings), connector_id, {"private_key": new_private_key_pem()}
+    ref = connectors_service.put_secret(
+        get_settings(JobSettings), org, connector_id, {"private_key": new_private_key_pem()}
     )
     values = {"timezone": "UTC", "backfill_days": 365, "credit_price": "3.00"} | overrides
     conn.run(

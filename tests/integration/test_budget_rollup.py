@@ -219,7 +219,7 @@ def test_the_hourly_metering_sync_feeds_the_next_budget_check_within_the_hour(db
         yield snowflake
 
     monkeypatch.setattr(sync.SnowflakeSession, "open", session)
-    monkeypatch.setattr(sync, "read_connector_secret", lambda job_settings, ref: {})
+    monkeypatch.setattr(sync, "read_connector_secret", lambda job_settings, connector: {})
 
     now = datetime.now(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)

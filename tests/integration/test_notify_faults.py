@@ -9,14 +9,12 @@ The notify consumer (real handler, Powertools batch) and the relay run until qui
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 
 from snowwatch_local.sqs import pump_once
@@ -74,6 +72,7 @@ def slack() -> Iterator[SlackStub]:
 def env(stack, slack) -> Iterator[None]:
     values = {
         "SLACK_BASE_URL": slack.api_url,
+        "EGRESS_EXEMPT_HOSTS": slack.exempt_host,
         "NOTIFY_BACKOFF_BASE_SECONDS": "0",
         "NOTIFY_RELAY_AFTER_SECONDS": "0",
         "NOTIFY_SEND_TIMEOUT_SECONDS": "1",
@@ -84,12 +83,12 @@ def env(stack, slack) -> Iterator[None]:
         yield
 
 
-def _secret(name: str, value: dict[str, str]) -> str:
-    client = boto3.client("secretsmanager", region_name="us-east-1")
-    try:
-        return str(client.create_secret(Name=name, SecretString=json.dumps(value))["ARN"])
-    except client.exceptions.ResourceExistsException:
-        return str(client.put_secret_value(SecretId=name, SecretString=json.dumps(value))["ARN"])
+def _secret(name: str, value: dict[str, str], org: Any) -> str:
+    """A Slack secret tagged with the org, as snowwatch writes them (the notifier checks the tag)."""
+    from snowwatch.services import secrets
+    from snowwatch.settings import NotifySettings, get_settings
+
+    return secrets.put_owned(get_settings(NotifySettings), name, value, {secrets.TAG_ORG: str(org)})
 
 
 def test_every_alert_is_delivered_exactly_once_per_channel_despite_faults(stack, slack, env) -> None:
@@ -113,9 +112,10 @@ def test_every_alert_is_delivered_exactly_once_per_channel_despite_faults(stack,
     db = get_connection(settings)
     cid = make_connector(db, demo_org_id(db), name="fault budgets")
     add_metering(db, cid, datetime(2026, 6, 1, tzinfo=UTC), 24 * 20, 1)
-    bot = _secret("test/fault/bot", {"bot_token": "xoxb-fault"})
-    hook = _secret("test/fault/hook", {"webhook_url": slack.webhook_url("T9/B9/fault")})
-    gone = _secret("test/fault/gone", {"webhook_url": slack.webhook_url("T9/B9/gone")})
+    org = demo_org_id(db)
+    bot = _secret("test/fault/bot", {"bot_token": "xoxb-fault"}, org)
+    hook = _secret("test/fault/hook", {"webhook_url": slack.webhook_url("T9/B9/fault")}, org)
+    gone = _secret("test/fault/gone", {"webhook_url": slack.webhook_url("T9/B9/gone")}, org)
     for i in range(N_BUDGETS):
         name = f"FAULT-{i:03d}"
         budgets_repo.insert(

@@ -25,8 +25,10 @@ def hs256() -> AuthSettings:
 
 
 def test_a_dev_token_verifies_to_its_claims() -> None:
-    token = issue_dev_token(hs256(), CLAIMS)
-    assert verify(token, hs256()) == CLAIMS
+    token = issue_dev_token(hs256(), CLAIMS, ttl_seconds=600)
+    verified = verify(token, hs256())
+    assert verified.model_copy(update={"exp": None}) == CLAIMS
+    assert verified.exp is not None and abs(verified.exp - (time.time() + 600)) < 5
 
 
 @pytest.mark.parametrize(
@@ -134,7 +136,8 @@ def test_authorizer_allows_the_stage_and_passes_the_claims(monkeypatch) -> None:
         answer["policyDocument"]["Statement"][0]["Resource"]
         == "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*"
     )
-    assert claims_from_context(answer["context"]) == CLAIMS
+    passed = claims_from_context(answer["context"])
+    assert passed.model_copy(update={"exp": None}) == CLAIMS and passed.exp is not None  # the API checks exp
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorizer.lambda_handler(
             {"type": "TOKEN", "authorizationToken": "Bearer x", "methodArn": arn}, FakeLambdaContext("authorizer")

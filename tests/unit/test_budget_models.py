@@ -153,10 +153,13 @@ def test_slack_sender_bot_and_webhook_with_retries_on_429_and_500() -> None:
     stub = SlackStub(fault=faults.get).start()
     try:
         settings = NotifySettings(  # type: ignore[call-arg]
-            DATABASE_URL="postgresql://x@y/z", SLACK_BASE_URL=stub.api_url, NOTIFY_SLACK_RETRY_BACKOFF_SECONDS=0.01
+            DATABASE_URL="postgresql://x@y/z",
+            SLACK_BASE_URL=stub.api_url,
+            NOTIFY_SLACK_RETRY_BACKOFF_SECONDS=0.01,
+            EGRESS_EXEMPT_HOSTS=stub.exempt_host,
         )
         secrets = {"bot": {"bot_token": "xoxb-1"}, "hook": {"webhook_url": stub.webhook_url()}}
-        sender = SlackSender(settings, secret_reader=lambda ref: secrets[ref])
+        sender = SlackSender(settings, read_secret=lambda ref, org: secrets[ref])
         sender.send(_note("slack", slack={"secret_ref": "bot", "channel": "#finops"}))
         sender.send(_note("slack", slack={"secret_ref": "hook", "channel": None}))
         assert [m["kind"] for m in stub.messages] == ["bot", "webhook"]

@@ -1,4 +1,8 @@
-"""What the auth middleware put on the request: the caller, the connection and the settings."""
+"""What admission (functions/api/admission.py) put on the request, read by the routers.
+
+Ownership of a connector-scoped route's connector was checked once, before the resolver ran; routers take
+the connector from here and never look it up again.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,16 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pg8000.native import Connection
 
+from snowwatch.errors import UnauthorizedError
 from snowwatch.models.common import Caller
-from snowwatch.settings import JobSettings
+from snowwatch.models.connectors import Connector
+from snowwatch.settings import ApiSettings
 
 
 def caller(router: Router) -> Caller:
-    value: Caller = router.context["caller"]
+    value: Caller | None = router.context.get("caller")
+    if value is None:  # admission always sets it on a protected route; fail closed regardless
+        raise UnauthorizedError("request carries no verified identity")
     return value
 
 
@@ -21,8 +29,14 @@ def conn(router: Router) -> Connection:
     return value
 
 
-def settings(router: Router) -> JobSettings:
-    value: JobSettings = router.context["settings"]
+def settings(router: Router) -> ApiSettings:
+    value: ApiSettings = router.context["settings"]
+    return value
+
+
+def connector(router: Router) -> Connector:
+    """The route's connector, resolved and checked against the caller's org by admission."""
+    value: Connector = router.context["connector"]
     return value
 
 

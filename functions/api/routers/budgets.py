@@ -8,19 +8,19 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from routers._context import caller, conn, settings
+from routers._context import caller, conn, connector, settings
 from snowwatch.models.budgets import BudgetAlertOut, BudgetIn, BudgetOut, BudgetSnapshotOut
 from snowwatch.models.common import Page
 from snowwatch.models.connectors import Connector
 from snowwatch.routes import path_of
 from snowwatch.services import budgets
-from snowwatch.services import connectors as connectors_service
 
 router = Router()
 
 
-def _connector(connector_id: str) -> Connector:
-    return connectors_service.require(conn(router), caller(router), connector_id)
+def _connector(_path_id: str) -> Connector:
+    """The path's connector, resolved and org-checked once by admission."""
+    return connector(router)
 
 
 @router.get(path_of("budgets_list"), summary="The connector's budgets with where each stands this period")

@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from routers._context import caller, conn, settings
+from routers._context import caller, conn, connector, settings
 from snowwatch.models.common import Page
 from snowwatch.models.connectors import ConnectorCreate, ConnectorOut, ConnectorUpdate
 from snowwatch.routes import path_of
@@ -29,17 +29,15 @@ def create_connector(body: Annotated[ConnectorCreate, Body()]) -> tuple[Connecto
 
 @router.get(path_of("connectors_get"), summary="One connector")
 def get_connector(connector_id: str) -> ConnectorOut:
-    return ConnectorOut.model_validate(connectors.require(conn(router), caller(router), connector_id).model_dump())
+    return ConnectorOut.model_validate(connector(router).model_dump())
 
 
 @router.patch(path_of("connectors_update"), summary="Update a connector (admin)")
 def update_connector(connector_id: str, body: Annotated[ConnectorUpdate, Body()]) -> ConnectorOut:
-    current = connectors.require(conn(router), caller(router), connector_id)
-    return connectors.update(conn(router), caller(router), current.id, body, settings(router))
+    return connectors.update(conn(router), connector(router), body, settings(router))
 
 
 @router.delete(path_of("connectors_delete"), summary="Delete a connector and its history (admin)")
 def delete_connector(connector_id: str) -> tuple[dict, int]:
-    current = connectors.require(conn(router), caller(router), connector_id)
-    connectors.delete(conn(router), caller(router), current.id, settings(router))
+    connectors.delete(conn(router), connector(router), settings(router))
     return {}, 204

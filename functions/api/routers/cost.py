@@ -8,11 +8,10 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from routers._context import caller, conn
+from routers._context import conn, connector
 from snowwatch.models.connectors import Connector
 from snowwatch.models.cost import Anomalies, Daily, Forecast, Overview, Queries, Storage, Users, Warehouses, Waste
 from snowwatch.routes import path_of
-from snowwatch.services import connectors as connectors_service
 from snowwatch.services import cost, waste
 
 router = Router()
@@ -23,8 +22,9 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def _connector(connector_id: str) -> Connector:
-    return connectors_service.require(conn(router), caller(router), connector_id)
+def _connector(_path_id: str) -> Connector:
+    """The path's connector, resolved and org-checked once by admission."""
+    return connector(router)
 
 
 @router.get(path_of("cost_overview"), summary="Period totals, change vs previous period, services, top warehouses")

@@ -9,7 +9,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from routers._context import caller, conn, settings
+from routers._context import caller, conn, connector, settings
 from snowwatch.models.common import Accepted, Page
 from snowwatch.models.security import (
     AdminAccess,
@@ -24,7 +24,6 @@ from snowwatch.models.security import (
     StaleUserOut,
 )
 from snowwatch.routes import path_of
-from snowwatch.services import connectors as connectors_service
 from snowwatch.services import security
 
 router = Router()
@@ -33,8 +32,9 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def _connector_id(connector_id: str) -> UUID:
-    return connectors_service.require(conn(router), caller(router), connector_id).id
+def _connector_id(_path_id: str) -> UUID:
+    """The path's connector, resolved and org-checked once by admission."""
+    return connector(router).id
 
 
 @router.get(

@@ -29,6 +29,7 @@ class Route:
     auth: Auth = "member"
     cache_ttl: int = 0  # seconds; 0 = not cached
     query: tuple[str, ...] = ()
+    status: int = 200  # the success status (201 created, 202 accepted, 204 no content)
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -53,13 +54,13 @@ ROUTES: tuple[Route, ...] = (
     Route("me", "GET", "/api/me"),
     # connectors
     Route("connectors_list", "GET", "/api/connectors", query=PAGE),
-    Route("connectors_create", "POST", "/api/connectors", auth="admin"),
+    Route("connectors_create", "POST", "/api/connectors", auth="admin", status=201),
     Route("connectors_get", "GET", C),
     Route("connectors_update", "PATCH", C, auth="admin"),
-    Route("connectors_delete", "DELETE", C, auth="admin"),
+    Route("connectors_delete", "DELETE", C, auth="admin", status=204),
     # jobs
     Route("jobs_list", "GET", "/api/jobs"),
-    Route("jobs_run", "POST", "/api/jobs/{job}/run", auth="admin"),
+    Route("jobs_run", "POST", "/api/jobs/{job}/run", auth="admin", status=202),
     Route("jobs_runs_list", "GET", "/api/jobs/runs", query=("job", "connector_id", "status", *PAGE)),
     Route("jobs_runs_get", "GET", "/api/jobs/runs/{run_id}"),
     # cost (all GET, cached)
@@ -74,10 +75,10 @@ ROUTES: tuple[Route, ...] = (
     Route("cost_forecast", "GET", f"{C}/cost/forecast", cache_ttl=300),
     # budgets (reads are not cached: a budget must read back right after it is written)
     Route("budgets_list", "GET", f"{C}/budgets", query=PAGE),
-    Route("budgets_create", "POST", f"{C}/budgets", auth="admin"),
+    Route("budgets_create", "POST", f"{C}/budgets", auth="admin", status=201),
     Route("budgets_get", "GET", f"{C}/budgets/{{budget_id}}"),
     Route("budgets_update", "PUT", f"{C}/budgets/{{budget_id}}", auth="admin"),
-    Route("budgets_delete", "DELETE", f"{C}/budgets/{{budget_id}}", auth="admin"),
+    Route("budgets_delete", "DELETE", f"{C}/budgets/{{budget_id}}", auth="admin", status=204),
     Route("budgets_history", "GET", f"{C}/budgets/{{budget_id}}/history", query=RANGE),
     Route("budgets_alerts", "GET", f"{C}/budgets/{{budget_id}}/alerts", query=PAGE),
     # security: the 9 endpoints
@@ -100,7 +101,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("security_no_mfa", "GET", f"{SEC}/no-mfa", cache_ttl=600, query=PAGE),
     Route("security_admin_access", "GET", f"{SEC}/admin-access", cache_ttl=600),
-    Route("security_extract", "POST", f"{SEC}/extract", auth="admin"),
+    Route("security_extract", "POST", f"{SEC}/extract", auth="admin", status=202),
     Route("security_resolve", "PUT", f"{SEC}/alerts/{{alert_id}}/resolve", auth="admin"),
 )
 

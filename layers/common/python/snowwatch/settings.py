@@ -1,21 +1,32 @@
-"""Settings, validated once per cold start.
+"""Settings, composed per concern and validated once per cold start.
 
-Each function builds the settings class it needs through :func:`get_settings`, which caches the
-validated instance for the life of the execution environment. Values come from the environment
-(Lambda configuration in AWS, the local stack's defaults locally); nothing is hard-coded.
+Each concern is one small class (database, secrets, dispatch, Snowflake, egress, auth, notify); each
+function composes exactly the concerns it uses, so it validates nothing it never reads:
+
+| function | settings |
+|---|---|
+| api | :class:`ApiSettings` (database, dispatch, secrets, egress) |
+| authorizer | :class:`AuthSettings` |
+| sync, security | :class:`JobSettings` (database, dispatch, secrets, Snowflake) |
+| budget_check, snapshot | :class:`RunnerSettings` (database, dispatch) |
+| notify | :class:`NotifySettings` (database, dispatch, secrets, egress, delivery) |
+| migrate | :class:`DatabaseSettings` |
+
+:func:`get_settings` caches the validated instance for the life of the execution environment. Values
+come from the environment (Lambda configuration in AWS, the local stack's defaults locally).
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
-class CommonSettings(BaseSettings):
-    """What every function needs: where the database is and who we are."""
+class RuntimeSettings(BaseSettings):
+    """Who and where we are: every function has these."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True, env_prefix="")
 
@@ -23,17 +34,89 @@ class CommonSettings(BaseSettings):
     environment: Literal["local", "test", "aws"] = Field(default="local", alias="SNOWWATCH_ENV")
     build_version: str = Field(default="dev", alias="BUILD_VERSION")
     aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
-    # Locally: a URL. In AWS: the RDS secret (host, port, username, password, dbname) and the proxy host.
+
+
+class DatabaseSettings(RuntimeSettings):
+    """Where Postgres is. Locally: a URL. In AWS: the RDS secret and the proxy (or instance) host."""
+
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     db_secret_arn: str | None = Field(default=None, alias="DB_SECRET_ARN")
     db_host: str | None = Field(default=None, alias="DB_HOST")
     db_ssl: bool = Field(default=False, alias="DB_SSL")
 
     @model_validator(mode="after")
-    def _database_reachable_somehow(self) -> CommonSettings:
+    def _database_reachable_somehow(self) -> DatabaseSettings:
         if not self.database_url and not self.db_secret_arn:
             raise ValueError("set DATABASE_URL (local) or DB_SECRET_ARN (AWS)")
         return self
+
+
+# The name the first wave used for "what every function needs"; kept for its callers.
+CommonSettings = DatabaseSettings
+
+
+class SecretsSettings(RuntimeSettings):
+    """Credentials snowwatch keeps in Secrets Manager, all under one namespace per stack:
+    ``<namespace>/<org id>/connectors/<connector id>`` and ``<namespace>/<org id>/slack/<budget id>``."""
+
+    secret_namespace: str = Field(
+        default="snowwatch-local", alias="SECRET_NAMESPACE", pattern=r"^[A-Za-z0-9][A-Za-z0-9_+=.@-]{0,63}$"
+    )
+
+
+class DispatchSettings(RuntimeSettings):
+    """How work reaches other functions: job functions (fan-out, manual runs) and the notify queue."""
+
+    # job name -> Lambda function name; empty locally, where jobs run in-process.
+    job_functions: dict[str, str] = Field(default_factory=dict, alias="JOB_FUNCTIONS")
+    dispatch_mode: Literal["lambda", "inline", "thread"] = Field(default="inline", alias="DISPATCH_MODE")
+    notify_queue_url: str | None = Field(default=None, alias="NOTIFY_QUEUE_URL")
+
+
+class SnowflakeSettings(RuntimeSettings):
+    """The read-only Snowflake client and the sync's defaults."""
+
+    sync_backfill_days_default: int = Field(default=90, ge=1, le=365, alias="SYNC_BACKFILL_DAYS")
+    snowflake_query_tag: str = Field(default="snowwatch", alias="SNOWFLAKE_QUERY_TAG")
+    # Endpoint override (the local stack's fakesnow server); unset in AWS, where the account
+    # identifier decides the host.
+    snowflake_host: str | None = Field(default=None, alias="SNOWFLAKE_HOST")
+    snowflake_port: int | None = Field(default=None, alias="SNOWFLAKE_PORT")
+    snowflake_protocol: Literal["https", "http"] = Field(default="https", alias="SNOWFLAKE_PROTOCOL")
+
+
+HostList = Annotated[tuple[str, ...], NoDecode]
+
+
+class EgressSettings(RuntimeSettings):
+    """Where snowwatch may call out to (see :mod:`snowwatch.egress`).
+
+    ``SLACK_ALLOWED_HOSTS``: hosts a Slack webhook or the Slack API may live on (https only).
+    ``EGRESS_EXEMPT_HOSTS``: ``host:port`` pairs allowed over plain http and on private addresses — the
+    local Slack stub only; empty in AWS.
+    """
+
+    slack_allowed_hosts: HostList = Field(default=("hooks.slack.com", "slack.com"), alias="SLACK_ALLOWED_HOSTS")
+    egress_exempt_hosts: HostList = Field(default=(), alias="EGRESS_EXEMPT_HOSTS")
+
+    @field_validator("slack_allowed_hosts", "egress_exempt_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
+
+
+class RunnerSettings(DatabaseSettings, DispatchSettings):
+    """What the shared job runner needs (budget_check and snapshot need nothing more)."""
+
+
+class JobSettings(RunnerSettings, SecretsSettings, SnowflakeSettings):
+    """The jobs that read Snowflake: sync and security."""
+
+
+class ApiSettings(RunnerSettings, SecretsSettings, EgressSettings):
+    """The API: reads Postgres, writes credentials, validates outbound URLs, starts jobs."""
 
 
 class AuthSettings(BaseSettings):
@@ -60,26 +143,7 @@ class AuthSettings(BaseSettings):
         return self
 
 
-class JobSettings(CommonSettings):
-    """Job functions and the API (which starts jobs): how a unit of work reaches a job function."""
-
-    # job name -> Lambda function name; empty locally, where jobs run in-process.
-    job_functions: dict[str, str] = Field(default_factory=dict, alias="JOB_FUNCTIONS")
-    dispatch_mode: Literal["lambda", "inline", "thread"] = Field(default="inline", alias="DISPATCH_MODE")
-    notify_queue_url: str | None = Field(default=None, alias="NOTIFY_QUEUE_URL")
-    connector_secret_prefix: str = Field(default="snowwatch/connectors/", alias="CONNECTOR_SECRET_PREFIX")
-    # Budgets' Slack credentials (bot token or webhook URL), one secret per budget.
-    slack_secret_prefix: str = Field(default="snowwatch/slack/", alias="SLACK_SECRET_PREFIX")
-    sync_backfill_days_default: int = Field(default=90, ge=1, le=365, alias="SYNC_BACKFILL_DAYS")
-    snowflake_query_tag: str = Field(default="snowwatch", alias="SNOWFLAKE_QUERY_TAG")
-    # Endpoint override (the local stack's fakesnow server); unset in AWS, where the account
-    # identifier decides the host.
-    snowflake_host: str | None = Field(default=None, alias="SNOWFLAKE_HOST")
-    snowflake_port: int | None = Field(default=None, alias="SNOWFLAKE_PORT")
-    snowflake_protocol: Literal["https", "http"] = Field(default="https", alias="SNOWFLAKE_PROTOCOL")
-
-
-class NotifySettings(JobSettings):
+class NotifySettings(RunnerSettings, SecretsSettings, EgressSettings):
     """The notifier and the outbox relay."""
 
     ses_sender: str = Field(default="alerts@snowwatch.local", alias="SES_SENDER")

@@ -64,7 +64,10 @@ class SlackTargetIn(BaseModel):
 
     channel: str | None = Field(default=None, description="Channel id or name; needed with bot_token")
     bot_token: SecretStr | None = Field(default=None, description="xoxb-… bot token (write-only)")
-    webhook_url: SecretStr | None = Field(default=None, description="Incoming webhook URL (write-only)")
+    webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Incoming webhook URL (write-only): https on an allowed host, hooks.slack.com by default",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> SlackTargetIn:
@@ -106,10 +109,10 @@ class BudgetIn(BaseModel):
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
         out: list[str] = []
-        for raw in value:
+        for i, raw in enumerate(value):
             email = raw.strip()
             if len(email) > 254 or not EMAIL.match(email):
-                raise ValueError(f"not an email address: {raw!r}")
+                raise ValueError(f"entry {i} is not an email address")
             if email.lower() not in (e.lower() for e in out):
                 out.append(email)
         return out
@@ -118,10 +121,10 @@ class BudgetIn(BaseModel):
     @classmethod
     def _warehouses(cls, value: list[str]) -> list[str]:
         out: list[str] = []
-        for raw in value:
+        for i, raw in enumerate(value):
             name = raw.strip()
             if not WAREHOUSE.match(name):
-                raise ValueError(f"not a warehouse name: {raw!r}")
+                raise ValueError(f"entry {i} is not a warehouse name")
             if name not in out:
                 out.append(name)
         return out

@@ -21,8 +21,8 @@ ACCOUNT = re.compile(r"^[A-Za-z0-9_\-.]{1,255}$")
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown timezone {value!r}") from exc
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown time zone: give an IANA name such as Europe/Paris") from None
     return value
 
 

@@ -19,6 +19,7 @@ class Claims(BaseModel):
     org: str = Field(min_length=1, max_length=200)
     role: Literal["admin", "member"]
     name: str | None = None
+    exp: int | None = Field(default=None, description="Expiry (epoch seconds): the API refuses an expired token")
 
 
 class UserOut(BaseModel):

@@ -56,8 +56,9 @@ def verify(token: str, settings: AuthSettings) -> Claims:
             org=payload.get(settings.org_claim, ""),
             role=payload.get(settings.role_claim, ""),
             name=payload.get("name"),
+            exp=int(payload["exp"]),
         )
-    except ValidationError as exc:
+    except (ValidationError, TypeError, ValueError) as exc:
         raise UnauthorizedError("token lacks the email, org or role claim") from exc
 
 
@@ -85,13 +86,15 @@ def issue_dev_token(settings: AuthSettings, claims: Claims, ttl_seconds: int = 8
 
 
 def authorizer_context(claims: Claims) -> dict[str, str]:
-    """What the TOKEN authorizer hands the API (API Gateway allows flat string values only)."""
+    """What the TOKEN authorizer hands the API (API Gateway allows flat string values only). The expiry
+    travels too: API Gateway caches this answer per token, so the API itself refuses an expired token."""
     return {
         "subject": claims.subject,
         "email": claims.email,
         "org": claims.org,
         "role": claims.role,
         "name": claims.name or "",
+        "exp": "" if claims.exp is None else str(claims.exp),
     }
 
 
@@ -104,6 +107,7 @@ def claims_from_context(context: dict[str, Any]) -> Claims:
             org=context["org"],
             role=context["role"],
             name=context.get("name") or None,
+            exp=int(context["exp"]) if context.get("exp") else None,
         )
-    except (KeyError, ValidationError) as exc:
+    except (KeyError, ValidationError, TypeError, ValueError) as exc:
         raise UnauthorizedError("request carries no verified identity") from exc

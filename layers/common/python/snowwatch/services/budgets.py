@@ -22,10 +22,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from pg8000.exceptions import DatabaseError
-
+from snowwatch import egress
 from snowwatch.db import Connection, transaction
-from snowwatch.errors import ConflictError, NotFoundError, ValidationFailedError
+from snowwatch.errors import NotFoundError, ValidationFailedError
 from snowwatch.models.budgets import (
     BudgetAlertOut,
     BudgetIn,
@@ -40,7 +39,7 @@ from snowwatch.models.connectors import Connector
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import budgets as repo
 from snowwatch.services import notifications, secrets
-from snowwatch.settings import JobSettings
+from snowwatch.settings import ApiSettings, RunnerSettings
 
 DEFAULT_HISTORY_DAYS = 30
 
@@ -48,13 +47,22 @@ DEFAULT_HISTORY_DAYS = 30
 # ---------------------------------------------------------------------------------------------- secrets
 
 
-def _put_slack_secret(settings: JobSettings, budget_id: UUID, slack: SlackTargetIn) -> str:
-    """Write the Slack credential to Secrets Manager; return the ARN (the only thing stored)."""
-    return secrets.put_secret(settings, f"{settings.slack_secret_prefix}{budget_id}", slack.secret_payload())
+def _put_slack_secret(settings: ApiSettings, connector: Connector, budget_id: UUID, slack: SlackTargetIn) -> str:
+    """Check a webhook URL against the egress policy, then write the Slack credential to Secrets Manager
+    under the org's namespace; return the ARN (the only thing stored)."""
+    if slack.webhook_url is not None:
+        try:
+            egress.check_url(slack.webhook_url.get_secret_value(), egress.Policy.for_slack(settings))
+        except egress.EgressRefusedError as exc:
+            loc = ["body", "slack", "webhook_url"]
+            raise egress.EgressRefusedError(exc.message, details=[{"loc": loc, "msg": exc.message}]) from None
+    name = secrets.slack_secret_name(settings, connector.org_id, budget_id)
+    tags = {secrets.TAG_ORG: str(connector.org_id), secrets.TAG_BUDGET: str(budget_id)}
+    return secrets.put_owned(settings, name, slack.secret_payload(), tags)
 
 
-def _delete_slack_secret(settings: JobSettings, ref: str | None) -> None:
-    secrets.delete_secret(settings, ref, settings.slack_secret_prefix)
+def _delete_slack_secret(settings: ApiSettings, connector: Connector, budget_id: UUID) -> None:
+    secrets.delete_owned(settings, secrets.slack_secret_name(settings, connector.org_id, budget_id))
 
 
 # ---------------------------------------------------------------------------------------------- API
@@ -89,8 +97,13 @@ def _validate(conn: Connection, connector: Connector, body: BudgetIn) -> None:
             raise ValidationFailedError(
                 "unknown warehouses for this connector",
                 details=[
-                    {"loc": ["body", "warehouses"], "msg": f"unknown warehouse {w!r}", "type": "value_error"}
-                    for w in unknown
+                    {
+                        "loc": ["body", "warehouses", i],
+                        "msg": "not a warehouse of this connector",
+                        "type": "value_error",
+                    }
+                    for i, w in enumerate(body.warehouses)
+                    if w in unknown
                 ],
             )
 
@@ -110,12 +123,6 @@ def _columns(body: BudgetIn) -> dict[str, Any]:
     }
 
 
-def _name_conflict(exc: DatabaseError, name: str) -> None:
-    if "snowflake_budgets_connector_id_name_key" in str(exc):
-        raise ConflictError(f"a budget named {name!r} exists already for this connector") from None
-    raise exc
-
-
 def list_(
     conn: Connection, connector: Connector, limit: int, offset: int, now: datetime | None = None
 ) -> Page[BudgetOut]:
@@ -131,25 +138,26 @@ def get(conn: Connection, connector: Connector, budget_id: UUID | str, now: date
 
 
 def create(
-    conn: Connection, connector: Connector, body: BudgetIn, settings: JobSettings, created_by: UUID | None = None
+    conn: Connection, connector: Connector, body: BudgetIn, settings: ApiSettings, created_by: UUID | None = None
 ) -> BudgetOut:
     _validate(conn, connector, body)
     budget_id = uuid4()
     values = {"id": budget_id, "connector_id": connector.id, "created_by": created_by, **_columns(body)}
     if body.slack is not None:
         values["slack_channel"] = body.slack.channel if body.slack.bot_token is not None else None
-        values["slack_secret_ref"] = _put_slack_secret(settings, budget_id, body.slack)
+        values["slack_secret_ref"] = _put_slack_secret(settings, connector, budget_id, body.slack)
     try:
         with transaction(conn):
             repo.insert(conn, values)
-    except DatabaseError as exc:
-        _delete_slack_secret(settings, values.get("slack_secret_ref"))
-        _name_conflict(exc, body.name)
+    except BaseException:  # a name conflict (409 from the error path) leaves no orphaned secret
+        if values.get("slack_secret_ref"):
+            _delete_slack_secret(settings, connector, budget_id)
+        raise
     return get(conn, connector, budget_id)
 
 
 def replace(
-    conn: Connection, connector: Connector, budget_id: UUID | str, body: BudgetIn, settings: JobSettings
+    conn: Connection, connector: Connector, budget_id: UUID | str, body: BudgetIn, settings: ApiSettings
 ) -> BudgetOut:
     """PUT: every field is replaced; `slack` omitted keeps the stored target, `slack: null` removes it."""
     current = _require_row(conn, connector, budget_id)
@@ -162,23 +170,21 @@ def replace(
             values["slack_secret_ref"] = None
         else:
             values["slack_channel"] = body.slack.channel if body.slack.bot_token is not None else None
-            values["slack_secret_ref"] = _put_slack_secret(settings, current["id"], body.slack)
-    try:
-        found = repo.update(conn, connector.id, current["id"], values)
-    except DatabaseError as exc:
-        _name_conflict(exc, body.name)
+            values["slack_secret_ref"] = _put_slack_secret(settings, connector, current["id"], body.slack)
+    found = repo.update(conn, connector.id, current["id"], values)
     if not found:
         raise NotFoundError("budget not found")
-    if "slack" in body.model_fields_set and body.slack is None:
-        _delete_slack_secret(settings, old_ref)
+    if "slack" in body.model_fields_set and body.slack is None and old_ref:
+        _delete_slack_secret(settings, connector, current["id"])
     return get(conn, connector, current["id"])
 
 
-def delete(conn: Connection, connector: Connector, budget_id: UUID | str, settings: JobSettings) -> None:
+def delete(conn: Connection, connector: Connector, budget_id: UUID | str, settings: ApiSettings) -> None:
     row = repo.delete(conn, connector.id, _parse_id(budget_id))
     if row is None:
         raise NotFoundError("budget not found")
-    _delete_slack_secret(settings, row.get("slack_secret_ref"))
+    if row.get("slack_secret_ref"):
+        _delete_slack_secret(settings, connector, row["id"])
 
 
 def history(
@@ -220,7 +226,7 @@ def check_budgets(conn: Connection, ctx: Any, now: datetime | None = None) -> di
     """
     now = now or datetime.now(UTC)
     alert_ids, notification_ids = repo.check(conn, now, **_scope(ctx))
-    settings: JobSettings = ctx.settings
+    settings: RunnerSettings = ctx.settings
     published = notifications.publish_pending(conn, settings, notification_ids) if notification_ids else 0
     metrics.add_metric(name="budget_alerts_fired", unit="Count", value=len(alert_ids))
     logger.info("budget check", extra={"alerts": len(alert_ids), "notifications": len(notification_ids)})

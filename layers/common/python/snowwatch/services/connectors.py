@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from pg8000.exceptions import DatabaseError
-
 from snowwatch.db import Connection, transaction
-from snowwatch.errors import ConflictError, NotFoundError
+from snowwatch.errors import NotFoundError
 from snowwatch.models.common import Caller, Page
 from snowwatch.models.connectors import Connector, ConnectorCreate, ConnectorOut, ConnectorUpdate
 from snowwatch.repositories import connectors as repo
 from snowwatch.services import secrets
-from snowwatch.settings import JobSettings
+from snowwatch.settings import SecretsSettings
 
 
 def require(conn: Connection, caller: Caller, connector_id: UUID | str) -> Connector:
@@ -55,44 +53,47 @@ def _secret_payload(body: ConnectorCreate | ConnectorUpdate) -> dict[str, str] |
     return None
 
 
-def create(conn: Connection, caller: Caller, body: ConnectorCreate, settings: JobSettings) -> ConnectorOut:
+def put_secret(settings: SecretsSettings, org_id: UUID, connector_id: UUID, payload: dict[str, str]) -> str:
+    """Write a connector's credential to its own secret (named and tagged for the org); return the ARN."""
+    name = secrets.connector_secret_name(settings, org_id, connector_id)
+    tags = {secrets.TAG_ORG: str(org_id), secrets.TAG_CONNECTOR: str(connector_id)}
+    return secrets.put_owned(settings, name, payload, tags)
+
+
+def create(conn: Connection, caller: Caller, body: ConnectorCreate, settings: SecretsSettings) -> ConnectorOut:
+    """A brought ``secret_arn`` must carry the caller's org tag; otherwise snowwatch writes the credential
+    to a secret of its own, named under the org and tagged with the org and the connector."""
     connector_id = uuid4()
     payload = _secret_payload(body)
-    secret_ref = secrets.put_connector_secret(settings, connector_id, payload) if payload else body.secret_arn
+    if payload:
+        secret_ref = put_secret(settings, caller.org_id, connector_id, payload)
+    else:
+        secret_ref = secrets.require_org_secret(settings, body.secret_arn or "", caller.org_id)
     values = body.model_dump(exclude={"private_key", "private_key_passphrase", "password", "secret_arn"})
     values.update(id=connector_id, secret_ref=secret_ref)
     try:
         with transaction(conn):
             row = repo.insert(conn, caller.org_id, values)
-    except DatabaseError as exc:
-        if "connectors_org_id_name_key" in str(exc):
-            raise ConflictError(f"a connector named {body.name!r} exists already") from None
+    except BaseException:
+        if payload:
+            secrets.delete_owned(settings, secrets.connector_secret_name(settings, caller.org_id, connector_id))
         raise
     return _out(row)
 
 
-def update(
-    conn: Connection, caller: Caller, connector_id: UUID, body: ConnectorUpdate, settings: JobSettings
-) -> ConnectorOut:
-    current = require(conn, caller, connector_id)
+def update(conn: Connection, current: Connector, body: ConnectorUpdate, settings: SecretsSettings) -> ConnectorOut:
     values = body.model_dump(exclude_unset=True, exclude={"private_key", "private_key_passphrase", "password"})
     payload = _secret_payload(body)
     if payload:
-        values["secret_ref"] = secrets.put_connector_secret(settings, current.id, payload)
-    try:
-        row = repo.update(conn, caller.org_id, current.id, values)
-    except DatabaseError as exc:
-        if "connectors_org_id_name_key" in str(exc):
-            raise ConflictError(f"a connector named {body.name!r} exists already") from None
-        raise
+        values["secret_ref"] = put_secret(settings, current.org_id, current.id, payload)
+    row = repo.update(conn, current.org_id, current.id, values)
     if row is None:
         raise NotFoundError("connector not found")
     return _out(row)
 
 
-def delete(conn: Connection, caller: Caller, connector_id: UUID, settings: JobSettings) -> None:
-    current = require(conn, caller, connector_id)
-    row = repo.delete(conn, caller.org_id, current.id)
-    if row is None:
+def delete(conn: Connection, current: Connector, settings: SecretsSettings) -> None:
+    """Delete the connector (its history cascades) and only its own secret, by exact name."""
+    if repo.delete(conn, current.org_id, current.id) is None:
         raise NotFoundError("connector not found")
-    secrets.delete_connector_secret(settings, row["secret_ref"])
+    secrets.delete_owned(settings, secrets.connector_secret_name(settings, current.org_id, current.id))

@@ -172,7 +172,7 @@ def list_jobs(conn: Connection, caller: Caller, now: datetime | None = None) -> 
 def start(conn: Connection, caller: Caller, settings: JobSettings, job: str, body: RunRequest) -> Accepted:
     """Queue a manual run and hand it to the job function; 409 while the same run is active."""
     if job not in JOBS:
-        raise NotFoundError(f"unknown job {job!r}", details={"jobs": list(JOBS)})
+        raise NotFoundError("no such job", details={"jobs": list(JOBS)})
     if job in PER_CONNECTOR_JOBS and body.connector_id is None:
         raise ValidationFailedError(f"{job} runs per connector: give connector_id")
     if body.mode is not None and job != "sync":

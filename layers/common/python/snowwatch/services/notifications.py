@@ -41,7 +41,7 @@ from snowwatch.notify import PermanentSendError, Sender
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import notifications as repo
 from snowwatch.repositories import users as users_repo
-from snowwatch.settings import JobSettings, NotifySettings, get_settings
+from snowwatch.settings import DispatchSettings, NotifySettings, get_settings
 
 SQS_BATCH = 10
 RELAY_BATCH = 1000
@@ -105,7 +105,7 @@ def enqueue_in_tx(
     return ids
 
 
-def publish_pending(conn: Connection, settings: JobSettings, ids: Sequence[UUID] | None = None) -> int:
+def publish_pending(conn: Connection, settings: DispatchSettings, ids: Sequence[UUID] | None = None) -> int:
     """Send one SQS message per notification id (body = the id) and stamp ``published_at``.
 
     ``ids=None`` publishes every pending row never published. A failed publish leaves the row

@@ -1,7 +1,18 @@
-"""Credentials in Secrets Manager: connector key pairs and budgets' Slack targets.
+"""Credentials in Secrets Manager: connector key pairs and budgets' Slack targets, bound to one org.
 
-The API writes them and stores only the ARN; job functions read them. Nothing here returns or logs
-a secret's value to a caller.
+Every secret snowwatch creates is named under the stack's namespace and the org, and tagged with both
+the org and the object it serves:
+
+    <SECRET_NAMESPACE>/<org id>/connectors/<connector id>    tags snowwatch:org, snowwatch:connector
+    <SECRET_NAMESPACE>/<org id>/slack/<budget id>            tags snowwatch:org, snowwatch:budget
+
+A secret a customer brings (``secret_arn`` on a connector) is accepted only when it carries the caller's
+``snowwatch:org`` tag, and every read checks that tag again against the org of the row that refers to the
+secret, so a reference planted in the database cannot borrow another org's credentials. Deleting removes
+only the object's own secret, by its exact name; a brought secret stays its owner's. In AWS the job roles
+can read only ``<stack>/*`` (the deploy construct), so another stack's secrets are out of reach too.
+
+Nothing here returns or logs a secret's value to a caller.
 """
 
 from __future__ import annotations
@@ -11,39 +22,96 @@ from typing import Any
 from uuid import UUID
 
 from snowwatch import aws
+from snowwatch.errors import SnowwatchError, ValidationFailedError
+from snowwatch.models.connectors import Connector
 from snowwatch.observability import logger
-from snowwatch.settings import JobSettings
+from snowwatch.settings import SecretsSettings
+
+TAG_ORG = "snowwatch:org"
+TAG_CONNECTOR = "snowwatch:connector"
+TAG_BUDGET = "snowwatch:budget"
+RECOVERY_DAYS = 7
+
+# One message whether the secret is missing, unreadable or another org's: nothing to learn from it.
+NOT_YOURS = "secret_arn must name a Secrets Manager secret tagged snowwatch:org with your organization's id"
 
 
-def put_secret(settings: JobSettings, name: str, payload: dict[str, Any]) -> str:
-    """Create or replace the secret ``name``; return its ARN (the only thing we store)."""
-    client = aws.client("secretsmanager", settings.aws_region)
+class SecretNotOwnedError(SnowwatchError):
+    """A stored reference names a secret that does not belong to the referring row's org."""
+
+    code = "secret_not_owned"
+
+
+def connector_secret_name(settings: SecretsSettings, org_id: UUID, connector_id: UUID) -> str:
+    return f"{settings.secret_namespace}/{org_id}/connectors/{connector_id}"
+
+
+def slack_secret_name(settings: SecretsSettings, org_id: UUID, budget_id: UUID) -> str:
+    return f"{settings.secret_namespace}/{org_id}/slack/{budget_id}"
+
+
+def _client(settings: SecretsSettings) -> Any:
+    return aws.client("secretsmanager", settings.aws_region)
+
+
+def _org_tag(described: dict[str, Any]) -> str | None:
+    return next((t.get("Value") for t in described.get("Tags") or [] if t.get("Key") == TAG_ORG), None)
+
+
+def put_owned(settings: SecretsSettings, name: str, payload: dict[str, Any], tags: dict[str, str]) -> str:
+    """Create or replace snowwatch's own secret ``name`` with ``tags``; return its ARN (all we store).
+
+    A secret of that name pending deletion (a Slack target removed and added again within the recovery
+    window) is restored and replaced. An existing secret whose org tag differs is never overwritten."""
+    client = _client(settings)
     body = json.dumps(payload)
+    tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
     try:
-        return str(client.create_secret(Name=name, SecretString=body)["ARN"])
+        return str(client.create_secret(Name=name, SecretString=body, Tags=tag_list)["ARN"])
     except client.exceptions.ResourceExistsException:
-        return str(client.put_secret_value(SecretId=name, SecretString=body)["ARN"])
+        pass
+    except client.exceptions.InvalidRequestException:  # scheduled for deletion
+        client.restore_secret(SecretId=name)
+    described = client.describe_secret(SecretId=name)
+    if described.get("DeletedDate"):
+        client.restore_secret(SecretId=name)
+    if _org_tag(described) not in (None, tags[TAG_ORG]):
+        raise SecretNotOwnedError("a secret of that name belongs to another organization")
+    client.tag_resource(SecretId=name, Tags=tag_list)
+    return str(client.put_secret_value(SecretId=name, SecretString=body)["ARN"])
 
 
-def delete_secret(settings: JobSettings, ref: str | None, owned_prefix: str) -> None:
-    """Delete a secret we created (its name starts with ``owned_prefix``); one a customer brought
-    stays theirs. A leftover secret is harmless, so a failure only logs."""
-    if not ref or not ref.startswith("arn:") or owned_prefix not in ref:
-        return
+def require_org_secret(settings: SecretsSettings, ref: str, org_id: UUID) -> str:
+    """The ARN of a customer-brought secret, only when it carries the caller's org tag (else 422)."""
     try:
-        aws.client("secretsmanager", settings.aws_region).delete_secret(SecretId=ref, RecoveryWindowInDays=7)
+        described = _client(settings).describe_secret(SecretId=ref)
+    except Exception as exc:  # missing, malformed or not ours to describe: the same answer
+        raise ValidationFailedError(NOT_YOURS, details=[{"loc": ["body", "secret_arn"], "type": "secret"}]) from exc
+    if _org_tag(described) != str(org_id) or described.get("DeletedDate"):
+        raise ValidationFailedError(NOT_YOURS, details=[{"loc": ["body", "secret_arn"], "type": "secret"}])
+    return str(described["ARN"])
+
+
+def read_owned(settings: SecretsSettings, ref: str, org_id: UUID) -> dict[str, Any]:
+    """A secret's value, after checking that it carries ``org_id``'s tag. Job functions only; never logged."""
+    described = _client(settings).describe_secret(SecretId=ref)
+    if _org_tag(described) != str(org_id):
+        raise SecretNotOwnedError("the referenced secret does not belong to this organization")
+    return dict(json.loads(aws.secret(ref, settings.aws_region)))
+
+
+def delete_owned(settings: SecretsSettings, name: str) -> None:
+    """Delete snowwatch's own secret ``name`` (exact name, recoverable for 7 days). A missing one is fine;
+    any other failure only logs: a leftover secret is harmless, a failed delete must not fail the request."""
+    client = _client(settings)
+    try:
+        client.delete_secret(SecretId=name, RecoveryWindowInDays=RECOVERY_DAYS)
+    except client.exceptions.ResourceNotFoundException:
+        return
     except Exception:
-        logger.warning("could not delete a secret", extra={"secret": ref.rsplit(":", 1)[-1]})
+        logger.warning("could not delete a secret", extra={"secret": name})
 
 
-def put_connector_secret(settings: JobSettings, connector_id: UUID, payload: dict[str, str]) -> str:
-    return put_secret(settings, f"{settings.connector_secret_prefix}{connector_id}", payload)
-
-
-def delete_connector_secret(settings: JobSettings, secret_ref: str) -> None:
-    delete_secret(settings, secret_ref, settings.connector_secret_prefix)
-
-
-def read_connector_secret(settings: JobSettings, secret_ref: str) -> dict[str, str]:
-    """Job functions only (the Snowflake client). Never logged."""
-    return dict(json.loads(aws.secret(secret_ref, settings.aws_region)))
+def read_connector_secret(settings: SecretsSettings, connector: Connector) -> dict[str, Any]:
+    """The connector's Snowflake credential, if its secret belongs to the connector's org."""
+    return read_owned(settings, connector.secret_ref, connector.org_id)

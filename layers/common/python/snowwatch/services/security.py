@@ -521,7 +521,7 @@ def open_session(settings: JobSettings, connector: Any) -> Any:
     from snowwatch.services.secrets import read_connector_secret
     from snowwatch.snowflake.client import SnowflakeSession
 
-    return SnowflakeSession.open(settings, connector, read_connector_secret(settings, connector.secret_ref))
+    return SnowflakeSession.open(settings, connector, read_connector_secret(settings, connector))
 
 
 def run_security(conn: Connection, ctx: Any) -> dict[str, Any]:

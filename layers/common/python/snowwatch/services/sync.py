@@ -179,7 +179,7 @@ def run_sync(conn: Connection, ctx: Any) -> dict[str, Any]:
     backfill = min(max(int(connector.backfill_days or settings.sync_backfill_days_default), 1), 365)
     marks = sync_state.watermarks(conn, connector.id)
     counts: dict[str, Any] = {}
-    secret = read_connector_secret(settings, connector.secret_ref)
+    secret = read_connector_secret(settings, connector)
     with SnowflakeSession.open(settings, connector, secret) as sf:
         try:
             for view in _views_for(mode):
