@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -10,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from routers._context import caller, conn, connector, settings
 from snowwatch.models.budgets import BudgetAlertOut, BudgetIn, BudgetOut, BudgetSnapshotOut
-from snowwatch.models.common import Page
+from snowwatch.models.common import Day, Page
 from snowwatch.models.connectors import Connector
 from snowwatch.routes import path_of
 from snowwatch.services import budgets
@@ -58,8 +57,8 @@ def delete_budget(connector_id: str, budget_id: str) -> tuple[dict, int]:
 def budget_history(
     connector_id: str,
     budget_id: str,
-    start: Annotated[date | None, Query()] = None,
-    end: Annotated[date | None, Query()] = None,
+    start: Annotated[Day | None, Query()] = None,
+    end: Annotated[Day | None, Query()] = None,
 ) -> list[BudgetSnapshotOut]:
     return budgets.history(conn(router), _connector(connector_id), budget_id, start, end)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from routers._context import conn, connector
+from snowwatch.models.common import Day
 from snowwatch.models.connectors import Connector
 from snowwatch.models.cost import Anomalies, Daily, Forecast, Overview, Queries, Storage, Users, Warehouses, Waste
 from snowwatch.routes import path_of
@@ -16,8 +16,8 @@ from snowwatch.services import cost, waste
 
 router = Router()
 
-Start = Annotated[date | None, Query(description="First local day (connector timezone); default: 29 days before end")]
-End = Annotated[date | None, Query(description="Last local day, inclusive; default: today")]
+Start = Annotated[Day | None, Query(description="First local day (connector timezone); default: 29 days before end")]
+End = Annotated[Day | None, Query(description="Last local day, inclusive; default: today")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -10,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from routers._context import caller, conn, connector, settings
-from snowwatch.models.common import Accepted, Page
+from snowwatch.models.common import Accepted, Instant, Page
 from snowwatch.models.security import (
     AdminAccess,
     AlertOut,
@@ -81,8 +80,8 @@ def login_history(
     user: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
     ip: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     success: Annotated[bool | None, Query()] = None,
-    start: Annotated[datetime | None, Query(description="Inclusive, ISO 8601")] = None,
-    end: Annotated[datetime | None, Query(description="Exclusive, ISO 8601")] = None,
+    start: Annotated[Instant | None, Query(description="Inclusive, ISO 8601")] = None,
+    end: Annotated[Instant | None, Query(description="Exclusive, ISO 8601")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[LoginEventOut]:

@@ -3,6 +3,11 @@
 Locally it comes from ``DATABASE_URL``; in AWS from the RDS secret and the RDS Proxy host.
 The connection runs in autocommit mode (pg8000 native): reads never leave it idle in a
 transaction; writes that must be atomic go through :func:`transaction`.
+
+A connection that raised anything but a clean server error (a ``DatabaseError``, after which the
+protocol is back at ReadyForQuery) is closed and never used again: an exception inside the driver
+mid-statement (an ``OverflowError`` while encoding a parameter, a timeout, a lost socket) can leave it
+one result behind, and the next statement, from any tenant, would read the previous one's rows.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -69,6 +75,31 @@ def connection_params(settings: CommonSettings) -> dict[str, Any]:
 INVALID_PASSWORD_SQLSTATE = "28P01"  # noqa: S105 - a SQLSTATE, not a password
 
 
+# A connection idle for longer than this is pinged before reuse (a frozen Lambda's socket may be gone).
+PING_AFTER_IDLE_S = 30.0
+
+
+class SafeConnection(pg8000.native.Connection):
+    """A pg8000 connection that discards itself after any exception that is not a server error."""
+
+    broken = False
+    last_used = 0.0
+
+    def run(self, sql: str, stream: Any = None, types: Any = None, **params: Any) -> Any:
+        if self.broken:
+            raise pg8000.exceptions.InterfaceError("connection discarded after a client-side failure")
+        self.last_used = time.monotonic()
+        try:
+            return super().run(sql, stream=stream, types=types, **params)
+        except pg8000.exceptions.DatabaseError:
+            raise
+        except BaseException:
+            self.broken = True
+            with contextlib.suppress(Exception):  # the socket may be dead already
+                self.close()
+            raise
+
+
 def connect(settings: CommonSettings) -> Connection:
     """A new connection (callers normally want :func:`get_connection`).
 
@@ -78,16 +109,16 @@ def connect(settings: CommonSettings) -> Connection:
     ssl_context = ssl.create_default_context() if settings.db_ssl else None
     extra = {"ssl_context": ssl_context, "timeout": 30, "application_name": settings.service_name}
     try:
-        return _no_delay(pg8000.native.Connection(**connection_params(settings), **extra))
+        return _no_delay(SafeConnection(**connection_params(settings), **extra))
     except pg8000.exceptions.DatabaseError as exc:
         rotated = bool(exc.args) and isinstance(exc.args[0], dict) and exc.args[0].get("C") == INVALID_PASSWORD_SQLSTATE
         if not rotated or settings.database_url:
             raise
         logger.warning("database login refused; re-reading the rotated secret")
-        return _no_delay(pg8000.native.Connection(**_params_from_secret(settings, force_fetch=True), **extra))
+        return _no_delay(SafeConnection(**_params_from_secret(settings, force_fetch=True), **extra))
 
 
-def _no_delay(conn: Connection) -> Connection:
+def _no_delay(conn: SafeConnection) -> SafeConnection:
     """pg8000 writes a large parse message in two sends; with Nagle's algorithm and delayed ACKs the
     second waits ~40 ms (measured: 4 ms for a statement under 8 KB, 48 ms just over). TCP_NODELAY
     sends at once. pg8000 offers no option for it, so it is set on its socket."""
@@ -100,6 +131,11 @@ def _no_delay(conn: Connection) -> Connection:
 def get_connection(settings: CommonSettings) -> Connection:
     """This execution environment's connection: reused while alive, replaced when it is not."""
     conn: Connection | None = getattr(_local, "connection", None)
+    if conn is not None and getattr(conn, "broken", False):
+        close_connection()
+        conn = None
+    if conn is not None and time.monotonic() - getattr(conn, "last_used", 0.0) < PING_AFTER_IDLE_S:
+        return conn
     if conn is not None:
         try:
             conn.run("SELECT 1")
