@@ -115,13 +115,20 @@ def other_connector_id(stack: LocalStack) -> str:
 
 
 # ---------------------------------------------------------------- shared by integration and e2e tests
+class _LiveConnection:
+    """The real Postgres connection the functions use (thread-local, autocommit), looked up on every use: a
+    test that kills or discards the connection leaves the next one a fresh connection, as in a function."""
+
+    def __getattr__(self, name: str) -> Any:
+        from snowwatch.db import get_connection
+        from snowwatch.settings import DatabaseSettings, get_settings
+
+        return getattr(get_connection(get_settings(DatabaseSettings)), name)
+
+
 @pytest.fixture(scope="session")
 def db(stack: LocalStack) -> Any:
-    """The real Postgres connection the job functions use (thread-local, autocommit)."""
-    from snowwatch.db import get_connection
-    from snowwatch.settings import JobSettings, get_settings
-
-    return get_connection(get_settings(JobSettings))
+    return _LiveConnection()
 
 
 @pytest.fixture

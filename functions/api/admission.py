@@ -2,7 +2,8 @@
 
 In order: the route must exist in the route table (404, as the gateway answers); a protected route needs a
 verified, unexpired identity (401); an admin route needs the admin role (403); a connector-scoped route's
-connector must be the caller's org's (404 otherwise, indistinguishable from a missing one); then the input
+connector must be the caller's org's, and every other id in its path that connector's (404 otherwise,
+indistinguishable from a missing one); then the input
 must be sane: a JSON content type for a body (415), at most ``MAX_BODY_BYTES`` (413), nesting at most
 ``MAX_JSON_DEPTH`` deep (400), and no NUL character in a path parameter, a query string or any JSON string
 (422). Only then does the resolver parse and validate the body.
@@ -27,7 +28,7 @@ from snowwatch.errors import (
     ValidationFailedError,
 )
 from snowwatch.models.common import Caller
-from snowwatch.repositories import users
+from snowwatch.repositories import ownership, users
 from snowwatch.services import connectors as connectors_service
 from snowwatch.services.auth import LEEWAY_SECONDS, claims_from_context
 from snowwatch.settings import ApiSettings, get_settings
@@ -54,9 +55,14 @@ def admit(event: dict[str, Any]) -> dict[str, Any]:
     if route.auth == "admin" and not caller.is_admin:
         raise ForbiddenError("this action needs the admin role")
     connector = None
+    path = event.get("pathParameters") or {}
     if "connector_id" in route.path_params:
-        connector_id = (event.get("pathParameters") or {}).get("connector_id", "")
-        connector = connectors_service.require(conn, caller, connector_id)
+        connector = connectors_service.require(conn, caller, path.get("connector_id", ""))
+        for param in route.path_params:
+            if param in ownership.ITEM_OF_CONNECTOR and not ownership.belongs(
+                conn, param, path.get(param, ""), connector.id
+            ):
+                raise NotFoundError(f"{param.removesuffix('_id')} not found")
     check_input(event)
     return {"caller": caller, "conn": conn, "settings": settings, "connector": connector}
 

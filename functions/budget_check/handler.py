@@ -10,12 +10,12 @@ from snowwatch.db import get_connection
 from snowwatch.observability import logger, metrics, tracer
 from snowwatch.services import jobs
 from snowwatch.services.budgets import check_budgets
-from snowwatch.settings import JobSettings, get_settings
+from snowwatch.settings import RunnerSettings, get_settings
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = get_settings(JobSettings)
+    settings = get_settings(RunnerSettings)
     return jobs.handle(get_connection(settings), settings, "budget_check", event, check_budgets)

@@ -54,6 +54,7 @@ def rest_event(
 class _Entry:
     expires: float
     response: dict[str, Any]
+    path: str = ""
 
 
 class StageCache:
@@ -79,9 +80,17 @@ class StageCache:
             self._entries.pop(key, None)
             return None
 
-    def put(self, key: str, ttl: int, response: dict[str, Any]) -> None:
+    def put(self, key: str, ttl: int, response: dict[str, Any], path: str = "") -> None:
         with self._lock:
-            self._entries[key] = _Entry(time.monotonic() + ttl, response)
+            self._entries[key] = _Entry(time.monotonic() + ttl, response, path)
+
+    def purge(self, path_prefix: str) -> int:
+        """Drop every entry under a path (a deleted connector's answers); return how many."""
+        with self._lock:
+            gone = [k for k, e in self._entries.items() if (e.path + "/").startswith(path_prefix + "/")]
+            for key in gone:
+                del self._entries[key]
+            return len(gone)
 
     def clear(self) -> None:
         with self._lock:

@@ -32,12 +32,11 @@ def _print(msg: str = "") -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    from snowwatch.repositories import jobs as jobs_repo
     from snowwatch_local.handlers import load
     from snowwatch_local.scheduler import Scheduler
     from snowwatch_local.server import LocalServer
     from snowwatch_local.sqs import SqsPoller
-    from snowwatch_local.stack import ADMIN, MEMBER, FakeLambdaContext, LocalStack
+    from snowwatch_local.stack import ADMIN, MEMBER, STOP_GRACE_SECONDS, FakeLambdaContext, LocalStack
 
     stack = LocalStack(database=args.database, fresh_database=not os.environ.get("DATABASE_URL"), size=args.size)
     _print("snowwatch: starting Postgres, moto (SQS, SES, Secrets Manager) and fakesnow ...")
@@ -104,23 +103,16 @@ The notify queue is consumed in-process (as the SQS event source mapping does in
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
-    _print("snowwatch: stopping: letting running jobs finish (up to 60 s) ...")
+    grace = float(os.environ.get("SNOWWATCH_STOP_GRACE_SECONDS", STOP_GRACE_SECONDS))
+    _print(f"snowwatch: stopping: letting running jobs finish (up to {grace:g} s) ...")
     if scheduler:
         scheduler.stop()
     poller.stop()
     server.stop()
-    from snowwatch.db import get_connection
-    from snowwatch.services.dispatch import wait_local
-    from snowwatch.settings import JobSettings, get_settings
-
-    try:
-        wait_local(timeout=60)
-    except Exception:
-        _print("snowwatch: a job did not finish in time")
-    interrupted = jobs_repo.interrupt_active(get_connection(get_settings(JobSettings)), "local stack stopped")
+    interrupted = stack.stop_jobs(grace)
     if interrupted:
         _print(f"snowwatch: marked {interrupted} unfinished run(s) interrupted")
-    stack.stop()
+    stack.stop(grace_seconds=0)
     STATE_FILE.unlink(missing_ok=True)
     _print("snowwatch: stopped.")
     return 0

@@ -15,7 +15,9 @@ from snowwatch_local.apigw import StageCache, rest_event
 from snowwatch_local.handlers import load
 from snowwatch_local.stack import FakeLambdaContext
 
-AUTHORIZER_TTL = 300
+# The TOKEN authorizer's result TTL (the CDK sets the same): an expired token is refused by the API itself
+# (it checks `exp`), so this only bounds how long a revoked signing key keeps working.
+AUTHORIZER_TTL = 60
 
 
 @dataclass
@@ -47,8 +49,11 @@ class Gateway:
         headers = headers or {}
         query = query or {}
         matched = route_table.match(method, path)
+        if matched is None:  # as API Gateway: an unknown resource (a trailing slash too) never reaches the function
+            body = json.dumps(error_body("not_found", "no such route"))
+            return Answer(404, {"Content-Type": "application/json"}, body)
         authorizer = None
-        if matched and matched[0].auth != "public":
+        if matched[0].auth != "public":
             authorizer = self._authorize(headers)
             if authorizer is None:
                 return Answer(
@@ -56,7 +61,7 @@ class Gateway:
                     {"Content-Type": "application/json"},
                     json.dumps(error_body("unauthorized", "missing, invalid or expired bearer token")),
                 )
-        route = matched[0] if matched else None
+        route = matched[0]
         key = None
         if route is not None and route.cached:
             key = StageCache.key(route, path, headers, query)
@@ -72,7 +77,10 @@ class Gateway:
         if key is not None and route is not None:
             answer.headers["X-Cache"] = "MISS"
             if answer.status == 200:
-                self.cache.put(key, route.cache_ttl, {"status": 200, "headers": out_headers, "body": answer.body})
+                entry = {"status": 200, "headers": out_headers, "body": answer.body}
+                self.cache.put(key, route.cache_ttl, entry, path)
+        if route is not None and route.name == "connectors_delete" and answer.status == 204:
+            self.cache.purge(path)  # a deleted connector's cached answers go with it (see docs/decisions.md)
         return answer
 
     def _authorize(self, headers: dict[str, str]) -> dict[str, Any] | None:
@@ -94,6 +102,6 @@ class Gateway:
         except Exception:
             return None
         context: dict[str, Any] = result["context"]
-        # API Gateway caches the authorizer's answer per token (the TTL the CDK sets: 300 s).
+        # API Gateway caches the authorizer's answer per token (the TTL the CDK sets).
         self.authorizer_cache[token] = {"expires": time.monotonic() + AUTHORIZER_TTL, "context": context}
         return context

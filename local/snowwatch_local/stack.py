@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from snowwatch_local import services, synthetic
 
+# How long a stopping local stack lets running jobs finish (the README and the CLI say 60 s).
+STOP_GRACE_SECONDS = 60.0
 DEMO_ORG = "demo"
 OTHER_ORG = "other-org"
 ADMIN = {"subject": "demo-admin", "email": "admin@demo.snowwatch.local", "org": DEMO_ORG, "role": "admin"}
@@ -70,12 +72,11 @@ class LocalStack:
         self.register_local_handlers()
         return self
 
-    def stop(self) -> None:
+    def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Stop within ``grace_seconds`` (plus the services' own shutdown): see :meth:`stop_jobs`."""
         from snowwatch.db.connection import close_connection
-        from snowwatch.services.dispatch import wait_local
 
-        with contextlib.suppress(Exception):
-            wait_local(timeout=60)
+        self.stop_jobs(grace_seconds)
         close_connection()
         if self.fakesnow:
             self.fakesnow.stop()
@@ -87,6 +88,20 @@ class LocalStack:
             else:
                 os.environ[key] = value
         self._clear_settings_cache()
+
+    @staticmethod
+    def stop_jobs(grace_seconds: float = STOP_GRACE_SECONDS) -> int:
+        """Let running local jobs finish for at most ``grace_seconds`` in all, then mark what is still active
+        ``interrupted`` (the runner never writes over it when a job ends later); return how many."""
+        from snowwatch.db import get_connection
+        from snowwatch.repositories import jobs as jobs_repo
+        from snowwatch.services.dispatch import wait_local
+        from snowwatch.settings import RunnerSettings, get_settings
+
+        if wait_local(timeout=grace_seconds):
+            return 0
+        conn = get_connection(get_settings(RunnerSettings))
+        return jobs_repo.interrupt_active(conn, f"local stack stopped after a {grace_seconds:g} s grace period")
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -129,3 +129,106 @@ def test_snowwatch_names_and_tags_the_secrets_it_creates(api: Api, db: Any) -> N
     assert tags["snowwatch:org"] == str(org) and tags["snowwatch:connector"] == cid
     assert api.call("DELETE", f"/api/connectors/{cid}").status == 204
     assert "DeletedDate" in _secrets().describe_secret(SecretId=described["ARN"])
+
+
+# ---------------------------------------------------------------- 5. org-wide jobs, run by hand
+@pytest.mark.parametrize("job", ["budget_check", "snapshot", "notify"])
+def test_a_manual_org_wide_run_never_blocks_another_org_or_the_schedule(
+    api: Api, stack: LocalStack, db: Any, job: str
+) -> None:
+    """Given the demo org's manual run of an org-wide job still queued, when the other org starts the same job
+    and the schedule fires, then both run (no 409, no skip)."""
+    from snowwatch.repositories import jobs as jobs_repo
+
+    demo_org = db.run("SELECT org_id FROM enterprise.connectors WHERE id = :c", c=stack.connector_id)[0][0]
+    held = jobs_repo.create(
+        db, job=job, connector_id=None, org_id=demo_org, trigger="manual", mode=None, status="queued"
+    )
+    assert held is not None
+    try:
+        other = api.post(f"/api/jobs/{job}/run", as_="other", json_body={})
+        assert other.status == 202, other.body
+        scheduled = stack.run_job(job, trigger="schedule")
+        assert scheduled.get("status") == "succeeded", scheduled
+    finally:
+        jobs_repo.finish(db, held["id"], "succeeded", {}, None)
+
+
+def test_a_manual_notify_run_touches_and_reports_only_the_callers_outbox(api: Api, stack: LocalStack, db: Any) -> None:
+    """Given a pending, never-published notification in each org, when the other org runs notify by hand,
+    then only its own row is republished and its run's counts cover only its org."""
+    from snowwatch.models.notifications import OutboxDelivery
+    from snowwatch.services import notifications
+
+    rows = {}
+    for key, connector in (("demo", stack.connector_id), ("other", stack.other_connector_id)):
+        org = db.run("SELECT org_id FROM enterprise.connectors WHERE id = :c", c=connector)[0][0]
+        (rows[key],) = notifications.enqueue_in_tx(
+            db,
+            org_id=org,
+            connector_id=connector,
+            source_type="budget_alert",
+            source_id=uuid.uuid4(),
+            deliveries=[OutboxDelivery(channel="email", recipients=[f"{key}@example.com"])],
+            payload={"subject": key},
+            dedupe_key=f"hostile-notify-{uuid.uuid4()}",
+        )
+    run = api.post("/api/jobs/notify/run", as_="other", json_body={})
+    assert run.status == 202, run.body
+    result = api.get(f"/api/jobs/runs/{run.json()['run_id']}", as_="other").json()
+    assert result["status"] == "succeeded", result
+    published = {
+        key: db.run("SELECT published_at IS NOT NULL FROM enterprise.notifications WHERE id = :i", i=nid)[0][0]
+        for key, nid in rows.items()
+    }
+    assert published == {"demo": False, "other": True}
+    assert result["rows"]["republished"] == 1
+
+
+# ---------------------------------------------------------------- 7. one person, two orgs
+def test_one_person_in_two_orgs_has_a_row_and_a_role_in_each(api: Api, stack: LocalStack, db: Any) -> None:
+    """Given one IdP subject, admin in the demo org and member in the other, when they call alternately, then
+    each call sees its own org, the roles stay apart, and each org's fallback admins are its own."""
+    from snowwatch.repositories import users as users_repo
+
+    person = {"subject": f"two-orgs-{uuid.uuid4().hex[:6]}", "email": "dual@example.com"}
+    as_admin = stack.token({**person, "org": "demo", "role": "admin"})
+    as_member = stack.token({**person, "org": OTHER_ADMIN["org"], "role": "member"})
+    for _ in range(3):
+        for token, org, role in ((as_admin, "demo", "admin"), (as_member, OTHER_ADMIN["org"], "member")):
+            me = api.gateway.handle("GET", "/api/me", {"Authorization": f"Bearer {token}"}, {}, None)
+            assert me.status == 200 and me.json()["org_external_id"] == org and me.json()["role"] == role
+    other_org = db.run("SELECT id FROM enterprise.organizations WHERE external_id = :o", o=OTHER_ADMIN["org"])[0][0]
+    demo_org = db.run("SELECT id FROM enterprise.organizations WHERE external_id = 'demo'")[0][0]
+    assert "dual@example.com" in users_repo.admin_emails(db, demo_org)
+    assert "dual@example.com" not in users_repo.admin_emails(db, other_org)
+    assert db.run("SELECT count(*) FROM enterprise.users WHERE subject = :s", s=person["subject"])[0][0] == 2
+
+
+# ---------------------------------------------------------------- 11. caches
+def test_an_expired_token_is_refused_even_when_the_gateway_cached_its_authorization(stack: LocalStack) -> None:
+    """Given the authorizer's cached answer for a token that has since expired (API Gateway keeps it for the
+    authorizer TTL), when the API function gets the request, then 401: the API checks `exp` itself."""
+    import time
+
+    from snowwatch_local.apigw import rest_event
+    from snowwatch_local.handlers import load
+    from snowwatch_local.stack import ADMIN, FakeLambdaContext
+
+    context = {"subject": ADMIN["subject"], "email": ADMIN["email"], "org": ADMIN["org"], "role": "admin", "name": ""}
+    for exp, status in ((int(time.time()) - 120, 401), (int(time.time()) + 120, 200)):
+        event = rest_event("GET", "/api/me", authorizer={**context, "exp": str(exp)})
+        assert load("api").lambda_handler(event, FakeLambdaContext("api"))["statusCode"] == status
+
+
+def test_a_deleted_connectors_cached_answers_go_with_it(api: Api) -> None:
+    """Given a connector whose cost overview is in the stage cache, when it is deleted, then the next GET is
+    not served from the cache (404, not a HIT with the old figures)."""
+    created = api.post("/api/connectors", json_body=_connector_body(private_key=new_private_key_pem()))
+    cid = created.json()["id"]
+    path = f"/api/connectors/{cid}/cost/overview"
+    assert api.get(path).headers["X-Cache"] == "MISS"
+    assert api.get(path).headers["X-Cache"] == "HIT"
+    assert api.call("DELETE", f"/api/connectors/{cid}").status == 204
+    after = api.get(path)
+    assert after.status == 404 and after.headers.get("X-Cache") != "HIT"

@@ -160,3 +160,33 @@ def test_claims_update_the_user_and_a_steady_caller_is_not_rewritten(api, stack)
     assert promoted["user_id"] == first["user_id"]
     assert (promoted["email"], promoted["role"]) == ("two@claims.example", "admin")
     assert "two@claims.example" in users.admin_emails(conn, first["org_id"])
+
+
+def test_a_connector_scoped_get_costs_one_identity_and_one_connector_statement(api, stack, monkeypatch) -> None:
+    """Given a steady caller, when admission handles a connector-scoped GET, then it issues at most two
+    statements (identity, connector) before the route's own queries; the routers never look the connector
+    up again."""
+    from snowwatch.db.connection import SafeConnection
+    from snowwatch_local.apigw import rest_event
+    from snowwatch_local.handlers import load
+    from snowwatch_local.stack import FakeLambdaContext
+
+    path = f"/api/connectors/{stack.connector_id}/cost/overview"
+    assert api.get(path).status == 200  # provisions the caller
+    authorizer = api.gateway._authorize({"Authorization": f"Bearer {api.tokens['admin']}"})
+    event = rest_event("GET", path, authorizer=authorizer)
+    seen: list[str] = []
+    original = SafeConnection.run
+
+    def counting(self, sql, *args, **kwargs):
+        seen.append(" ".join(sql.split())[:60])
+        return original(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(SafeConnection, "run", counting)
+    load("api", "admission").admit(event)
+    assert len(seen) <= 2, seen
+    seen.clear()
+    answer = load("api").lambda_handler(event, FakeLambdaContext("api"))
+    assert answer["statusCode"] == 200
+    routed = seen[2:]
+    assert not any("FROM enterprise.connectors" in s for s in routed), routed

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from uuid import uuid4
 
 import pytest
 
-from snowwatch.db import query_one
+from snowwatch.db import connect, get_connection, query_one
 from snowwatch.models.jobs import JobEvent
 from snowwatch.repositories import jobs as repo
 from snowwatch.services import dispatch, jobs
@@ -85,17 +86,114 @@ def test_a_redelivered_manual_run_does_nothing(db) -> None:
     assert calls == [1] and again["status"] == "skipped"
 
 
-def test_runs_left_running_by_a_killed_function_are_reaped(db) -> None:
-    """Given a run 'running' for an hour (its function died), when the job starts again, then the old run
-    is marked interrupted and the new one runs."""
+def test_runs_whose_heartbeat_stopped_are_failed_with_the_reason(db) -> None:
+    """Given a run 'running' whose last heartbeat is 6 minutes old (its function died), when any job starts,
+    then the old run is failed saying since when it was silent, and the new one runs."""
     stale = repo.create(
         db, job="notify", connector_id=None, org_id=None, trigger="schedule", mode=None, status="running"
     )
     assert stale is not None
-    db.run("UPDATE enterprise.job_runs SET started_at = now() - interval '1 hour' WHERE id = :id", id=stale["id"])
+    db.run(
+        "UPDATE enterprise.job_runs SET started_at = now() - interval '1 hour', "
+        "heartbeat_at = now() - interval '6 minutes' WHERE id = :id",
+        id=stale["id"],
+    )
     result = jobs.run(db, get_settings(JobSettings), "notify", JobEvent(trigger="schedule"), lambda c, ctx: {})
     assert result["status"] == "succeeded"
-    assert _run_row(db, stale["id"])["status"] == "interrupted"
+    row = _run_row(db, stale["id"])
+    assert row["status"] == "failed" and row["error"].startswith("no heartbeat since ")
+
+
+def test_a_long_run_with_a_live_heartbeat_is_not_reaped(db, monkeypatch) -> None:
+    """Given a run that started an hour ago and beats, when the reaper runs, then it is left running."""
+    alive = repo.create(
+        db, job="snapshot", connector_id=None, org_id=None, trigger="schedule", mode=None, status="running"
+    )
+    assert alive is not None
+    db.run("UPDATE enterprise.job_runs SET started_at = now() - interval '1 hour' WHERE id = :id", id=alive["id"])
+    assert repo.heartbeat(db, alive["id"])
+    repo.reap_stale(db)
+    assert _run_row(db, alive["id"])["status"] == "running"
+    repo.finish(db, alive["id"], "succeeded", {}, None)
+
+
+def test_a_running_job_beats_its_heartbeat(db, monkeypatch) -> None:
+    """Given a heartbeat every 0.2 s, when the work takes 1 s, then heartbeat_at moved past started_at."""
+    import time
+
+    monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.2)
+    seen: dict[str, Any] = {}
+
+    def slow(c, ctx):
+        time.sleep(1.0)
+        seen.update(_run_row(db, ctx.run_id))
+
+    jobs.run(db, get_settings(JobSettings), "snapshot", JobEvent(trigger="schedule"), slow)
+    assert seen["heartbeat_at"] > seen["started_at"]
+
+
+def test_a_failure_after_the_connection_died_is_recorded_on_a_fresh_one(db, stack) -> None:
+    """Given work whose Postgres connection is killed mid-run, when it fails, then the run is failed with the
+    error (recorded on a new connection), not left running, and the next run is not refused."""
+    from snowwatch.db import get_connection
+
+    settings = get_settings(JobSettings)
+    conn = get_connection(settings)
+
+    def killed(c, ctx):
+        pid = c.run("SELECT pg_backend_pid()")[0][0]
+        with contextlib.closing(connect(settings)) as other:
+            other.run("SELECT pg_terminate_backend(:p)", p=pid)
+        c.run("SELECT 1")  # the socket is gone
+
+    with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises for a dead socket
+        jobs.run(conn, settings, "snapshot", JobEvent(trigger="schedule"), killed)
+    row = query_one(get_connection(settings), "SELECT * FROM enterprise.job_runs WHERE job = 'snapshot' "
+                    "ORDER BY created_at DESC LIMIT 1")  # fmt: skip
+    assert row is not None and row["status"] == "failed" and row["error"]
+    again = jobs.run(get_connection(settings), settings, "snapshot", JobEvent(trigger="schedule"), lambda c, ctx: {})
+    assert again["status"] == "succeeded"
+
+
+def test_a_late_outcome_never_overwrites_interrupted(db) -> None:
+    """Given a run the local shutdown marked interrupted, when its job ends afterwards, then it stays
+    interrupted."""
+    run = repo.create(db, job="snapshot", connector_id=None, org_id=None, trigger="manual", mode=None, status="running")
+    assert run is not None
+    repo.interrupt_active(db, "local stack stopped")
+    repo.finish(db, run["id"], "failed", {}, "late error")
+    assert _run_row(db, run["id"])["status"] == "interrupted"
+
+
+def test_stopping_the_local_stack_honours_the_grace_period(db, stack) -> None:
+    """Given a local job that runs for 5 s, when the stack stops with a 1 s grace period, then stopping takes
+    about 1 s, the run is interrupted, and it stays interrupted when the job ends."""
+    import threading
+    import time
+
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_handler(event, context):
+        jobs.run(
+            get_connection(get_settings(JobSettings)),
+            get_settings(JobSettings),
+            "snapshot",
+            JobEvent(trigger="manual"),
+            lambda c, ctx: (started.set(), release.wait(5)),
+        )
+
+    dispatch.register_local("slow-job", slow_handler)
+    dispatch.dispatch(get_settings(JobSettings).model_copy(update={"dispatch_mode": "thread"}), "slow-job", {})
+    assert started.wait(10)
+    t0 = time.monotonic()
+    assert stack.stop_jobs(grace_seconds=1.0) >= 1
+    assert time.monotonic() - t0 < 3
+    run = query_one(db, "SELECT * FROM enterprise.job_runs WHERE job = 'snapshot' ORDER BY created_at DESC LIMIT 1")
+    assert run is not None and run["status"] == "interrupted"
+    release.set()
+    assert dispatch.wait_local(timeout=10)
+    assert _run_row(db, run["id"])["status"] == "interrupted"
 
 
 def test_a_scheduled_per_connector_job_fans_out_and_survives_a_broken_connector(db, stack, monkeypatch) -> None:

@@ -49,3 +49,26 @@ def test_match_finds_routes_and_parameters() -> None:
     assert matched is not None
     assert matched[0].name == "cost_overview" and matched[1] == {"connector_id": "abc"}
     assert route_table.match("DELETE", "/api/jobs") is None
+
+
+def test_every_nested_path_id_has_an_ownership_check() -> None:
+    """Given each route under a connector, every other id in its path is checked against that connector by
+    admission (snowwatch.repositories.ownership); org-wide ids (job, run) are checked by their service."""
+    from snowwatch.repositories.ownership import ITEM_OF_CONNECTOR
+
+    for route in route_table.ROUTES:
+        for param in route.path_params:
+            if "connector_id" in route.path_params and param != "connector_id":
+                assert param in ITEM_OF_CONNECTOR, (route.name, param)
+            elif "connector_id" not in route.path_params:
+                assert param in ("job", "run_id"), (route.name, param)
+
+
+def test_openapi_documents_each_routes_success_status() -> None:
+    """Given routes answering 201, 202 or 204, then the OpenAPI file documents that status, not a 200."""
+    spec = _spec()
+    for route in route_table.ROUTES:
+        responses = spec["paths"][route.path][route.method.lower()]["responses"]
+        assert str(route.status) in responses, route.name
+        if route.status != 200:
+            assert "200" not in responses, route.name

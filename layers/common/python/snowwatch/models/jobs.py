@@ -34,6 +34,7 @@ class JobRun(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    heartbeat_at: datetime | None = None
     duration_ms: int | None
     rows: dict[str, Any]
     error: str | None

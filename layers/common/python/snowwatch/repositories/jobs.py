@@ -9,22 +9,39 @@ from uuid import UUID
 from snowwatch.db import Connection, query, query_one
 
 RUN_COLUMNS = """id, job, connector_id, org_id, trigger, mode, status, created_at, started_at, finished_at,
-    (EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000)::bigint AS duration_ms, rows, error"""
+    heartbeat_at, (EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000)::bigint AS duration_ms, rows, error"""
 
-# A run that has been active longer than any function may live (15 min) died without saying so.
-STALE_AFTER = "20 minutes"
+# A running run beats every HEARTBEAT_SECONDS (services/jobs.py); after STALE_SECONDS of silence its function
+# is gone (timeout, crash, a lost database connection) and the reaper fails it. A queued run that never
+# started within QUEUED_STALE_SECONDS was never delivered.
+STALE_SECONDS = 300
+QUEUED_STALE_SECONDS = 1200
 
 
-def _reap(conn: Connection, job: str, connector_id: UUID | None) -> None:
-    conn.run(
-        f"""UPDATE enterprise.job_runs SET status = 'interrupted', finished_at = now(),
-                   error = 'no heartbeat: the run was cut off (timeout or shutdown)'
-            WHERE job = :job AND connector_id IS NOT DISTINCT FROM :connector
-              AND status IN ('queued', 'running')
-              AND COALESCE(started_at, created_at) < now() - interval '{STALE_AFTER}'""",
-        job=job,
-        connector=connector_id,
+def reap_stale(conn: Connection) -> list[dict[str, Any]]:
+    """Fail every run whose heartbeat stopped, saying why; return what was reaped (job, id)."""
+    return query(
+        conn,
+        """UPDATE enterprise.job_runs SET status = 'failed', finished_at = now(),
+                  error = CASE WHEN status = 'queued'
+                      THEN 'never started: the job function did not pick the run up within '
+                           || :queued || ' s'
+                      ELSE 'no heartbeat since ' || to_char(COALESCE(heartbeat_at, started_at) AT TIME ZONE 'UTC',
+                           'YYYY-MM-DD HH24:MI:SS') || ' UTC: the function stopped (timeout, crash or a lost '
+                           || 'database connection)' END
+           WHERE status IN ('queued', 'running')
+             AND COALESCE(heartbeat_at, started_at, created_at) < now() - CASE WHEN status = 'queued'
+                 THEN make_interval(secs => :queued) ELSE make_interval(secs => :stale) END
+           RETURNING id, job""",
+        queued=QUEUED_STALE_SECONDS,
+        stale=STALE_SECONDS,
     )
+
+
+def heartbeat(conn: Connection, run_id: UUID) -> bool:
+    """Mark the run alive; False when it is no longer running (reaped or interrupted meanwhile)."""
+    conn.run("UPDATE enterprise.job_runs SET heartbeat_at = now() WHERE id = :id AND status = 'running'", id=run_id)
+    return bool(conn.row_count)
 
 
 def create(
@@ -38,13 +55,15 @@ def create(
     status: str,
     requested_by: UUID | None = None,
 ) -> dict[str, Any] | None:
-    """Insert a queued or running run; None when the same job already runs for that connector."""
-    _reap(conn, job, connector_id)
+    """Insert a queued or running run; None when the same job already runs for that connector (or, for an
+    org-wide job, for that org; the scheduled org-wide run has no org)."""
+    reap_stale(conn)
     started = "now()" if status == "running" else "NULL"
     return query_one(
         conn,
-        f"""INSERT INTO enterprise.job_runs (job, connector_id, org_id, trigger, mode, status, requested_by, started_at)
-            VALUES (:job, :connector, :org, :trigger, :mode, :status, :requested_by, {started})
+        f"""INSERT INTO enterprise.job_runs (job, connector_id, org_id, trigger, mode, status, requested_by, started_at,
+                heartbeat_at)
+            VALUES (:job, :connector, :org, :trigger, :mode, :status, :requested_by, {started}, {started})
             ON CONFLICT DO NOTHING
             RETURNING {RUN_COLUMNS}""",
         job=job,
@@ -61,17 +80,19 @@ def start_queued(conn: Connection, run_id: UUID) -> dict[str, Any] | None:
     """Move a queued run to running; None if it is not queued (a redelivered event)."""
     return query_one(
         conn,
-        f"""UPDATE enterprise.job_runs SET status = 'running', started_at = now()
+        f"""UPDATE enterprise.job_runs SET status = 'running', started_at = now(), heartbeat_at = now()
             WHERE id = :id AND status = 'queued' RETURNING {RUN_COLUMNS}""",
         id=run_id,
     )
 
 
 def finish(conn: Connection, run_id: UUID, status: str, rows: dict[str, Any], error: str | None) -> None:
+    """Record the outcome of an active run. A run already ended (interrupted by a shutdown, failed by the
+    reaper) keeps that status: the late outcome is not written over it."""
     conn.run(
         """UPDATE enterprise.job_runs SET status = :status, finished_at = now(), rows = CAST(:rows AS jsonb),
                   error = :error
-           WHERE id = :id""",
+           WHERE id = :id AND status IN ('queued', 'running')""",
         id=run_id,
         status=status,
         rows=json.dumps(rows, default=str),

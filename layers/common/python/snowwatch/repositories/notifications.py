@@ -113,42 +113,49 @@ def release_failed(
     )
 
 
-def expire_leases(conn: Connection) -> int:
+# The relay's statements cover every org (the schedule) or one org (a manual run): org None = every org.
+IN_ORG = "(CAST(:org AS uuid) IS NULL OR org_id = :org)"
+
+
+def expire_leases(conn: Connection, org_id: UUID | None = None) -> int:
     """Rows whose notifier died mid-send go back to pending (they will be sent again: at-least-once)."""
     rows = query(
         conn,
-        """UPDATE enterprise.notifications
+        f"""UPDATE enterprise.notifications
            SET status = 'pending', locked_until = NULL, updated_at = now(),
                last_error = COALESCE(last_error || '; ', '') || 'lease expired during a send'
-           WHERE status = 'sending' AND locked_until < now()
+           WHERE status = 'sending' AND locked_until < now() AND {IN_ORG}
            RETURNING id""",
+        org=org_id,
     )
     return len(rows)
 
 
-def fail_exhausted(conn: Connection, max_attempts: int) -> int:
+def fail_exhausted(conn: Connection, max_attempts: int, org_id: UUID | None = None) -> int:
     rows = query(
         conn,
-        """UPDATE enterprise.notifications
+        f"""UPDATE enterprise.notifications
            SET status = 'failed', locked_until = NULL, updated_at = now(),
                last_error = COALESCE(last_error, 'no delivery') || ' (gave up after ' || attempts || ' attempts)'
-           WHERE status = 'pending' AND attempts >= :max
+           WHERE status = 'pending' AND attempts >= :max AND {IN_ORG}
            RETURNING id""",
         max=max_attempts,
+        org=org_id,
     )
     return len(rows)
 
 
-def due_for_relay(conn: Connection, relay_after_seconds: int, limit: int) -> list[UUID]:
+def due_for_relay(conn: Connection, relay_after_seconds: int, limit: int, org_id: UUID | None = None) -> list[UUID]:
     """Pending rows never published, or published longer ago than the relay delay."""
     rows = query(
         conn,
-        """SELECT id FROM enterprise.notifications
-           WHERE status = 'pending'
+        f"""SELECT id FROM enterprise.notifications
+           WHERE status = 'pending' AND {IN_ORG}
              AND (published_at IS NULL OR published_at < now() - make_interval(secs => :after))
            ORDER BY created_at LIMIT :limit""",
         after=relay_after_seconds,
         limit=limit,
+        org=org_id,
     )
     return [r["id"] for r in rows]
 

@@ -1,4 +1,7 @@
-"""Organizations and users, provisioned from identity-provider claims."""
+"""Organizations and users, provisioned from identity-provider claims.
+
+A user is one (org, subject): the same person in two orgs has a row, a role and an email in each, so
+each org's admins (the fallback recipients of its alerts) are its own."""
 
 from __future__ import annotations
 
@@ -17,14 +20,12 @@ WITH org AS (
 )
 INSERT INTO enterprise.users (org_id, subject, email, name, role)
 SELECT org.id, :subject, :email, :name, :role FROM org
-ON CONFLICT (subject) DO UPDATE
+ON CONFLICT (org_id, subject) DO UPDATE
     SET email = EXCLUDED.email,
         name = COALESCE(EXCLUDED.name, enterprise.users.name),
         role = EXCLUDED.role,
-        org_id = EXCLUDED.org_id,
         updated_at = CASE
-            WHEN (enterprise.users.email, enterprise.users.role, enterprise.users.org_id)
-                 IS DISTINCT FROM (EXCLUDED.email, EXCLUDED.role, EXCLUDED.org_id)
+            WHEN (enterprise.users.email, enterprise.users.role) IS DISTINCT FROM (EXCLUDED.email, EXCLUDED.role)
             THEN now() ELSE enterprise.users.updated_at END,
         last_seen_at = now()
 RETURNING id AS user_id, org_id, subject, email, role

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from snowwatch import aws
 from snowwatch.observability import logger
-from snowwatch.settings import JobSettings
+from snowwatch.settings import DispatchSettings
 
 LocalHandler = Callable[[dict[str, Any], Any], Any]
 
 _local_handlers: dict[str, LocalHandler] = {}
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-_pending: list[Future[Any]] = []
+# Local "thread" mode: daemon threads (a stopping local stack never waits on them past its grace period),
+# at most LOCAL_CONCURRENCY at a time.
+LOCAL_CONCURRENCY = 4
+_slots = threading.BoundedSemaphore(LOCAL_CONCURRENCY)
+_threads: list[threading.Thread] = []
+_threads_lock = threading.Lock()
 
 
 def register_local(job: str, handler: LocalHandler) -> None:
@@ -29,15 +32,7 @@ def register_local(job: str, handler: LocalHandler) -> None:
     _local_handlers[job] = handler
 
 
-def _executor() -> ThreadPoolExecutor:
-    global _pool  # noqa: PLW0603
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="job")
-        return _pool
-
-
-def dispatch(settings: JobSettings, job: str, payload: dict[str, Any]) -> None:
+def dispatch(settings: DispatchSettings, job: str, payload: dict[str, Any]) -> None:
     """Start ``job`` with ``payload`` without waiting for it."""
     body = json.loads(json.dumps(payload, default=str))
     if settings.dispatch_mode == "lambda":
@@ -54,19 +49,28 @@ def dispatch(settings: JobSettings, job: str, payload: dict[str, Any]) -> None:
     if settings.dispatch_mode == "inline":
         handler(body, None)
         return
-    future = _executor().submit(_run_logged, handler, job, body)
-    _pending.append(future)
+    thread = threading.Thread(target=_run_logged, args=(handler, job, body), name=f"job-{job}", daemon=True)
+    with _threads_lock:
+        _threads[:] = [t for t in _threads if t.is_alive()]
+        _threads.append(thread)
+    thread.start()
 
 
-def _run_logged(handler: LocalHandler, job: str, body: dict[str, Any]) -> Any:
-    try:
-        return handler(body, None)
-    except Exception:
-        logger.exception("local job failed", extra={"job": job})
-        return None
+def _run_logged(handler: LocalHandler, job: str, body: dict[str, Any]) -> None:
+    with _slots:
+        try:
+            handler(body, None)
+        except Exception:
+            logger.exception("local job failed", extra={"job": job})
 
 
-def wait_local(timeout: float | None = None) -> None:
-    """Wait for local thread-dispatched jobs (graceful shutdown, tests)."""
-    while _pending:
-        _pending.pop().result(timeout=timeout)
+def wait_local(timeout: float | None = None) -> bool:
+    """Wait, at most ``timeout`` seconds in all, for local thread-dispatched jobs; True when all finished."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with _threads_lock:
+        threads = list(_threads)
+    for thread in threads:
+        thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    with _threads_lock:
+        _threads[:] = [t for t in _threads if t.is_alive()]
+        return not _threads

@@ -1,21 +1,30 @@
 """Jobs: the one runner every job function goes through, and the Jobs API use cases.
 
 The runner records each run in ``job_runs`` (status, timings, per-source row counts, error) and
-guarantees one run per (job, connector) at a time. A scheduled event without a connector fans
-out: one unit of work per active connector, each dispatched on its own, so one broken
-connector never stops the others.
+guarantees one run per (job, connector) at a time — for org-wide jobs (budget_check, snapshot, notify)
+one per org for manual runs, which are scoped to the caller's org, and one for the schedule, which
+covers every org, so no org's manual run blocks another org or the schedule. A scheduled event
+without a connector fans out: one unit of work per active connector, each dispatched on its own, so
+one broken connector never stops the others.
+
+A running run beats a heartbeat every ``HEARTBEAT_SECONDS`` from a thread with its own connection;
+runs whose heartbeat stopped (the function timed out or crashed, or its connection died) are failed
+with the reason by the reaper that every run start calls. A failure is recorded on a fresh connection,
+since the one the work used may be the reason it failed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from snowwatch.db import Connection
+from snowwatch.db import Connection, connect
 from snowwatch.errors import ConflictError, NotFoundError, ValidationFailedError
 from snowwatch.models.common import Accepted, Caller, Page
 from snowwatch.models.connectors import Connector
@@ -26,14 +35,18 @@ from snowwatch.repositories import jobs as repo
 from snowwatch.schedules import DEFAULT_TIMEZONE, JOB_DESCRIPTIONS, JOBS, PER_CONNECTOR_JOBS, SCHEDULES
 from snowwatch.services import connectors as connectors_service
 from snowwatch.services.dispatch import dispatch
-from snowwatch.settings import JobSettings
+from snowwatch.settings import ApiSettings, RunnerSettings
 
 MAX_ERROR_CHARS = 2000
+HEARTBEAT_SECONDS = 60.0
+
+S = TypeVar("S", bound=RunnerSettings)
 
 
 @dataclass
-class JobContext:
-    """What a unit of job work receives."""
+class JobContext(Generic[S]):
+    """What a unit of job work receives. ``org_id`` without a connector scopes an org-wide job to one org
+    (a manual run); both None is the scheduled run over every org."""
 
     run_id: UUID
     job: str
@@ -41,16 +54,64 @@ class JobContext:
     mode: str | None
     connector: Connector | None
     org_id: UUID | None
-    settings: JobSettings
+    settings: S
     rows: dict[str, Any] = field(default_factory=dict)
 
 
-Work = Callable[[Connection, JobContext], dict[str, Any] | None]
+Work = Callable[[Connection, JobContext[Any]], dict[str, Any] | None]
+
+
+class Heartbeat:
+    """Beats ``heartbeat_at`` of a running run from a daemon thread on its own connection."""
+
+    def __init__(self, settings: RunnerSettings, run_id: UUID) -> None:
+        self.settings, self.run_id = settings, run_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        conn: Connection | None = None
+        try:
+            while not self._stop.wait(HEARTBEAT_SECONDS):
+                try:
+                    conn = conn or connect(self.settings)
+                    if not repo.heartbeat(conn, self.run_id):
+                        return  # ended elsewhere (interrupted, reaped): nothing left to prove
+                except Exception:
+                    logger.warning("heartbeat failed; retrying on a new connection")
+                    if conn is not None:
+                        with contextlib.suppress(Exception):
+                            conn.close()
+                    conn = None
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+
+def _record_failure(conn: Connection, settings: RunnerSettings, ctx: JobContext[Any], exc: Exception) -> None:
+    """On a fresh connection: the work's connection may be dead, or mid-transaction."""
+    with contextlib.suppress(Exception):
+        conn.run("ROLLBACK")
+    error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+    try:
+        with contextlib.closing(connect(settings)) as fresh:
+            repo.finish(fresh, ctx.run_id, "failed", ctx.rows, error)
+    except Exception:
+        logger.exception("could not record the failure; the reaper will fail the run when its heartbeat stops")
 
 
 def handle(
     conn: Connection,
-    settings: JobSettings,
+    settings: RunnerSettings,
     job: str,
     raw_event: dict[str, Any] | None,
     work: Work,
@@ -62,7 +123,7 @@ def handle(
     return run(conn, settings, job, event, work)
 
 
-def fan_out(conn: Connection, settings: JobSettings, job: str, event: JobEvent) -> dict[str, Any]:
+def fan_out(conn: Connection, settings: RunnerSettings, job: str, event: JobEvent) -> dict[str, Any]:
     """One dispatched unit per active connector (metering runs: only connectors with active budgets)."""
     targets = connectors_repo.list_active(conn, with_active_budgets=(job == "sync" and event.mode == "metering"))
     failed = 0
@@ -82,7 +143,7 @@ def fan_out(conn: Connection, settings: JobSettings, job: str, event: JobEvent) 
     return {"job": job, "fanned_out": len(targets), "dispatch_failures": failed}
 
 
-def run(conn: Connection, settings: JobSettings, job: str, event: JobEvent, work: Work) -> dict[str, Any]:
+def run(conn: Connection, settings: RunnerSettings, job: str, event: JobEvent, work: Work) -> dict[str, Any]:
     connector = connectors_service.load(conn, event.connector_id) if event.connector_id else None
     org_id = connector.org_id if connector else event.org_id
     if event.run_id is not None:
@@ -103,7 +164,7 @@ def run(conn: Connection, settings: JobSettings, job: str, event: JobEvent, work
         if row is None:
             logger.info("already running", extra={"job": job, "connector_id": str(event.connector_id)})
             return {"job": job, "status": "skipped", "reason": "already running"}
-    ctx = JobContext(
+    ctx: JobContext[Any] = JobContext(
         run_id=row["id"],
         job=job,
         trigger=event.trigger,
@@ -114,12 +175,11 @@ def run(conn: Connection, settings: JobSettings, job: str, event: JobEvent, work
     )
     logger.append_keys(job=job, run_id=str(ctx.run_id), connector_id=str(event.connector_id or ""))
     try:
-        result = work(conn, ctx) or {}
+        with Heartbeat(settings, ctx.run_id):
+            result = work(conn, ctx) or {}
         ctx.rows.update(result)
     except Exception as exc:
-        with contextlib.suppress(Exception):  # leave no half-open transaction behind the failure record
-            conn.run("ROLLBACK")
-        repo.finish(conn, ctx.run_id, "failed", ctx.rows, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS])
+        _record_failure(conn, settings, ctx, exc)
         metrics.add_metric(name=f"{job}_failed", unit="Count", value=1)
         logger.exception("job failed")
         raise
@@ -169,8 +229,9 @@ def list_jobs(conn: Connection, caller: Caller, now: datetime | None = None) -> 
     return out
 
 
-def start(conn: Connection, caller: Caller, settings: JobSettings, job: str, body: RunRequest) -> Accepted:
-    """Queue a manual run and hand it to the job function; 409 while the same run is active."""
+def start(conn: Connection, caller: Caller, settings: ApiSettings, job: str, body: RunRequest) -> Accepted:
+    """Queue a manual run and hand it to the job function; 409 while the same run is active. A manual run
+    of an org-wide job covers the caller's org only (its budgets, its outbox, its counts)."""
     if job not in JOBS:
         raise NotFoundError("no such job", details={"jobs": list(JOBS)})
     if job in PER_CONNECTOR_JOBS and body.connector_id is None:

@@ -41,7 +41,8 @@ from snowwatch.notify import PermanentSendError, Sender
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import notifications as repo
 from snowwatch.repositories import users as users_repo
-from snowwatch.settings import DispatchSettings, NotifySettings, get_settings
+from snowwatch.services.jobs import JobContext
+from snowwatch.settings import DispatchSettings, NotifySettings
 
 SQS_BATCH = 10
 RELAY_BATCH = 1000
@@ -221,13 +222,13 @@ def handle_record(conn: Connection, settings: NotifySettings, record: Any) -> No
 # ---------------------------------------------------------------------------------------------- relay
 
 
-def relay(conn: Connection, ctx: Any) -> dict[str, Any]:
-    """The notify job's scheduled work: expire dead leases, fail exhausted rows, republish stragglers."""
-    settings = ctx.settings if isinstance(getattr(ctx, "settings", None), NotifySettings) else None
-    settings = settings or get_settings(NotifySettings)
-    expired = repo.expire_leases(conn)
-    failed = repo.fail_exhausted(conn, settings.max_attempts)
-    due = repo.due_for_relay(conn, settings.relay_after_seconds, RELAY_BATCH)
+def relay(conn: Connection, ctx: JobContext[NotifySettings]) -> dict[str, Any]:
+    """The notify job's scheduled work: expire dead leases, fail exhausted rows, republish stragglers — over
+    every org on the schedule, over the caller's org only on a manual run (``ctx.org_id``)."""
+    settings = ctx.settings
+    expired = repo.expire_leases(conn, ctx.org_id)
+    failed = repo.fail_exhausted(conn, settings.max_attempts, ctx.org_id)
+    due = repo.due_for_relay(conn, settings.relay_after_seconds, RELAY_BATCH, ctx.org_id)
     published = publish_pending(conn, settings, due) if due else 0
     if failed:
         metrics.add_metric(name="notify_failed_permanently", unit="Count", value=failed)

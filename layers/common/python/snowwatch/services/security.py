@@ -51,7 +51,7 @@ from snowwatch.observability import logger, metrics
 from snowwatch.repositories import security as repo
 from snowwatch.repositories import sync_state
 from snowwatch.services import security_rules as rules
-from snowwatch.settings import JobSettings
+from snowwatch.settings import ApiSettings, JobSettings
 from snowwatch.snowflake.queries import (
     security_access_history,
     security_grants,
@@ -697,7 +697,7 @@ def admin_access(conn: Connection, connector_id: UUID) -> AdminAccess:
     )
 
 
-def start_extract(conn: Connection, caller: Caller, settings: JobSettings, connector_id: UUID) -> Accepted:
+def start_extract(conn: Connection, caller: Caller, settings: ApiSettings, connector_id: UUID) -> Accepted:
     """Queue a security run for the connector (202 with the run id; 409 while one runs)."""
     from snowwatch.services import jobs
 

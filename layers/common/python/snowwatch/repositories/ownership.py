@@ -1,0 +1,28 @@
+"""Which connector an item named in a request path belongs to: one indexed lookup per nested id.
+
+Admission (functions/api/admission.py) checks every nested path id against the connector it already
+checked against the caller's org, before the resolver validates the body: another org's budget or alert
+answers 404 whatever the body says. A route whose path names an id not listed here fails a test
+(tests/unit/test_route_table.py), so a new nested route cannot skip the check.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from snowwatch.db import Connection
+
+# path parameter -> a statement that returns a row when the id belongs to the connector
+ITEM_OF_CONNECTOR: dict[str, str] = {
+    "budget_id": "SELECT 1 FROM enterprise.snowflake_budgets WHERE id = :id AND connector_id = :connector",
+    "alert_id": "SELECT 1 FROM enterprise.snowflake_security_alerts WHERE id = :id AND connector_id = :connector",
+}
+
+
+def belongs(conn: Connection, param: str, item_id: str, connector_id: UUID) -> bool:
+    """True when the item named by ``param`` exists under the connector (a malformed id does not)."""
+    try:
+        parsed = UUID(item_id)
+    except ValueError:
+        return False
+    return bool(conn.run(ITEM_OF_CONNECTOR[param], id=parsed, connector=connector_id))
