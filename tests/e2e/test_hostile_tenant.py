@@ -35,6 +35,18 @@ def _secret_ref(db: Any, connector_id: Any) -> str:
     return str(db.run("SELECT secret_ref FROM enterprise.connectors WHERE id = :c", c=connector_id)[0][0])
 
 
+def _plant_connector(db: Any, stack: LocalStack, secret_ref: str) -> uuid.UUID:
+    """A connector of the other org whose secret_ref was planted (straight into the database)."""
+    cid = uuid.uuid4()
+    db.run(
+        """INSERT INTO enterprise.connectors (id, org_id, name, account_identifier, username, warehouse, secret_ref)
+           SELECT :id, org_id, :name, 'fakesnow', 'SNOWWATCH', 'SNOWWATCH_WH', :ref
+           FROM enterprise.connectors WHERE id = :other""",
+        id=cid, name=f"planted-{cid.hex[:8]}", ref=secret_ref, other=stack.other_connector_id,
+    )  # fmt: skip
+    return cid
+
+
 # ---------------------------------------------------------------- 1. borrowed credentials
 @pytest.mark.parametrize("form", ["arn", "name"])
 def test_another_orgs_secret_is_refused_on_create(api: Api, stack: LocalStack, db: Any, form: str) -> None:
@@ -81,13 +93,7 @@ def test_a_planted_reference_to_another_orgs_secret_is_refused_at_read_time(
     """Given a connector of the other org whose secret_ref was planted (in the database) to the demo
     connector's secret, when its sync runs, then the run fails without reading that secret."""
     victim_ref = _secret_ref(db, stack.connector_id)
-    cid = uuid.uuid4()
-    db.run(
-        """INSERT INTO enterprise.connectors (id, org_id, name, account_identifier, username, warehouse, secret_ref)
-           SELECT :id, org_id, :name, 'fakesnow', 'SNOWWATCH', 'SNOWWATCH_WH', :ref
-           FROM enterprise.connectors WHERE id = :other""",
-        id=cid, name=f"planted-{cid.hex[:8]}", ref=victim_ref, other=stack.other_connector_id,
-    )  # fmt: skip
+    cid = _plant_connector(db, stack, victim_ref)
     try:
         with pytest.raises(Exception, match="does not belong"):
             stack.run_job("sync", connector_id=str(cid))
@@ -105,13 +111,7 @@ def test_deleting_a_connector_never_deletes_another_orgs_secret(stack: LocalStac
     """Given a connector of the other org whose secret_ref points (planted) at the demo connector's secret,
     when the other org's admin deletes it, then the demo connector's secret is untouched."""
     victim_ref = _secret_ref(db, stack.connector_id)
-    cid = uuid.uuid4()
-    db.run(
-        """INSERT INTO enterprise.connectors (id, org_id, name, account_identifier, username, warehouse, secret_ref)
-           SELECT :id, org_id, :name, 'fakesnow', 'SNOWWATCH', 'SNOWWATCH_WH', :ref
-           FROM enterprise.connectors WHERE id = :other""",
-        id=cid, name=f"planted-{cid.hex[:8]}", ref=victim_ref, other=stack.other_connector_id,
-    )  # fmt: skip
+    cid = _plant_connector(db, stack, victim_ref)
     assert api.call("DELETE", f"/api/connectors/{cid}", as_="other").status == 204
     assert "DeletedDate" not in _secrets().describe_secret(SecretId=victim_ref)
 

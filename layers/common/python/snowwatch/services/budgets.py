@@ -39,6 +39,7 @@ from snowwatch.models.connectors import Connector
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import budgets as repo
 from snowwatch.services import notifications, secrets
+from snowwatch.services.jobs import JobContext
 from snowwatch.settings import ApiSettings, RunnerSettings
 
 DEFAULT_HISTORY_DAYS = 30
@@ -213,12 +214,12 @@ def alerts(
 # ---------------------------------------------------------------------------------------------- jobs
 
 
-def _scope(ctx: Any) -> dict[str, Any]:
-    connector = getattr(ctx, "connector", None)
-    return {"connector_id": connector.id if connector else None, "org_id": getattr(ctx, "org_id", None)}
+def _scope(ctx: JobContext[RunnerSettings]) -> dict[str, Any]:
+    """One connector, one org (a manual run) or every org (the schedule)."""
+    return {"connector_id": ctx.connector.id if ctx.connector else None, "org_id": ctx.org_id}
 
 
-def check_budgets(conn: Connection, ctx: Any, now: datetime | None = None) -> dict[str, Any]:
+def check_budgets(conn: Connection, ctx: JobContext[RunnerSettings], now: datetime | None = None) -> dict[str, Any]:
     """The hourly pass: record crossed thresholds with their outbox rows (one statement), then publish.
 
     Publishing happens after the commit; a row that fails to publish stays pending and the notify
@@ -226,14 +227,13 @@ def check_budgets(conn: Connection, ctx: Any, now: datetime | None = None) -> di
     """
     now = now or datetime.now(UTC)
     alert_ids, notification_ids = repo.check(conn, now, **_scope(ctx))
-    settings: RunnerSettings = ctx.settings
-    published = notifications.publish_pending(conn, settings, notification_ids) if notification_ids else 0
+    published = notifications.publish_pending(conn, ctx.settings, notification_ids) if notification_ids else 0
     metrics.add_metric(name="budget_alerts_fired", unit="Count", value=len(alert_ids))
     logger.info("budget check", extra={"alerts": len(alert_ids), "notifications": len(notification_ids)})
     return {"alerts": len(alert_ids), "notifications": len(notification_ids), "published": published}
 
 
-def snapshot_budgets(conn: Connection, ctx: Any, now: datetime | None = None) -> dict[str, Any]:
+def snapshot_budgets(conn: Connection, ctx: JobContext[RunnerSettings], now: datetime | None = None) -> dict[str, Any]:
     """One row per budget per local day, idempotent (upsert on budget and date).
 
     Writes yesterday's closing state (evaluated at the connector's local midnight, so late-arriving
