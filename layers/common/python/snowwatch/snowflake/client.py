@@ -14,7 +14,10 @@ Usage (sync, security)::
   ``auth_method == "password"`` (a documented fallback for accounts that cannot use key pairs).
 - Timeouts: login, network and socket timeouts on connect; transient errors (network,
   Snowflake 5xx, throttling) are retried with exponential backoff and jitter.
-- ``QUERY_TAG`` set on the session at connect (session_parameters), so every statement carries it.
+- Session settings only at connect (session_parameters): ``QUERY_TAG`` (every statement carries it),
+  ``TIMEZONE`` = UTC and ``MULTI_STATEMENT_COUNT`` = 1 (Snowflake itself refuses a second statement in
+  one call, whatever the account or user default). No statement ever changes the session: the guard
+  refuses USE, ALTER SESSION and SET.
 - ``show(kind)`` runs ``SHOW <kind>`` behind a seam: :func:`register_show_feed` lets a test or the
   local stack answer it instead (fakesnow returns one canned row for SHOW WAREHOUSES).
 - Rows come back as dicts with upper-case keys, normalised: datetimes are timezone-aware UTC,
@@ -109,7 +112,11 @@ def connect_args(settings: JobSettings, connector: Connector, secret: Mapping[st
         "socket_timeout": SOCKET_TIMEOUT_S,
         "application": "snowwatch",
         "client_session_keep_alive": False,
-        "session_parameters": {"QUERY_TAG": settings.snowflake_query_tag, "TIMEZONE": "UTC"},
+        "session_parameters": {
+            "QUERY_TAG": settings.snowflake_query_tag,
+            "TIMEZONE": "UTC",
+            "MULTI_STATEMENT_COUNT": 1,
+        },
     }
     if connector.auth_method == "password":
         if "password" not in secret:
