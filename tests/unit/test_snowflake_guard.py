@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -250,6 +254,26 @@ def test_refusals_say_why_without_crashing_on_odd_text() -> None:
         guard.check("SELECT 1; SELECT 2")
     with pytest.raises(ReadOnlyViolationError, match="SYSTEM"):
         guard.check('SELECT "SYSTEM$CANCEL_ALL_QUERIES"(1)')
+
+
+def test_the_api_function_never_loads_the_parser() -> None:
+    """Given the API function's handler (its layers carry no sqlglot and no connector), when imported in a
+    fresh interpreter, then neither sqlglot nor the Snowflake client is loaded; the sync handler does load
+    the guard."""
+    root = Path(__file__).resolve().parents[2]
+    probe = "import sys, handler; print(sorted({'sqlglot', 'snowwatch.snowflake.guard'} & set(sys.modules)))"
+
+    def loaded(function: str) -> str:
+        path = os.pathsep.join([str(root / "layers/common/python"), str(root / "functions" / function)])
+        env = {**os.environ, "PYTHONPATH": path}
+        done = subprocess.run(
+            [sys.executable, "-c", probe], check=False, cwd=root, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip().splitlines()[-1]
+
+    assert loaded("api") == "[]"
+    assert loaded("sync") == "['snowwatch.snowflake.guard', 'sqlglot']"
 
 
 class _Spy:
