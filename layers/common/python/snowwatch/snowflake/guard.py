@@ -13,14 +13,16 @@ It is an **allow-list over a real parse** (sqlglot, Snowflake dialect, which lex
 
 1. Text: no control, format or Unicode space characters other than space, tab, CR and LF (lexers may
    disagree on them); outside string literals, quoted identifiers and comments, ASCII only.
-2. Exactly ONE statement (one trailing ``;`` at most) that sqlglot parses (anything it cannot parse is
-   refused: fail closed): a SELECT (with WITH, set operations, subqueries), ``SHOW WAREHOUSES`` or
-   ``DESCRIBE TABLE|VIEW``. No USE, ALTER SESSION, SET, CALL, EXECUTE, DML, DDL, PUT/GET/COPY, GRANT.
+2. Exactly ONE statement (one trailing ``;`` at most; no ``->>`` flow operator, no ``/*`` inside a
+   block comment) that sqlglot parses (anything it cannot parse is refused: fail closed): a SELECT
+   (with WITH, set operations, subqueries), ``SHOW WAREHOUSES`` or ``DESCRIBE TABLE|VIEW``. No USE,
+   ALTER SESSION, SET, CALL, EXECUTE, DML, DDL, PUT/GET/COPY, GRANT.
 3. Every clause is a read clause (no INTO, FOR UPDATE, RETURNING, or a DML/DDL nested in a CTE).
 4. Every object read is in ``SNOWFLAKE.ACCOUNT_USAGE``, ``SNOWFLAKE.ORGANIZATION_USAGE`` or an
    ``INFORMATION_SCHEMA`` (compared as Snowflake resolves names: unquoted upper-cased, quoted exact, so
-   ``"snowflake".account_usage`` is someone else's database), or is one of the statement's CTEs. No stage
-   (``@…``), no ``IDENTIFIER(…)`` (a name chosen at run time cannot be checked).
+   ``"snowflake".account_usage`` is someone else's database), or is a CTE in scope (of an enclosing
+   WITH; inside a CTE, only itself and the ones before it). No stage (``@…``), no ``IDENTIFIER(…)`` (a
+   name chosen at run time cannot be checked).
 5. Functions: no ``SYSTEM$…`` however cased, quoted, qualified or wrapped (there is no read-only
    exception: the code uses none), no ``NEXTVAL``; a qualified function must live in an allowed schema;
    ``TABLE(…)`` and ``LATERAL`` take only FLATTEN, GENERATOR, SPLIT_TO_TABLE or a table function of an
@@ -162,6 +164,10 @@ def _check_tokens(tokens: list[Token], placeholders: int) -> list[Token]:
     if sum(t.token_type is TokenType.PLACEHOLDER for t in body) != placeholders:
         raise _refuse("a parameter placeholder sits inside a literal or a comment (or a ? was written)")
     for token in body:
+        if token.token_type is TokenType.DARROW:
+            raise _refuse("the ->> flow operator chains statements")
+        if any("/*" in comment for comment in token.comments):
+            raise _refuse("nested /* comments */ are not allowed (lexers disagree on them)")
         if token.token_type in _LITERALS:
             continue
         word = token.text.upper()
@@ -209,12 +215,31 @@ def _check_table_function(node: exp.Expr | None) -> None:
     raise _refuse("only FLATTEN, GENERATOR, SPLIT_TO_TABLE or a table function of an allowed schema may be a table")
 
 
-def _check_table(table: exp.Table, ctes: set[str]) -> None:
+def _is_cte(table: exp.Table, name: str | None) -> bool:
+    """Whether an unqualified ``name`` is a CTE in scope: one of an enclosing query's WITH, and, from
+    inside a CTE's own body, only that CTE or the ones defined before it."""
+    child: exp.Expr = table
+    node, through = table.parent, None
+    while node is not None:
+        with_ = node.args.get("with_")
+        if isinstance(with_, exp.With):
+            visible = list(with_.expressions)
+            if child is with_ and through is not None:
+                visible = visible[: next(i for i, cte in enumerate(visible) if cte is through) + 1]
+            if any(_name(cte.args["alias"].this) == name for cte in visible):
+                return True
+        if isinstance(node, exp.CTE):
+            through = node
+        child, node = node, node.parent
+    return False
+
+
+def _check_table(table: exp.Table) -> None:
     if not isinstance(table.this, exp.Identifier):
         _check_table_function(table.this)  # FROM f(...) without TABLE()
         return
     database, schema, name = _name(table.args.get("catalog")), _name(table.args.get("db")), _name(table.this)
-    if database is None and schema is None and name in ctes:
+    if database is None and schema is None and _is_cte(table, name):
         return
     if not _allowed_schema(database, schema):
         raise _refuse(
@@ -223,11 +248,11 @@ def _check_table(table: exp.Table, ctes: set[str]) -> None:
         )
 
 
-def _check_node(node: exp.Expr, ctes: set[str]) -> None:
+def _check_node(node: exp.Expr) -> None:
     if isinstance(node, exp.DynamicIdentifier | exp.NextValueFor):
         raise _refuse(f"{type(node).__name__} is not allowed")
     if isinstance(node, exp.Table):
-        _check_table(node, ctes)
+        _check_table(node)
     elif isinstance(node, exp.TableFromRows | exp.Lateral) and not isinstance(node.this, exp.Subquery):
         _check_table_function(node.this)
     elif (
@@ -266,10 +291,9 @@ def _check(sql: str) -> str:
         raise _refuse("exactly one statement per call is allowed")
     statement = statements[0]
     kind = _kind(statement)
-    ctes = {name for cte in statement.find_all(exp.CTE) if (name := _name(cte.args["alias"].this))}
     for node in statement.walk():
         if node is not statement:
-            _check_node(node, ctes)
+            _check_node(node)
     return kind
 
 
