@@ -78,7 +78,7 @@ class UnsupportedMediaTypeError(SnowwatchError):
 
 
 class ReadOnlyViolationError(SnowwatchError):
-    """A statement other than SELECT/SHOW/DESCRIBE/USE/ALTER SESSION was about to reach Snowflake."""
+    """A statement other than one allowed read (snowflake/guard.py) was about to reach Snowflake."""
 
     code = "read_only_violation"
 
