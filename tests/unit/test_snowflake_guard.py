@@ -286,22 +286,18 @@ def test_refusals_say_why_without_crashing_on_odd_text() -> None:
 
 def test_the_api_function_never_loads_the_parser() -> None:
     """Given the API function's handler (its layers carry no sqlglot and no connector), when imported in a
-    fresh interpreter, then neither sqlglot nor the Snowflake client is loaded; the sync handler does load
-    the guard."""
+    fresh interpreter, then neither sqlglot nor the guard is loaded; the Snowflake client, imported after,
+    does load them (the probe can see a load)."""
     root = Path(__file__).resolve().parents[2]
-    probe = "import sys, handler; print(sorted({'sqlglot', 'snowwatch.snowflake.guard'} & set(sys.modules)))"
-
-    def loaded(function: str) -> str:
-        path = os.pathsep.join([str(root / "layers/common/python"), str(root / "functions" / function)])
-        env = {**os.environ, "PYTHONPATH": path}
-        done = subprocess.run(
-            [sys.executable, "-c", probe], check=False, cwd=root, env=env, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done.stdout.strip().splitlines()[-1]
-
-    assert loaded("api") == "[]"
-    assert loaded("sync") == "['snowwatch.snowflake.guard', 'sqlglot']"
+    probe = (
+        "import sys, handler; seen = lambda: sorted({'sqlglot', 'snowwatch.snowflake.guard'} & set(sys.modules)); "
+        "before = seen(); import snowwatch.snowflake.client; print(before, seen())"
+    )
+    path = os.pathsep.join([str(root / "layers/common/python"), str(root / "functions/api")])
+    env = {**os.environ, "PYTHONPATH": path}
+    done = subprocess.run([sys.executable, "-c", probe], check=False, cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[] ['snowwatch.snowflake.guard', 'sqlglot']"
 
 
 class _Spy:
