@@ -43,8 +43,10 @@ def build(app: Any) -> dict[str, Any]:
     schemas["ErrorResponse"] = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, sub in schemas["ErrorResponse"].pop("$defs", {}).items():
         schemas[name] = sub
-    schemas.pop("HTTPValidationError", None)
-    schemas.pop("ValidationError", None)
+    # Powertools' own validation shapes: our error mapper answers every 422 (and nothing answers
+    # a response validation error to a client), so none of them may be left behind as dangling refs.
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(name, None)
     error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
     for route in route_table.ROUTES:
         operation = spec["paths"].get(route.path, {}).get(route.method.lower())
@@ -60,6 +62,7 @@ def build(app: Any) -> dict[str, Any]:
                 success.pop("content", None)
                 success["description"] = "No content"
             responses[str(route.status)] = success
+        responses.pop("422", None)
         codes = ["404"] if route.auth == "public" else ["401", "404", "422"]
         if route.auth == "admin":
             codes.append("403")
