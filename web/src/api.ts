@@ -1,16 +1,35 @@
-// The API client: bearer token from sessionStorage, JSON errors mapped to ApiError, pages typed.
+// The API client, typed from docs/openapi.json (src/api.gen.ts, generated at build): paths, path and query
+// parameters, bodies and answers are checked by the compiler, so API drift fails the build.
+import type { components, paths } from "./api.gen";
+import { CACHE_TTL } from "./api.gen";
 
-export const TOKEN_KEY = "snowwatch.token";
-export const CONNECTOR_KEY = "snowwatch.connector";
+export type Schemas = components["schemas"];
+type Method = "get" | "post" | "put" | "patch" | "delete";
+type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
+export type PathsWith<M extends Method> = {
+  [P in keyof paths]: paths[P][M] extends { responses: unknown } ? P : never;
+}[keyof paths];
+type Params<O> = O extends { parameters: infer X } ? X : never;
+export type PathParams<O> = Params<O> extends { path: infer X } ? X : never;
+export type QueryParams<O> = Params<O> extends { query?: infer X } ? NonNullable<X> : never;
+type Content<R> = R extends { content: { "application/json": infer T } } ? T : never;
+export type Json<O> = O extends { responses: infer R }
+  ? R extends { 200: infer X }
+    ? Content<X>
+    : R extends { 201: infer X }
+      ? Content<X>
+      : R extends { 202: infer X }
+        ? Content<X>
+        : never
+  : never;
+type Body<O> = O extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
 
-export interface Page<T> {
-  items: T[];
-  total: number;
-  limit: number;
-  offset: number;
+/** The answer of GET `P`. */
+export type GetAnswer<P extends PathsWith<"get">> = Json<Op<P, "get">>;
+export interface Args<O> {
+  path?: PathParams<O>;
+  query?: QueryParams<O>;
 }
-
-export type Query = Record<string, string | number | boolean | null | undefined>;
 
 export class ApiError extends Error {
   constructor(
@@ -26,103 +45,129 @@ export class ApiError extends Error {
 
 export interface Answer<T> {
   data: T;
-  cache: string | null; // X-Cache: HIT | MISS on cached GETs
+  cache: string | null; // X-Cache: HIT | MISS on cached GETs (the local server says it; API Gateway does not)
+  at: number; // when the answer arrived (ms)
 }
 
-export function getToken(): string | null {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
-
-export function setToken(token: string | null): void {
-  if (token) sessionStorage.setItem(TOKEN_KEY, token);
-  else sessionStorage.removeItem(TOKEN_KEY);
+/** Fills `{name}` in a path template; every parameter is URL-encoded. */
+export function fillPath(template: string, params?: Record<string, unknown>): string {
+  return template.replace(/{(\w+)}/g, (_, k: string) => {
+    const v = params?.[k];
+    if (v === undefined || v === null || v === "") throw new Error(`missing path parameter ${k}`);
+    return encodeURIComponent(String(v));
+  });
 }
 
 /** Query string of the given params, skipping empty values, in a stable order. */
-export function queryString(query?: Query): string {
+export function queryString(query?: object): string {
   if (!query) return "";
-  const parts = Object.keys(query)
+  const q = query as Record<string, unknown>;
+  const parts = Object.keys(q)
     .sort()
-    .filter((k) => query[k] !== undefined && query[k] !== null && query[k] !== "")
-    .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(String(query[k]))}`);
+    .filter((k) => q[k] !== undefined && q[k] !== null && q[k] !== "")
+    .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(String(q[k]))}`);
   return parts.length ? `?${parts.join("&")}` : "";
 }
 
 /** Turns an error body `{"error":{"code","message","details"}}` (or anything else) into an ApiError. */
 export function toApiError(status: number, body: unknown): ApiError {
-  const err = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+  const err = (body as Partial<Schemas["ErrorResponse"]> | null)?.error;
   if (err && typeof err === "object") {
     return new ApiError(status, err.code ?? `http_${status}`, err.message ?? `HTTP ${status}`, err.details);
   }
   return new ApiError(status, `http_${status}`, status === 0 ? "network error" : `HTTP ${status}`);
 }
 
-let onUnauthorized: (() => void) | null = null;
-export function setUnauthorizedHandler(fn: (() => void) | null): void {
-  onUnauthorized = fn;
+/** Where the client gets its bearer token and what it does on a 401 (set by the session, src/auth.ts). */
+export interface TokenSource {
+  token: () => Promise<string | null>;
+  unauthorized: () => void;
+}
+let tokens: TokenSource = { token: async () => null, unauthorized: () => {} };
+export function setTokenSource(source: TokenSource): void {
+  tokens = source;
 }
 
-export async function request<T>(
-  method: string,
-  path: string,
-  opts: { query?: Query; body?: unknown; token?: string | null; signal?: AbortSignal } = {},
-): Promise<Answer<T>> {
-  const token = opts.token === undefined ? getToken() : opts.token;
+async function send<T>(method: string, url: string, body?: unknown, signal?: AbortSignal, token?: string): Promise<Answer<T>> {
+  const bearer = token ?? (await tokens.token());
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   let res: Response;
   try {
-    res = await fetch(path + queryString(opts.query), {
-      method,
-      headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      signal: opts.signal,
-    });
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
   } catch (e) {
     if ((e as Error).name === "AbortError") throw e;
     throw new ApiError(0, "network", "The API cannot be reached.");
   }
   const text = await res.text();
-  let body: unknown = null;
+  let parsed: unknown = null;
   if (text) {
     try {
-      body = JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
-      body = null;
+      parsed = null;
     }
   }
   if (!res.ok) {
-    if (res.status === 401 && onUnauthorized) onUnauthorized();
-    throw toApiError(res.status, body);
+    if (res.status === 401 && token === undefined) tokens.unauthorized();
+    throw toApiError(res.status, parsed);
   }
-  return { data: body as T, cache: res.headers.get("X-Cache") };
+  return { data: parsed as T, cache: res.headers.get("X-Cache"), at: Date.now() };
 }
 
 export const api = {
-  get: <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>("GET", path, { query, signal }),
-  post: <T>(path: string, body?: unknown) => request<T>("POST", path, { body: body ?? {} }),
-  put: <T>(path: string, body?: unknown) => request<T>("PUT", path, { body: body ?? {} }),
-  del: <T>(path: string) => request<T>("DELETE", path),
+  get<P extends PathsWith<"get">>(path: P, args: Args<Op<P, "get">> = {}, signal?: AbortSignal) {
+    const url = fillPath(path, args.path as Record<string, unknown>) + queryString(args.query as object);
+    return send<Json<Op<P, "get">>>("GET", url, undefined, signal);
+  },
+  post<P extends PathsWith<"post">>(path: P, args: Args<Op<P, "post">> & { body?: Body<Op<P, "post">> } = {}) {
+    return send<Json<Op<P, "post">>>("POST", fillPath(path, args.path as Record<string, unknown>), args.body ?? {});
+  },
+  put<P extends PathsWith<"put">>(path: P, args: Args<Op<P, "put">> & { body: Body<Op<P, "put">> }) {
+    return send<Json<Op<P, "put">>>("PUT", fillPath(path, args.path as Record<string, unknown>), args.body);
+  },
+  del<P extends PathsWith<"delete">>(path: P, args: Args<Op<P, "delete">>) {
+    return send<Json<Op<P, "delete">>>("DELETE", fillPath(path, args.path as Record<string, unknown>));
+  },
+  /** GET /api/me with a given token (sign-in checks a token before keeping it). */
+  me(token: string) {
+    return send<Schemas["UserOut"]>("GET", "/api/me", undefined, undefined, token);
+  },
 };
 
-// Paths, as in the route table (layers/common/python/snowwatch/routes.py).
-const C = (id: string) => `/api/connectors/${encodeURIComponent(id)}`;
-export const paths = {
-  me: "/api/me",
-  connectors: "/api/connectors",
-  jobs: "/api/jobs",
-  jobRun: (job: string) => `/api/jobs/${encodeURIComponent(job)}/run`,
-  runs: "/api/jobs/runs",
-  run: (runId: string) => `/api/jobs/runs/${encodeURIComponent(runId)}`,
-  cost: (id: string, what: string) => `${C(id)}/cost/${what}`,
-  budgets: (id: string) => `${C(id)}/budgets`,
-  budget: (id: string, budgetId: string) => `${C(id)}/budgets/${encodeURIComponent(budgetId)}`,
-  security: (id: string, what: string) => `${C(id)}/security/snowflake/${what}`,
-  resolve: (id: string, alertId: string) =>
-    `${C(id)}/security/snowflake/alerts/${encodeURIComponent(alertId)}/resolve`,
-};
+// ---------------------------------------------------------------- freshness after writes
+// API Gateway caches GETs per token, path and declared query strings for minutes (CACHE_TTL), and a
+// parameter outside that key does not bust it. So after this tab changes a connector's data (a resolve
+// answered, a run finished), an answer to a cached GET may predate the change: it is "stale" until it is
+// known to be fresh (a MISS after the change, or fetched a full TTL after it). Stale sections say so and
+// re-read until fresh; writes that return the item lay it over stale answers meanwhile.
+
+const changed = new Map<string, number>(); // connector id -> when this tab last changed its data
+const listeners = new Set<() => void>();
+const freshSince = new Map<string, number>(); // request key -> when a MISS answered it
+
+export function markChanged(connectorId: string): void {
+  changed.set(connectorId, Date.now());
+  for (const f of listeners) f();
+}
+export function changedAt(connectorId: string | undefined): number {
+  return connectorId ? (changed.get(connectorId) ?? 0) : 0;
+}
+export function onChange(f: () => void): () => void {
+  listeners.add(f);
+  return () => listeners.delete(f);
+}
+
+export function cacheTtl(path: string): number {
+  return (CACHE_TTL as Record<string, number | undefined>)[path] ?? 0;
+}
+
+/** Whether an answer to `path` (request `key`) reflects the server after time `since`. */
+export function isFresh(path: string, key: string, answer: Pick<Answer<unknown>, "cache" | "at">, since: number): boolean {
+  const ttl = cacheTtl(path) * 1000;
+  if (!ttl || !since) return true;
+  if (answer.cache === "MISS" && answer.at >= since) freshSince.set(key, answer.at);
+  if ((freshSince.get(key) ?? 0) >= since) return true;
+  return answer.cache !== "HIT" && answer.at >= since + ttl;
+}

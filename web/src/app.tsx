@@ -1,176 +1,270 @@
-// The shell: token login, who am I, connector picker, navigation (hash routes) and the four pages.
+// The shell: runtime config and sign-in (token or OIDC + PKCE), who am I, the connector picker, the
+// navigation and the pages, all addressed by the URL (src/router.ts).
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, CONNECTOR_KEY, getToken, paths, request, setToken, setUnauthorizedHandler } from "./api";
+import { ApiError, api, setTokenSource, type Schemas } from "./api";
+import {
+  beginOidc,
+  completeOidc,
+  currentToken,
+  keepToken,
+  loadConfig,
+  nextRenewal,
+  renewOidc,
+  signOut,
+  storedToken,
+  type AuthConfig,
+} from "./auth";
 import { ErrorBox, Loading, useGet } from "./components";
-import { itemsOf, pick, type Row } from "./format";
 import { BudgetsPage } from "./pages/budgets";
 import { CostPage } from "./pages/cost";
+import { HomePage } from "./pages/home";
 import { JobsPage } from "./pages/jobs";
 import { SecurityPage } from "./pages/security";
+import {
+  CONNECTOR_PAGES,
+  LocationContext,
+  connectorHref,
+  legacyHashTarget,
+  navigate,
+  onLinkClick,
+  parseRoute,
+  useLocation,
+  type Route,
+} from "./router";
 
 export interface Ctx {
+  connector: Schemas["ConnectorOut"];
   connectorId: string;
-  connector: Row | undefined;
   isAdmin: boolean;
-  me: Row;
-  currency: string;
+  me: Schemas["UserOut"];
 }
 
-const PAGES = [
-  { id: "security", title: "Security" },
-  { id: "cost", title: "Cost" },
-  { id: "budgets", title: "Budgets" },
-  { id: "jobs", title: "Jobs" },
-] as const;
-type PageId = (typeof PAGES)[number]["id"];
-
-function currentPage(): PageId {
-  const h = location.hash.replace(/^#\/?/, "");
-  return (PAGES.find((p) => p.id === h)?.id ?? "security") as PageId;
-}
-
-export function Login({ onLogin, error }: { onLogin: (t: string) => void; error?: string }) {
-  const [value, setValue] = useState("");
-  return (
-    <main class="login" id="main">
-      <form
-        class="panel login-box"
-        aria-labelledby="login-h"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const t = value.trim().replace(/^Bearer\s+/i, "");
-          if (t) onLogin(t);
-        }}
-      >
-        <h1 id="login-h">
-          <span class="logo" aria-hidden="true">❄</span> snowwatch
-        </h1>
-        <p>Sign in with an API token. Locally, `make demo` prints a dev token.</p>
-        <label for="token">API token</label>
-        <textarea
-          id="token"
-          name="token"
-          rows={4}
-          required
-          autoComplete="off"
-          spellcheck={false}
-          value={value}
-          onInput={(e) => setValue((e.target as HTMLTextAreaElement).value)}
-          aria-describedby="token-help"
-        />
-        <p id="token-help" class="muted small">
-          Kept in this browser tab only (sessionStorage); closing the tab signs you out.
-        </p>
-        {error && (
-          <p class="state error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" class="primary">
-          Sign in
-        </button>
-      </form>
-    </main>
-  );
-}
+const LAST_CONNECTOR = "snowwatch.connector";
+const EXPIRED = "Your session has expired. Sign in again to continue where you were.";
 
 export function App() {
-  const [token, setTok] = useState<string | null>(getToken());
-  const [loginError, setLoginError] = useState<string | undefined>();
-  const [page, setPage] = useState<PageId>(currentPage());
+  const [cfg, setCfg] = useState<AuthConfig | null>(null);
+  const [signedIn, setSignedIn] = useState<boolean>(() => storedToken() !== null);
+  const [message, setMessage] = useState<string | undefined>();
+  const loc = useLocation();
+  const route = parseRoute(loc.path);
 
   useEffect(() => {
-    const f = () => setPage(currentPage());
-    window.addEventListener("hashchange", f);
-    return () => window.removeEventListener("hashchange", f);
-  }, []);
-  useEffect(() => {
-    setUnauthorizedHandler(() => {
-      setToken(null);
-      setTok(null);
-      setLoginError("Your session has expired or the token is not valid. Sign in again.");
+    loadConfig().then(async (c) => {
+      setCfg(c);
+      if (parseRoute(location.pathname).page === "callback" && c.mode === "oidc") {
+        try {
+          const back = await completeOidc(c);
+          setSignedIn(true);
+          navigate(back, { replace: true });
+        } catch (e) {
+          setMessage((e as Error).message);
+          navigate("/", { replace: true });
+        }
+      }
     });
-    return () => setUnauthorizedHandler(null);
+    const legacy = legacyHashTarget(location.hash, sessionStorage.getItem(LAST_CONNECTOR));
+    if (legacy) navigate(legacy, { replace: true });
   }, []);
 
-  if (!token) {
+  useEffect(() => {
+    if (!cfg) return;
+    setTokenSource({
+      token: () => currentToken(cfg),
+      unauthorized: () => {
+        signOut();
+        setSignedIn(false);
+        setMessage(EXPIRED);
+      },
+    });
+  }, [cfg]);
+
+  // Renew an OIDC token before it expires; a pasted token that lapses returns to sign-in (URL kept).
+  const [renewals, setRenewals] = useState(0);
+  useEffect(() => {
+    if (!cfg || !signedIn) return;
+    const next = nextRenewal(cfg);
+    if (!next) return;
+    const t = setTimeout(
+      async () => {
+        if (next.renew && cfg.mode === "oidc" && (await renewOidc(cfg))) {
+          setRenewals((n) => n + 1);
+          return;
+        }
+        signOut();
+        setSignedIn(false);
+        setMessage(EXPIRED);
+      },
+      Math.max(0, next.at - Date.now()),
+    );
+    return () => clearTimeout(t);
+  }, [cfg, signedIn, renewals]);
+
+  if (!cfg || route.page === "callback") return <Loading what="Signing in" />;
+  if (!signedIn) {
     return (
-      <Login
-        error={loginError}
-        onLogin={async (t) => {
+      <SignIn
+        cfg={cfg}
+        message={message}
+        onToken={async (t) => {
           try {
-            await request("GET", paths.me, { token: t });
+            await api.me(t);
           } catch (e) {
             const err = e as ApiError;
-            setLoginError(
-              err.status === 401 || err.status === 403
-                ? "That token was not accepted."
-                : `Could not check the token: ${err.message}`,
-            );
+            setMessage(err.status === 401 || err.status === 403 ? "That token was not accepted." : `Could not check the token: ${err.message}`);
             return;
           }
-          setToken(t);
-          setLoginError(undefined);
-          setTok(t);
+          keepToken(t);
+          setMessage(undefined);
+          setSignedIn(true);
         }}
       />
     );
   }
   return (
-    <Shell
-      page={page}
-      onSignOut={() => {
-        setToken(null);
-        setTok(null);
-      }}
-    />
+    <LocationContext.Provider value={loc}>
+      <Shell
+        route={route}
+        onSignOut={() => {
+          signOut();
+          setMessage(undefined);
+          setSignedIn(false);
+        }}
+      />
+    </LocationContext.Provider>
   );
 }
 
-function Shell({ page, onSignOut }: { page: PageId; onSignOut: () => void }) {
-  const me = useGet<Row>(paths.me);
-  const connectors = useGet<unknown>(paths.connectors, { limit: 500 });
-  const list = itemsOf<Row>(connectors.data);
-  const [connectorId, setConnectorId] = useState<string>(() => sessionStorage.getItem(CONNECTOR_KEY) ?? "");
-  const selected = list.find((c) => String(c.id) === connectorId);
+export function SignIn({ cfg, message, onToken }: { cfg: AuthConfig; message?: string; onToken: (t: string) => void }) {
+  const [value, setValue] = useState("");
+  const [busy, setBusy] = useState(false);
+  return (
+    <main class="login" id="main">
+      <div class="panel login-box">
+        <h1 id="login-h">
+          <span class="logo" aria-hidden="true">❄</span> snowwatch
+        </h1>
+        {message && (
+          <p class="state error" role="alert">
+            {message}
+          </p>
+        )}
+        {cfg.mode === "oidc" ? (
+          <>
+            <p>Sign in with your organization's account.</p>
+            <button
+              type="button"
+              class="primary"
+              disabled={busy}
+              onClick={() => {
+                setBusy(true);
+                beginOidc(cfg, location.pathname + location.search).catch(() => setBusy(false));
+              }}
+            >
+              Sign in
+            </button>
+          </>
+        ) : (
+          <form
+            aria-labelledby="login-h"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const t = value.trim().replace(/^Bearer\s+/i, "");
+              if (t) onToken(t);
+            }}
+          >
+            <p>Sign in with an API token. Locally, `make demo` prints a dev token.</p>
+            <label for="token">API token</label>
+            <textarea
+              id="token"
+              name="token"
+              rows={4}
+              required
+              autoComplete="off"
+              spellcheck={false}
+              value={value}
+              onInput={(e) => setValue((e.target as HTMLTextAreaElement).value)}
+              aria-describedby="token-help"
+            />
+            <p id="token-help" class="muted small">
+              Kept in this browser tab only (sessionStorage); closing the tab signs you out.
+            </p>
+            <button type="submit" class="primary">
+              Sign in
+            </button>
+          </form>
+        )}
+      </div>
+    </main>
+  );
+}
+
+function Shell({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
+  const me = useGet("/api/me");
+  const connectors = useGet("/api/connectors", { query: { limit: 500 } });
+  const list = connectors.data?.items ?? [];
+  const routeConnector = "connectorId" in route ? route.connectorId : undefined;
+  const selected = list.find((c) => c.id === routeConnector);
+  const fallback = list.find((c) => c.id === sessionStorage.getItem(LAST_CONNECTOR)) ?? list[0];
+  const current = selected ?? fallback;
   useEffect(() => {
-    if (list.length && !selected) {
-      const first = String(list[0].id);
-      setConnectorId(first);
-      sessionStorage.setItem(CONNECTOR_KEY, first);
-    }
-  }, [list.length, selected]);
+    if (selected) sessionStorage.setItem(LAST_CONNECTOR, selected.id);
+  }, [selected?.id]);
 
-  const role = String(pick(me.data, "role") ?? "member");
-  const ctx: Ctx | undefined =
-    me.data && selected
-      ? {
-          connectorId: String(selected.id),
-          connector: selected,
-          isAdmin: role === "admin",
-          me: me.data,
-          currency: String(pick(selected, "currency") ?? "USD"),
-        }
-      : undefined;
+  const isAdmin = me.data?.role === "admin";
+  const ctx: Ctx | undefined = me.data && selected ? { connector: selected, connectorId: selected.id, isAdmin, me: me.data } : undefined;
+  const page = route.page;
 
+  const first = useRef(true);
+  useEffect(() => {
+    const title = page === "home" ? "Home" : page === "jobs" ? "Jobs" : CONNECTOR_PAGES.find((p) => p.id === page)?.title ?? "";
+    document.title = `${title}${selected ? ` · ${selected.name}` : ""} · snowwatch`;
+    if (!first.current) document.getElementById("main")?.focus();
+    first.current = false;
+  }, [page, selected?.id]);
+
+  let body;
+  if (me.error) body = <ErrorBox error={me.error} onRetry={me.reload} />;
+  else if (connectors.error) body = <ErrorBox error={connectors.error} onRetry={connectors.reload} />;
+  else if (!me.data || !connectors.data) body = <Loading />;
+  else if (page === "home") body = <HomePage connectors={list} />;
+  else if (page === "jobs") body = <JobsPage me={me.data} connectors={list} />;
+  else if (page === "notfound") body = <div class="state empty">There is no such page. <a href="/" onClick={onLinkClick}>Go home</a>.</div>;
+  else if (!selected) body = <div class="state error" role="alert">This connector does not exist or belongs to another organization.</div>;
+  else if (ctx && page === "cost") body = <CostPage ctx={ctx} key={ctx.connectorId} />;
+  else if (ctx && page === "budgets") body = <BudgetsPage ctx={ctx} budgetId={route.page === "budgets" ? route.budgetId : undefined} key={ctx.connectorId} />;
+  else if (ctx) body = <SecurityPage ctx={ctx} key={ctx.connectorId} />;
+
+  const connectorPage = CONNECTOR_PAGES.some((p) => p.id === page) ? (page as (typeof CONNECTOR_PAGES)[number]["id"]) : "security";
   return (
     <div class="layout">
       <a class="skip" href="#main">
         Skip to content
       </a>
       <header class="topbar">
-        <div class="brand">
+        <a class="brand" href="/" onClick={onLinkClick}>
           <span class="logo" aria-hidden="true">❄</span> snowwatch
-        </div>
+        </a>
         <nav aria-label="Pages">
           <ul class="tabs">
-            {PAGES.map((p) => (
-              <li key={p.id}>
-                <a href={`#/${p.id}`} aria-current={p.id === page ? "page" : undefined}>
-                  {p.title}
-                </a>
-              </li>
-            ))}
+            <li>
+              <a href="/" onClick={onLinkClick} aria-current={page === "home" ? "page" : undefined}>
+                Home
+              </a>
+            </li>
+            {current &&
+              CONNECTOR_PAGES.map((p) => (
+                <li key={p.id}>
+                  <a href={connectorHref(current.id, p.id)} onClick={onLinkClick} aria-current={p.id === page ? "page" : undefined}>
+                    {p.title}
+                  </a>
+                </li>
+              ))}
+            <li>
+              <a href="/jobs" onClick={onLinkClick} aria-current={page === "jobs" ? "page" : undefined}>
+                Jobs
+              </a>
+            </li>
           </ul>
         </nav>
         <div class="who">
@@ -179,23 +273,19 @@ function Shell({ page, onSignOut }: { page: PageId; onSignOut: () => void }) {
           </label>
           <select
             id="connector"
-            value={connectorId}
+            value={current?.id ?? ""}
             disabled={!list.length}
-            onChange={(e) => {
-              const v = (e.target as HTMLSelectElement).value;
-              setConnectorId(v);
-              sessionStorage.setItem(CONNECTOR_KEY, v);
-            }}
+            onChange={(e) => navigate(connectorHref((e.target as HTMLSelectElement).value, connectorPage))}
           >
             {!list.length && <option value="">No connector</option>}
             {list.map((c) => (
-              <option key={String(c.id)} value={String(c.id)}>
-                {String(c.name ?? c.account_identifier ?? c.id)}
+              <option key={c.id} value={c.id}>
+                {c.name}
               </option>
             ))}
           </select>
-          <span class="muted small" data-testid="whoami">
-            {me.data ? `${String(me.data.email ?? "")} · ${role}` : ""}
+          <span class="whoami small" data-testid="whoami">
+            {me.data ? `${me.data.email} · ${me.data.role}` : ""}
           </span>
           <button type="button" class="link" onClick={onSignOut}>
             Sign out
@@ -203,51 +293,9 @@ function Shell({ page, onSignOut }: { page: PageId; onSignOut: () => void }) {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        {me.error ? (
-          <ErrorBox error={me.error} onRetry={me.reload} />
-        ) : connectors.error ? (
-          <ErrorBox error={connectors.error} onRetry={connectors.reload} />
-        ) : me.loading || connectors.loading ? (
-          <Loading />
-        ) : !list.length ? (
-          page === "jobs" && me.data ? (
-            <JobsPage ctx={{ connectorId: "", connector: undefined, isAdmin: role === "admin", me: me.data, currency: "USD" }} />
-          ) : (
-            <div class="state empty">
-              No Snowflake connector yet. An admin adds one with <code>POST /api/connectors</code>.
-            </div>
-          )
-        ) : ctx ? (
-          <Page page={page} ctx={ctx} />
-        ) : (
-          <Loading />
-        )}
+        {body}
       </main>
-      <footer class="footer muted small">
-        snowwatch reads your Snowflake account and never changes it. All times are UTC.
-      </footer>
+      <footer class="footer muted small">snowwatch reads your Snowflake account and never changes it.</footer>
     </div>
   );
 }
-
-function Page({ page, ctx }: { page: PageId; ctx: Ctx }) {
-  const first = useRef(true);
-  useEffect(() => {
-    const t = PAGES.find((p) => p.id === page)?.title ?? "";
-    document.title = `${t} · snowwatch`;
-    // After navigating, move focus to the content so screen readers start at the new page.
-    if (!first.current) document.getElementById("main")?.focus();
-    first.current = false;
-  }, [page]);
-  switch (page) {
-    case "cost":
-      return <CostPage ctx={ctx} key={ctx.connectorId} />;
-    case "budgets":
-      return <BudgetsPage ctx={ctx} key={ctx.connectorId} />;
-    case "jobs":
-      return <JobsPage ctx={ctx} key={ctx.connectorId} />;
-    default:
-      return <SecurityPage ctx={ctx} key={ctx.connectorId} />;
-  }
-}
-

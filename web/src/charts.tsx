@@ -27,6 +27,18 @@ interface Series {
   values: number[];
 }
 
+/** An x label: "11-29" for a day, "11-29 14h" for an hour. */
+export function shortLabel(x: string): string {
+  return x.length > 10 ? `${x.slice(5, 10)} ${x.slice(11, 13)}h` : x.slice(5);
+}
+
+/** Every how many x values a label fits without overlapping its neighbours (about 7 px a character). */
+export function labelStep(labels: string[], width: number): number {
+  const widest = Math.max(1, ...labels.map((l) => l.length)) * 7 + 12;
+  const fit = Math.max(1, Math.floor(width / widest));
+  return Math.max(1, Math.ceil(labels.length / fit));
+}
+
 function niceMax(v: number): number {
   if (v <= 0) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
@@ -39,11 +51,11 @@ export function StackedBars(props: {
   xs: string[];
   series: Series[];
   label: string;
-  unit?: string;
+  unit: string;
   maxSeries?: number;
   height?: number;
 }) {
-  const { xs, label, unit = "", height = 220 } = props;
+  const { xs, label, unit, height = 220 } = props;
   const max = props.maxSeries ?? 6;
   let series = props.series;
   if (series.length > max) {
@@ -63,12 +75,15 @@ export function StackedBars(props: {
   const innerH = H - padB - 8;
   const bw = xs.length ? innerW / xs.length : innerW;
   const total = totals.reduce((a, b) => a + b, 0);
-  const summary = `${label}: ${xs.length} days, total ${fmtNumber(total, 1)} ${unit}, peak ${fmtNumber(
+  const labels = xs.map(shortLabel);
+  const step = labelStep(labels, innerW);
+  const summary = `${label}: ${xs.length} bars, total ${fmtNumber(total, 1)} ${unit}, peak ${fmtNumber(
     Math.max(0, ...totals),
     1,
   )} ${unit}`;
   return (
     <figure class="chart" ref={ref}>
+      <figcaption class="axis-unit">{unit}</figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary}>
         <title>{summary}</title>
         {[0, 0.5, 1].map((f) => (
@@ -99,9 +114,9 @@ export function StackedBars(props: {
                   </rect>
                 );
               })}
-              {(i % Math.max(1, Math.ceil(xs.length / Math.floor(W / 70))) === 0) && (
+              {i % step === 0 && (
                 <text x={padL + i * bw + bw / 2} y={H - 6} text-anchor="middle" class="axis">
-                  {x.slice(5)}
+                  {labels[i]}
                 </text>
               )}
             </g>
@@ -132,11 +147,11 @@ export function LineChart(props: {
   xs: string[];
   series: Series[];
   label: string;
-  unit?: string;
+  unit: string;
   refs?: { value: number; label: string }[];
   height?: number;
 }) {
-  const { xs, series, label, unit = "", refs = [], height = 200 } = props;
+  const { xs, series, label, unit, refs = [], height = 200 } = props;
   const [ref, W] = useWidth();
   const H = height;
   const padL = 48;
@@ -146,13 +161,15 @@ export function LineChart(props: {
   const all = [...series.flatMap((s) => s.values), ...refs.map((r) => r.value)];
   const top = niceMax(Math.max(0, ...all));
   const xAt = (i: number) => padL + (xs.length <= 1 ? innerW / 2 : (i / (xs.length - 1)) * innerW);
-  const labelStep = Math.max(1, Math.ceil(xs.length / Math.floor(W / 80)));
+  const labels = xs.map(shortLabel);
+  const step = labelStep(labels, innerW);
   const yAt = (v: number) => 8 + innerH * (1 - v / top);
   const summary = `${label}: ${series
     .map((s) => `${s.name} from ${fmtNumber(s.values[0], 1)} to ${fmtNumber(s.values[s.values.length - 1], 1)}`)
     .join("; ")} ${unit}`;
   return (
     <figure class="chart" ref={ref}>
+      <figcaption class="axis-unit">{unit}</figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary}>
         <title>{summary}</title>
         {[0, 0.5, 1].map((f) => (
@@ -189,7 +206,7 @@ export function LineChart(props: {
         ))}
         {xs.map(
           (x, i) =>
-            (i % labelStep === 0 || (i === xs.length - 1 && i % labelStep > labelStep / 2)) && (
+            i % step === 0 && (
               <text
                 key={x}
                 x={xAt(i)}
@@ -197,7 +214,7 @@ export function LineChart(props: {
                 text-anchor={xs.length > 1 && i === xs.length - 1 ? "end" : i === 0 && xs.length > 1 ? "start" : "middle"}
                 class="axis"
               >
-                {x.length > 10 ? x.slice(5, 16).replace("T", " ") : x.slice(5)}
+                {labels[i]}
               </text>
             ),
         )}
@@ -270,7 +287,6 @@ export function BudgetBar(props: { percent: number | undefined; thresholds: numb
 }
 
 /** One series as bars over time (e.g. failed logins per hour or day). */
-export function BarsOverTime(props: { xs: string[]; values: number[]; label: string; unit?: string }) {
-  const xs = props.xs.map((x) => (x.length > 10 ? x.replace("T", " ").slice(0, 16) : x));
-  return <StackedBars xs={xs} series={[{ name: props.unit ?? "value", values: props.values }]} label={props.label} unit={props.unit} />;
+export function BarsOverTime(props: { xs: string[]; values: number[]; label: string; unit: string }) {
+  return <StackedBars xs={props.xs} series={[{ name: props.unit, values: props.values }]} label={props.label} unit={props.unit} />;
 }

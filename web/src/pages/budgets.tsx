@@ -1,12 +1,18 @@
-// Budget guardrails: list with progress against thresholds, create/edit, history chart, alerts with delivery.
-import { useState } from "preact/hooks";
-import { ApiError, api, paths, type Page } from "../api";
+// Budget guardrails: list with progress against thresholds, the selected budget in the URL
+// (/connectors/{id}/budgets/{budget}), create/edit with every error next to its field, history chart,
+// alerts with delivery status.
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, api, type Schemas } from "../api";
 import type { Ctx } from "../app";
 import { BudgetBar, LineChart } from "../charts";
-import { Async, Badge, DataTable, Section, useGet } from "../components";
-import { fmtCredits, fmtDate, fmtMoney, fmtNumber, fmtPercent, isoDaysAgo, itemsOf, parseEmails, pick, pickNum, type Row } from "../format";
+import { Async, Badge, FieldError, RangePicker, Section, Table, useGet } from "../components";
+import { fmtCredits, fmtMoney, fmtNumber, fmtPercent, fmtTime, parseEmails, rangeFrom, type DateRange } from "../format";
+import { connectorHref, navigate, useQuery } from "../router";
 
-const PERIODS = ["daily", "weekly", "monthly", "quarterly", "yearly"];
+type Budget = Schemas["BudgetOut"];
+type Threshold = Schemas["Threshold-Output"];
+const PERIODS = ["daily", "weekly", "monthly", "quarterly", "yearly"] as const;
+const B = "/api/connectors/{connector_id}/budgets";
 
 interface ThresholdIn {
   type: "percent" | "absolute";
@@ -14,27 +20,28 @@ interface ThresholdIn {
   basis: "actual" | "forecast";
 }
 
-function amountText(b: Row, v: unknown): string {
-  return b.amount_unit === "currency" ? fmtMoney(v, String(b.currency ?? "USD")) : fmtCredits(v);
+function amountText(b: Budget, v: number | null | undefined): string {
+  return b.amount_unit === "currency" ? fmtMoney(v, b.currency) : fmtCredits(v);
 }
 
-function thresholdText(t: Row, b: Row): string {
+function thresholdText(t: Threshold, b: Budget): string {
   const value = t.type === "absolute" ? amountText(b, t.value) : `${fmtNumber(t.value)}%`;
   return `${value}${t.basis === "forecast" ? " (forecast)" : ""}`;
 }
 
 /** Threshold positions as percent of the amount, for the progress bar markers. */
-function thresholdPercents(b: Row): number[] {
-  const amount = pickNum(b, "amount") ?? 0;
-  return itemsOf<Row>(b.thresholds)
-    .map((t) => (t.type === "absolute" ? (amount ? ((pickNum(t, "value") ?? 0) / amount) * 100 : NaN) : pickNum(t, "value") ?? NaN))
-    .filter((x) => Number.isFinite(x));
+function thresholdPercents(b: Budget): number[] {
+  return b.thresholds.map((t) => (t.type === "absolute" ? (b.amount ? (t.value / b.amount) * 100 : NaN) : t.value)).filter((x) => Number.isFinite(x));
 }
 
-export function BudgetsPage({ ctx }: { ctx: Ctx }) {
-  const res = useGet<Page<Row>>(paths.budgets(ctx.connectorId), { limit: 200 });
-  const [editing, setEditing] = useState<Row | "new" | null>(null);
-  const rows = itemsOf<Row>(res.data);
+export function BudgetsPage({ ctx, budgetId }: { ctx: Ctx; budgetId?: string }) {
+  const [params] = useQuery();
+  const range = rangeFrom(params, ctx.connector.timezone);
+  const res = useGet(B, { path: { connector_id: ctx.connectorId }, query: { limit: 200 } });
+  const [editing, setEditing] = useState<Budget | "new" | null>(null);
+  const rows = res.data?.items ?? [];
+  const base = connectorHref(ctx.connectorId, "budgets");
+  const open = (id: string | null) => navigate(`${base}${id ? `/${encodeURIComponent(id)}` : ""}${location.search}`);
   return (
     <div class="page">
       <div class="page-head">
@@ -54,67 +61,102 @@ export function BudgetsPage({ ctx }: { ctx: Ctx }) {
           ctx={ctx}
           budget={editing === "new" ? undefined : editing}
           onCancel={() => setEditing(null)}
-          onSaved={() => {
+          onSaved={(b) => {
             setEditing(null);
             res.reload(); // budgets are not cached: the list reads back at once
+            open(b.id);
           }}
         />
       )}
-      <Section title="Budgets" id="budgets-list">
-        <Async res={res} empty={() => rows.length === 0} emptyText={ctx.isAdmin ? "No budgets yet. Create one to get alerts." : "No budgets yet."}>
-          {() => (
-            <ul class="budget-list" aria-label="Budgets">
-              {rows.map((b) => (
-                <BudgetItem key={String(b.id)} b={b} ctx={ctx} onEdit={() => setEditing(b)} onDeleted={res.reload} />
-              ))}
-            </ul>
+      <RangePicker range={range} zone={`${ctx.connector.timezone} (the connector's time zone)`} />
+      <Section title="Budgets" id="budgets-list" res={res}>
+        <Async res={res}>
+          {(p) => (
+            <Table
+              id="budgets"
+              label="Budgets"
+              rows={rows}
+              total={p.total}
+              rowKey={(b) => b.id}
+              defaultSort="name"
+              search={(b) => [b.name, b.period, b.scope_type, b.query_tag, ...b.warehouses]}
+              emptyText={ctx.isAdmin ? "No budgets yet. Create one to get alerts." : "No budgets yet."}
+              cols={[
+                { id: "name", label: "Name", value: (b) => b.name },
+                { id: "period", label: "Period", value: (b) => b.period },
+                { id: "used", label: "Spent", num: true, value: (b) => b.status?.percent },
+                { id: "forecast", label: "Forecast", num: true, value: (b) => b.status?.forecast_percent },
+                { id: "amount", label: "Amount", num: true, value: (b) => b.amount },
+              ]}
+              renderRows={(shown) => (
+                <ul class="budget-list" aria-label="Budgets">
+                  {shown.map((b) => (
+                    <BudgetItem
+                      key={b.id}
+                      b={b}
+                      ctx={ctx}
+                      range={range}
+                      open={b.id === budgetId}
+                      onToggle={() => open(b.id === budgetId ? null : b.id)}
+                      onEdit={() => setEditing(b)}
+                      onDeleted={res.reload}
+                    />
+                  ))}
+                </ul>
+              )}
+            />
           )}
         </Async>
+        {budgetId && res.data && !rows.some((b) => b.id === budgetId) && (
+          <p class="state error" role="alert">
+            This budget does not exist on this connector (it may have been deleted).
+          </p>
+        )}
       </Section>
     </div>
   );
 }
 
-function BudgetItem({ b, ctx, onEdit, onDeleted }: { b: Row; ctx: Ctx; onEdit: () => void; onDeleted: () => void }) {
-  const [open, setOpen] = useState(false);
-  const status = pick<Row>(b, "status");
-  const percent = pickNum(status, "percent");
-  const fpercent = pickNum(status, "forecast_percent");
-  const emails = itemsOf<string>(b.alert_emails);
-  const slack = pick<Row>(b, "slack");
-  const id = String(b.id);
+function BudgetItem(props: { b: Budget; ctx: Ctx; range: DateRange; open: boolean; onToggle: () => void; onEdit: () => void; onDeleted: () => void }) {
+  const { b, ctx } = props;
+  const status = b.status;
+  useEffect(() => {
+    if (props.open) document.querySelector(`[data-budget-id="${b.id}"]`)?.scrollIntoView({ block: "start" });
+  }, [props.open]);
   return (
-    <li class="budget" data-budget-id={id} data-budget-name={String(b.name)}>
+    <li class={`budget${props.open ? " selected" : ""}`} data-budget-id={b.id} data-budget-name={b.name} aria-current={props.open ? "true" : undefined}>
       <div class="budget-head">
         <div>
-          <h3 class="budget-name">{String(b.name)}</h3>
+          <h3 class="budget-name">{b.name}</h3>
           <div class="muted small">
-            {String(b.period ?? "")} · {amountText(b, b.amount)} ·{" "}
-            {b.scope_type === "warehouses"
-              ? `warehouses: ${itemsOf<string>(b.warehouses).join(", ")}`
-              : b.scope_type === "query_tag"
-                ? `query tag: ${String(b.query_tag)}`
-                : "whole account"}
-            {b.active === false && <> · <Badge text="inactive" kind="muted" /></>}
+            {b.period} · {amountText(b, b.amount)} ·{" "}
+            {b.scope_type === "warehouses" ? `warehouses: ${b.warehouses.join(", ")}` : b.scope_type === "query_tag" ? `query tag: ${b.query_tag}` : "whole account"}
+            {!b.active && (
+              <>
+                {" "}
+                · <Badge text="inactive" kind="muted" />
+              </>
+            )}
           </div>
         </div>
         <div class="budget-actions">
-          <button type="button" aria-expanded={open} aria-controls={`budget-${id}-more`} onClick={() => setOpen(!open)}>
-            {open ? "Hide history" : "History & alerts"}
+          <button type="button" aria-expanded={props.open} aria-controls={`budget-${b.id}-more`} aria-label={`History and alerts: ${b.name}`} onClick={props.onToggle}>
+            {props.open ? "Hide history" : "History & alerts"}
           </button>
           {ctx.isAdmin && (
             <>
-              <button type="button" onClick={onEdit}>
+              <button type="button" onClick={props.onEdit} aria-label={`Edit ${b.name}`}>
                 Edit
               </button>
               <button
                 type="button"
                 class="danger"
+                aria-label={`Delete ${b.name}`}
                 onClick={async () => {
-                  if (!confirm(`Delete budget “${String(b.name)}”?`)) return;
+                  if (!confirm(`Delete budget “${b.name}”?`)) return;
                   try {
-                    await api.del(paths.budget(ctx.connectorId, id));
-                    onDeleted();
+                    await api.del(`${B}/{budget_id}`, { path: { connector_id: ctx.connectorId, budget_id: b.id } });
+                    props.onDeleted();
                   } catch (e) {
                     alert((e as ApiError).message);
                   }
@@ -126,12 +168,12 @@ function BudgetItem({ b, ctx, onEdit, onDeleted }: { b: Row; ctx: Ctx; onEdit: (
           )}
         </div>
       </div>
-      <BudgetBar percent={percent} thresholds={thresholdPercents(b)} label={`Spend of budget ${String(b.name)}`} />
-      <div class="muted small budget-figures">
+      <BudgetBar percent={status?.percent} thresholds={thresholdPercents(b)} label={`Spend of budget ${b.name}`} />
+      <div class="small budget-figures">
         {status ? (
           <>
-            Spent {amountText(b, status.spend)} ({fmtPercent(percent, 1)}) · forecast {amountText(b, status.forecast)} (
-            {fmtPercent(fpercent, 0)}) · period {fmtDate(status.period_start)} – {fmtDate(status.period_end)}
+            Spent {amountText(b, status.spend)} ({fmtPercent(status.percent, 1)}) · forecast {amountText(b, status.forecast)} ({fmtPercent(status.forecast_percent, 0)}) · period{" "}
+            {status.period_start} – {status.period_end} ({ctx.connector.timezone} days)
           </>
         ) : (
           "No spend computed yet for this period."
@@ -139,19 +181,19 @@ function BudgetItem({ b, ctx, onEdit, onDeleted }: { b: Row; ctx: Ctx; onEdit: (
       </div>
       <div class="small">
         Thresholds:{" "}
-        {itemsOf<Row>(b.thresholds).length
-          ? itemsOf<Row>(b.thresholds)
+        {b.thresholds.length
+          ? b.thresholds
               .slice()
-              .sort((x, y) => String(x.basis).localeCompare(String(y.basis)) || (pickNum(x, "value") ?? 0) - (pickNum(y, "value") ?? 0))
+              .sort((x, y) => x.basis.localeCompare(y.basis) || x.value - y.value)
               .map((t) => thresholdText(t, b))
               .join(", ")
           : "none"}
-        {" · "}Email: {emails.length ? emails.join(", ") : <em>the organization's admins</em>}
-        {" · "}Slack: {slack ? `${String(slack.kind)}${slack.channel ? ` ${String(slack.channel)}` : ""}` : "none"}
+        {" · "}Email: {b.alert_emails.length ? b.alert_emails.join(", ") : <em>the organization's admins</em>}
+        {" · "}Slack: {b.slack ? `${b.slack.kind}${b.slack.channel ? ` ${b.slack.channel}` : ""}` : "none"}
       </div>
-      {open && (
-        <div id={`budget-${id}-more`} class="budget-more">
-          <BudgetHistory ctx={ctx} b={b} />
+      {props.open && (
+        <div id={`budget-${b.id}-more`} class="budget-more">
+          <BudgetHistory ctx={ctx} b={b} range={props.range} />
           <BudgetAlerts ctx={ctx} b={b} />
         </div>
       )}
@@ -159,23 +201,27 @@ function BudgetItem({ b, ctx, onEdit, onDeleted }: { b: Row; ctx: Ctx; onEdit: (
   );
 }
 
-function BudgetHistory({ ctx, b }: { ctx: Ctx; b: Row }) {
-  const res = useGet<unknown>(`${paths.budget(ctx.connectorId, String(b.id))}/history`, { start: isoDaysAgo(90), end: isoDaysAgo(0) });
-  const rows = itemsOf<Row>(res.data).slice().sort((x, y) => String(x.snapshot_date).localeCompare(String(y.snapshot_date)));
+function BudgetHistory({ ctx, b, range }: { ctx: Ctx; b: Budget; range: DateRange }) {
+  const res = useGet(`${B}/{budget_id}/history`, {
+    path: { connector_id: ctx.connectorId, budget_id: b.id },
+    query: { start: range.start, end: range.end },
+  });
+  const rows = (res.data ?? []).slice().sort((x, y) => x.snapshot_date.localeCompare(y.snapshot_date));
+  const unit = b.amount_unit === "currency" ? b.currency : "credits";
   return (
     <div>
       <h4>History</h4>
-      <Async res={res} empty={() => rows.length === 0} emptyText="No daily snapshots yet (written at 00:00).">
+      <Async res={res} empty={() => rows.length === 0} emptyText="No daily snapshots in this range (written at 00:00).">
         {() => (
           <LineChart
-            xs={rows.map((r) => String(r.snapshot_date))}
+            xs={rows.map((r) => r.snapshot_date)}
             series={[
-              { name: "spend", values: rows.map((r) => pickNum(r, "spend") ?? 0) },
-              { name: "forecast", values: rows.map((r) => pickNum(r, "forecast") ?? 0) },
+              { name: "spend", values: rows.map((r) => r.spend) },
+              { name: "forecast", values: rows.map((r) => r.forecast ?? 0) },
             ]}
-            refs={[{ value: pickNum(b, "amount") ?? 0, label: "budget" }]}
-            label={`Spend history of ${String(b.name)}`}
-            unit={b.amount_unit === "currency" ? String(b.currency ?? "") : "credits"}
+            refs={[{ value: b.amount, label: "budget" }]}
+            label={`Spend history of ${b.name}`}
+            unit={`${unit} per period to date, by day (${ctx.connector.timezone})`}
           />
         )}
       </Async>
@@ -183,40 +229,45 @@ function BudgetHistory({ ctx, b }: { ctx: Ctx; b: Row }) {
   );
 }
 
-function BudgetAlerts({ ctx, b }: { ctx: Ctx; b: Row }) {
-  const res = useGet<Page<Row>>(`${paths.budget(ctx.connectorId, String(b.id))}/alerts`, { limit: 50 });
-  const rows = itemsOf<Row>(res.data);
+function BudgetAlerts({ ctx, b }: { ctx: Ctx; b: Budget }) {
+  const res = useGet(`${B}/{budget_id}/alerts`, { path: { connector_id: ctx.connectorId, budget_id: b.id }, query: { limit: 200 } });
   return (
     <div>
       <h4>Alerts</h4>
-      <Async res={res} empty={() => rows.length === 0} emptyText="No alerts fired.">
-        {() => (
-          <DataTable
-            rows={rows}
-            caption={`Alerts of ${String(b.name)}`}
-            columns={[
-              { key: "fired_at", label: "Fired", render: (r) => fmtDate(r.fired_at) },
-              { key: "threshold", label: "Threshold", render: (r) => thresholdText((r.threshold as Row) ?? {}, b) },
-              { key: "kind", label: "On" },
-              { key: "percent", label: "Spend", num: true, render: (r) => fmtPercent(r.percent, 1) },
+      <Async res={res}>
+        {(p) => (
+          <Table
+            id={`balerts-${b.id.slice(0, 8)}`}
+            label={`Alerts of ${b.name}`}
+            rows={p.items}
+            total={p.total}
+            rowKey={(r) => r.id}
+            pageSize={10}
+            defaultSort="-fired"
+            emptyText="No alerts fired."
+            cols={[
+              { id: "fired", label: "Fired (UTC)", value: (r) => r.fired_at, render: (r) => fmtTime(r.fired_at) },
+              { id: "threshold", label: "Threshold", value: (r) => thresholdText(r.threshold, b) },
+              { id: "kind", label: "On", value: (r) => r.kind },
+              { id: "percent", label: "Spend", num: true, value: (r) => r.percent, render: (r) => fmtPercent(r.percent, 1) },
               {
-                key: "deliveries",
+                id: "delivery",
                 label: "Delivery",
-                render: (r) => {
-                  const d = itemsOf<Row>(r.deliveries);
-                  if (!d.length) return "—";
-                  return (
+                value: (r) => r.deliveries.map((d) => `${d.channel}: ${d.status}`).join("; "),
+                render: (r) =>
+                  r.deliveries.length ? (
                     <ul class="deliveries">
-                      {d.map((x) => (
-                        <li key={String(x.id)}>
-                          {String(x.channel)}: <Badge text={String(x.status)} />
-                          {x.status === "failed" && x.last_error ? <span class="muted small"> {String(x.last_error)}</span> : null}
-                          {Number(x.attempts) > 1 ? <span class="muted small"> ({String(x.attempts)} attempts)</span> : null}
+                      {r.deliveries.map((x) => (
+                        <li key={x.id}>
+                          {x.channel}: <Badge text={x.status} />
+                          {x.status === "failed" && x.last_error ? <span class="small"> {x.last_error}</span> : null}
+                          {x.attempts > 1 ? <span class="small"> ({x.attempts} attempts)</span> : null}
                         </li>
                       ))}
                     </ul>
-                  );
-                },
+                  ) : (
+                    "—"
+                  ),
               },
             ]}
           />
@@ -226,117 +277,166 @@ function BudgetAlerts({ ctx, b }: { ctx: Ctx; b: Row }) {
   );
 }
 
-/** Field errors from a 422 answer's details, keyed by the last path element (best effort). */
-function fieldErrors(e: ApiError): string[] {
-  const d = e.details;
-  if (Array.isArray(d)) {
-    return d.map((x) => {
-      const loc = pick<unknown[]>(x, "loc");
-      const where = Array.isArray(loc) ? loc.filter((p) => p !== "body").join(".") : "";
-      return `${where ? `${where}: ` : ""}${String(pick(x, "msg", "message") ?? JSON.stringify(x))}`;
-    });
+// ---------------------------------------------------------------- the form
+type Errors = Record<string, string>;
+
+const FIELD_NAMES: Record<string, string> = {
+  name: "Name",
+  period: "Period",
+  amount: "Amount",
+  amount_unit: "Unit",
+  scope_type: "Scope",
+  warehouses: "Warehouses",
+  query_tag: "Query tag",
+  thresholds: "Thresholds",
+  alert_emails: "Alert emails",
+  slack: "Slack",
+  active: "Active",
+};
+
+/** A 422 detail's message in words a person reads (never the raw validator text alone). */
+export function friendly(d: { loc: (string | number)[]; msg: string; type: string }): string {
+  const field = String(d.loc[0] ?? "");
+  if (d.type === "string_too_short" || d.type === "missing") {
+    return field === "name" ? "Give the budget a name." : `${FIELD_NAMES[field] ?? "This field"} is required.`;
   }
-  return [];
+  if (d.type === "greater_than" || d.type === "greater_than_equal") return "Must be a positive number.";
+  if (d.type === "string_too_long") return "Too long.";
+  const m = d.msg.replace(/^Value error, /, "");
+  return m.charAt(0).toUpperCase() + m.slice(1) + (m.endsWith(".") ? "" : ".");
 }
 
-function BudgetForm({ ctx, budget, onCancel, onSaved }: { ctx: Ctx; budget?: Row; onCancel: () => void; onSaved: () => void }) {
+/** Field errors from a 422 answer, keyed by field ("name", "thresholds.1", "alert_emails", "slack"…). */
+export function fieldErrors(details: unknown): Errors {
+  const out: Errors = {};
+  if (!Array.isArray(details)) return out;
+  for (const raw of details) {
+    const d = raw as { loc?: (string | number)[]; msg?: string; type?: string };
+    const loc = (d.loc ?? []).filter((p) => p !== "body");
+    const key = loc[0] === "thresholds" && typeof loc[1] === "number" ? `thresholds.${loc[1]}` : String(loc[0] ?? "form");
+    out[key] ??= friendly({ loc, msg: d.msg ?? "is not valid", type: d.type ?? "" });
+  }
+  return out;
+}
+
+/** Where an error key is shown, in words ("Threshold 2", "Name"). */
+export function fieldLabel(key: string): string {
+  const m = /^thresholds\.(\d+)$/.exec(key);
+  return m ? `Threshold ${Number(m[1]) + 1}` : (FIELD_NAMES[key] ?? "The budget");
+}
+
+function BudgetForm({ ctx, budget, onCancel, onSaved }: { ctx: Ctx; budget?: Budget; onCancel: () => void; onSaved: (b: Budget) => void }) {
   const editing = !!budget;
-  const [name, setName] = useState(String(budget?.name ?? ""));
-  const [period, setPeriod] = useState(String(budget?.period ?? "monthly"));
-  const [amount, setAmount] = useState(budget?.amount !== undefined ? String(budget.amount) : "");
-  const [unit, setUnit] = useState(String(budget?.amount_unit ?? "credits"));
-  const [scope, setScope] = useState(String(budget?.scope_type ?? "account"));
-  const [warehouses, setWarehouses] = useState(itemsOf<string>(budget?.warehouses).join(", "));
-  const [tag, setTag] = useState(String(budget?.query_tag ?? ""));
+  const [name, setName] = useState(budget?.name ?? "");
+  const [period, setPeriod] = useState<string>(budget?.period ?? "monthly");
+  const [amount, setAmount] = useState(budget ? String(budget.amount) : "");
+  const [unit, setUnit] = useState<string>(budget?.amount_unit ?? "credits");
+  const [scope, setScope] = useState<string>(budget?.scope_type ?? "account");
+  const [warehouses, setWarehouses] = useState((budget?.warehouses ?? []).join(", "));
+  const [tag, setTag] = useState(budget?.query_tag ?? "");
   const [thresholds, setThresholds] = useState<ThresholdIn[]>(
     budget
-      ? itemsOf<Row>(budget.thresholds).map((t) => ({ type: t.type as ThresholdIn["type"], value: String(t.value), basis: t.basis as ThresholdIn["basis"] }))
+      ? budget.thresholds.map((t) => ({ type: t.type as ThresholdIn["type"], value: String(t.value), basis: t.basis as ThresholdIn["basis"] }))
       : [
           { type: "percent", value: "80", basis: "actual" },
           { type: "percent", value: "100", basis: "forecast" },
         ],
   );
-  const [emails, setEmails] = useState(itemsOf<string>(budget?.alert_emails).join(", "));
+  const [emails, setEmails] = useState((budget?.alert_emails ?? []).join(", "));
   const hadSlack = !!budget?.slack;
   const [slackMode, setSlackMode] = useState(hadSlack ? "keep" : "none");
   const [channel, setChannel] = useState("");
   const [secret, setSecret] = useState("");
   const [active, setActive] = useState(budget?.active !== false);
   const [busy, setBusy] = useState(false);
-  const [errors, setErrors] = useState<string[]>([]);
+  const [errors, setErrors] = useState<Errors>({});
+  const [formError, setFormError] = useState<string | undefined>();
+  const inv = (k: string) => (errors[k] ? { "aria-invalid": true as const, "aria-describedby": `f-${k.replace(".", "-")}-err` } : {});
+  const err = (k: string) => <FieldError id={`f-${k.replace(".", "-")}`} text={errors[k]} />;
+  const setRow = (i: number, patch: Partial<ThresholdIn>) => setThresholds(thresholds.map((x, j) => (j === i ? { ...x, ...patch } : x)));
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    const errs: string[] = [];
+    const errs: Errors = {};
     const parsed = parseEmails(emails);
-    if (parsed.invalid.length) errs.push(`Not an email address: ${parsed.invalid.join(", ")}`);
+    if (!name.trim()) errs.name = "Give the budget a name.";
+    if (parsed.invalid.length) errs.alert_emails = `Not an email address: ${parsed.invalid.join(", ")}.`;
     const amt = Number(amount);
-    if (!(amt > 0)) errs.push("Amount must be a positive number.");
-    const ths = thresholds.map((t) => ({ ...t, num: Number(t.value) }));
-    if (ths.some((t) => !(t.num > 0))) errs.push("Each threshold needs a positive value.");
-    const keys = ths.map((t) => `${t.type}:${t.num}:${t.basis}`);
-    if (new Set(keys).size !== keys.length) errs.push("Thresholds must be unique.");
-    if (errs.length) {
-      setErrors(errs);
-      return;
-    }
-    const body: Record<string, unknown> = {
+    if (!(amt > 0)) errs.amount = "Must be a positive number.";
+    const seen = new Set<string>();
+    thresholds.forEach((t, i) => {
+      const n = Number(t.value);
+      if (!(n > 0)) errs[`thresholds.${i}`] = "Needs a positive value.";
+      const k = `${t.type}:${n}:${t.basis}`;
+      if (seen.has(k)) errs[`thresholds.${i}`] = "Repeats an earlier threshold.";
+      seen.add(k);
+    });
+    setErrors(errs);
+    setFormError(undefined);
+    if (Object.keys(errs).length) return;
+    const body: Schemas["BudgetIn"] = {
       name: name.trim(),
-      period,
+      period: period as Schemas["BudgetIn"]["period"],
       amount: amt,
-      amount_unit: unit,
-      scope_type: scope,
+      amount_unit: unit as Schemas["BudgetIn"]["amount_unit"],
+      scope_type: scope as Schemas["BudgetIn"]["scope_type"],
       warehouses: scope === "warehouses" ? warehouses.split(/[\s,]+/).filter(Boolean) : [],
       query_tag: scope === "query_tag" ? tag.trim() : null,
-      thresholds: ths.map((t) => ({ type: t.type, value: t.num, basis: t.basis })),
+      thresholds: thresholds.map((t) => ({ type: t.type, value: Number(t.value), basis: t.basis })),
       alert_emails: parsed.emails,
       active,
     };
     if (slackMode === "webhook") body.slack = { webhook_url: secret.trim() };
     else if (slackMode === "bot") body.slack = { channel: channel.trim(), bot_token: secret.trim() };
     else if (slackMode === "none") body.slack = null;
-    // "keep": omit slack, the stored target stays.
+    // "keep": no slack key, the stored target stays.
     setBusy(true);
-    setErrors([]);
     try {
-      if (editing) await api.put(paths.budget(ctx.connectorId, String(budget!.id)), body);
-      else await api.post(paths.budgets(ctx.connectorId), body);
-      onSaved();
-    } catch (err) {
-      const ae = err as ApiError;
-      setErrors([ae.message, ...fieldErrors(ae)]);
+      const a = editing
+        ? await api.put(`${B}/{budget_id}`, { path: { connector_id: ctx.connectorId, budget_id: budget!.id }, body })
+        : await api.post(B, { path: { connector_id: ctx.connectorId }, body });
+      onSaved(a.data);
+    } catch (x) {
+      const ae = x as ApiError;
+      const fe = fieldErrors(ae.details);
+      setErrors(fe);
+      setFormError(Object.keys(fe).length ? undefined : ae.message);
     } finally {
       setBusy(false);
     }
   };
+  const listed = Object.entries(errors);
 
   return (
-    <Section title={editing ? `Edit budget “${String(budget!.name)}”` : "New budget"} id="budget-form">
+    <Section title={editing ? `Edit budget “${budget!.name}”` : "New budget"} id="budget-form">
       <form class="form" onSubmit={submit} aria-label={editing ? "Edit budget" : "New budget"} noValidate>
         <div class="form-grid">
           <label>
             Name
-            <input name="name" required maxLength={100} value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+            <input name="name" required maxLength={100} value={name} {...inv("name")} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+            {err("name")}
           </label>
           <label>
             Period
-            <select name="period" value={period} onChange={(e) => setPeriod((e.target as HTMLSelectElement).value)}>
+            <select name="period" value={period} {...inv("period")} onChange={(e) => setPeriod((e.target as HTMLSelectElement).value)}>
               {PERIODS.map((p) => (
                 <option key={p} value={p}>
                   {p}
                 </option>
               ))}
             </select>
+            {err("period")}
           </label>
           <label>
             Amount
-            <input name="amount" type="number" min="0" step="any" required value={amount} onInput={(e) => setAmount((e.target as HTMLInputElement).value)} />
+            <input name="amount" type="number" min="0" step="any" required value={amount} {...inv("amount")} onInput={(e) => setAmount((e.target as HTMLInputElement).value)} />
+            {err("amount")}
           </label>
           <label>
             Unit
             <select name="amount_unit" value={unit} onChange={(e) => setUnit((e.target as HTMLSelectElement).value)}>
               <option value="credits">credits</option>
-              <option value="currency">{ctx.currency}</option>
+              <option value="currency">{ctx.connector.currency}</option>
             </select>
           </label>
           <label>
@@ -346,63 +446,59 @@ function BudgetForm({ ctx, budget, onCancel, onSaved }: { ctx: Ctx; budget?: Row
               <option value="warehouses">Warehouses</option>
               <option value="query_tag">Query tag</option>
             </select>
+            {err("scope_type")}
           </label>
           {scope === "warehouses" && (
             <label>
               Warehouses (comma-separated)
-              <input name="warehouses" required value={warehouses} onInput={(e) => setWarehouses((e.target as HTMLInputElement).value)} />
+              <input name="warehouses" required value={warehouses} {...inv("warehouses")} onInput={(e) => setWarehouses((e.target as HTMLInputElement).value)} />
+              {err("warehouses")}
             </label>
           )}
           {scope === "query_tag" && (
             <label>
               Query tag
-              <input name="query_tag" required value={tag} onInput={(e) => setTag((e.target as HTMLInputElement).value)} />
+              <input name="query_tag" required value={tag} {...inv("query_tag")} onInput={(e) => setTag((e.target as HTMLInputElement).value)} />
+              {err("query_tag")}
             </label>
           )}
         </div>
 
         <fieldset>
           <legend>Thresholds (up to 10)</legend>
-          {thresholds.map((t, i) => (
-            <div class="threshold-row" key={i}>
-              <label>
-                <span class="sr-only">Threshold {i + 1} value</span>
-                <input
-                  type="number"
-                  min="0"
-                  step="any"
-                  name={`threshold-${i}-value`}
-                  value={t.value}
-                  onInput={(e) => setThresholds(thresholds.map((x, j) => (j === i ? { ...x, value: (e.target as HTMLInputElement).value } : x)))}
-                />
-              </label>
-              <label>
-                <span class="sr-only">Threshold {i + 1} kind</span>
-                <select
-                  name={`threshold-${i}-type`}
-                  value={t.type}
-                  onChange={(e) => setThresholds(thresholds.map((x, j) => (j === i ? { ...x, type: (e.target as HTMLSelectElement).value as ThresholdIn["type"] } : x)))}
-                >
-                  <option value="percent">% of amount</option>
-                  <option value="absolute">{unit === "currency" ? ctx.currency : "credits"} (absolute)</option>
-                </select>
-              </label>
-              <label>
-                <span class="sr-only">Threshold {i + 1} basis</span>
-                <select
-                  name={`threshold-${i}-basis`}
-                  value={t.basis}
-                  onChange={(e) => setThresholds(thresholds.map((x, j) => (j === i ? { ...x, basis: (e.target as HTMLSelectElement).value as ThresholdIn["basis"] } : x)))}
-                >
-                  <option value="actual">of actual spend</option>
-                  <option value="forecast">of forecast to period end</option>
-                </select>
-              </label>
-              <button type="button" class="link" aria-label={`Remove threshold ${i + 1}`} onClick={() => setThresholds(thresholds.filter((_, j) => j !== i))}>
-                Remove
-              </button>
-            </div>
-          ))}
+          {err("thresholds")}
+          {thresholds.map((t, i) => {
+            const k = `thresholds.${i}`;
+            return (
+              <div class={`threshold-row${errors[k] ? " invalid" : ""}`} key={i} role="group" aria-labelledby={`th-${i}`} data-threshold={i + 1}>
+                <span id={`th-${i}`} class="row-name">
+                  Threshold {i + 1}
+                </span>
+                <label>
+                  <span class="sr-only">Threshold {i + 1} value</span>
+                  <input type="number" min="0" step="any" name={`threshold-${i}-value`} value={t.value} {...inv(k)} onInput={(e) => setRow(i, { value: (e.target as HTMLInputElement).value })} />
+                </label>
+                <label>
+                  <span class="sr-only">Threshold {i + 1} kind</span>
+                  <select name={`threshold-${i}-type`} value={t.type} onChange={(e) => setRow(i, { type: (e.target as HTMLSelectElement).value as ThresholdIn["type"] })}>
+                    <option value="percent">% of amount</option>
+                    <option value="absolute">{unit === "currency" ? ctx.connector.currency : "credits"} (absolute)</option>
+                  </select>
+                </label>
+                <label>
+                  <span class="sr-only">Threshold {i + 1} basis</span>
+                  <select name={`threshold-${i}-basis`} value={t.basis} onChange={(e) => setRow(i, { basis: (e.target as HTMLSelectElement).value as ThresholdIn["basis"] })}>
+                    <option value="actual">of actual spend</option>
+                    <option value="forecast">of forecast to period end</option>
+                  </select>
+                </label>
+                <button type="button" class="link" aria-label={`Remove threshold ${i + 1}`} onClick={() => setThresholds(thresholds.filter((_, j) => j !== i))}>
+                  Remove
+                </button>
+                {err(k)}
+              </div>
+            );
+          })}
           {thresholds.length < 10 && (
             <button type="button" onClick={() => setThresholds([...thresholds, { type: "percent", value: "", basis: "actual" }])}>
               Add threshold
@@ -417,9 +513,11 @@ function BudgetForm({ ctx, budget, onCancel, onSaved }: { ctx: Ctx; budget?: Row
             rows={2}
             placeholder="finops@example.com, lead@example.com"
             value={emails}
-            aria-describedby="emails-help"
+            {...inv("alert_emails")}
+            aria-describedby={errors.alert_emails ? "f-alert_emails-err emails-help" : "emails-help"}
             onInput={(e) => setEmails((e.target as HTMLTextAreaElement).value)}
           />
+          {err("alert_emails")}
         </label>
         <p id="emails-help" class="muted small">
           Comma or space separated. Leave empty to send alerts to the organization's admins.
@@ -427,10 +525,11 @@ function BudgetForm({ ctx, budget, onCancel, onSaved }: { ctx: Ctx; budget?: Row
 
         <fieldset>
           <legend>Slack</legend>
+          {err("slack")}
           <label>
             Slack target
             <select name="slack_mode" value={slackMode} onChange={(e) => setSlackMode((e.target as HTMLSelectElement).value)}>
-              {hadSlack && <option value="keep">Keep the current target ({String((budget!.slack as Row).kind)})</option>}
+              {hadSlack && <option value="keep">Keep the current target ({budget!.slack!.kind})</option>}
               <option value="none">No Slack</option>
               <option value="webhook">Incoming webhook</option>
               <option value="bot">Bot token and channel</option>
@@ -445,14 +544,7 @@ function BudgetForm({ ctx, budget, onCancel, onSaved }: { ctx: Ctx; budget?: Row
           {(slackMode === "bot" || slackMode === "webhook") && (
             <label>
               {slackMode === "bot" ? "Bot token" : "Webhook URL"}
-              <input
-                name="slack_secret"
-                type="password"
-                autoComplete="off"
-                value={secret}
-                aria-describedby="slack-help"
-                onInput={(e) => setSecret((e.target as HTMLInputElement).value)}
-              />
+              <input name="slack_secret" type="password" autoComplete="off" value={secret} aria-describedby="slack-help" onInput={(e) => setSecret((e.target as HTMLInputElement).value)} />
             </label>
           )}
           <p id="slack-help" class="muted small">
@@ -464,13 +556,18 @@ function BudgetForm({ ctx, budget, onCancel, onSaved }: { ctx: Ctx; budget?: Row
           <input type="checkbox" name="active" checked={active} onChange={(e) => setActive((e.target as HTMLInputElement).checked)} /> Active
         </label>
 
-        {errors.length > 0 && (
-          <div class="state error" role="alert">
-            <ul>
-              {errors.map((x) => (
-                <li key={x}>{x}</li>
-              ))}
-            </ul>
+        {(listed.length > 0 || formError) && (
+          <div class="state error" role="alert" data-testid="form-errors">
+            {formError ?? "Fix the marked fields:"}
+            {listed.length > 0 && (
+              <ul>
+                {listed.map(([k, v]) => (
+                  <li key={k}>
+                    {fieldLabel(k)}: {v}
+                  </li>
+                ))}
+              </ul>
+            )}
           </div>
         )}
         <div class="form-actions">
@@ -485,4 +582,3 @@ function BudgetForm({ ctx, budget, onCancel, onSaved }: { ctx: Ctx; budget?: Row
     </Section>
   );
 }
-

@@ -1,177 +1,107 @@
-// Cost: month-to-date overview with forecast and change, daily spend by warehouse or service type,
-// warehouses with idle cost, storage, waste findings with savings, top queries and users.
-import { useState } from "preact/hooks";
-import { paths } from "../api";
+// Cost: month to date with forecast, daily spend, warehouses with idle cost, waste, storage, top queries
+// and users. One date range (in the URL, in the connector's time zone) drives every ranged block.
+import type { Schemas } from "../api";
 import type { Ctx } from "../app";
 import { LineChart, StackedBars } from "../charts";
-import { Async, Card, DataTable, Empty, Pager, Section, useGet } from "../components";
-import {
-  fmtBytes,
-  fmtChange,
-  fmtCredits,
-  fmtDate,
-  fmtMoney,
-  fmtNumber,
-  fmtPercent,
-  isoDaysAgo,
-  itemsOf,
-  pick,
-  pickNum,
-  toSeries,
-  type Row,
-} from "../format";
+import { Async, Card, RangePicker, Section, Table, useGet } from "../components";
+import { fmtBytes, fmtChange, fmtCredits, fmtMoney, fmtNumber, fmtPercent, fmtTime, rangeFrom, toSeries, type DateRange } from "../format";
+import { useParam, useQuery } from "../router";
+
+const C = "/api/connectors/{connector_id}/cost";
 
 export function CostPage({ ctx }: { ctx: Ctx }) {
-  const [days, setDays] = useState(30);
-  const range = { start: isoDaysAgo(days), end: isoDaysAgo(0) };
+  const [params] = useQuery();
+  const tz = ctx.connector.timezone;
+  const range = rangeFrom(params, tz);
   return (
     <div class="page">
       <div class="page-head">
         <h1>Cost</h1>
-        <label>
-          Range{" "}
-          <select name="range" value={days} onChange={(e) => setDays(Number((e.target as HTMLSelectElement).value))}>
-            <option value={7}>Last 7 days</option>
-            <option value={30}>Last 30 days</option>
-            <option value={90}>Last 90 days</option>
-          </select>
-        </label>
       </div>
+      <RangePicker range={range} zone={`${tz} (the connector's time zone)`} />
       <Overview ctx={ctx} />
       <Daily ctx={ctx} range={range} />
       <Warehouses ctx={ctx} range={range} />
       <Waste ctx={ctx} range={range} />
       <Storage ctx={ctx} range={range} />
-      <div class="grid-2">
-        <TopQueries ctx={ctx} range={range} />
-        <TopUsers ctx={ctx} range={range} />
-      </div>
+      <TopQueries ctx={ctx} range={range} />
+      <TopUsers ctx={ctx} range={range} />
     </div>
   );
 }
 
-type Range = { start: string; end: string };
-
-function money(ctx: Ctx, row: unknown, ...names: string[]): string {
-  const v = pickNum(row, ...names);
-  return v === undefined ? "" : fmtMoney(v, String(pick(row, "currency") ?? ctx.currency));
-}
+type Q = { start: string; end: string };
+const q = (r: DateRange): Q => ({ start: r.start, end: r.end });
+const money = (m: Schemas["Money"] | undefined, v: number | null | undefined) => fmtMoney(v, m?.currency ?? "USD");
 
 function Overview({ ctx }: { ctx: Ctx }) {
-  const res = useGet<Row>(paths.cost(ctx.connectorId, "overview"), { period: "mtd" });
-  const fc = useGet<Row>(paths.cost(ctx.connectorId, "forecast"));
+  const res = useGet(`${C}/overview`, { path: { connector_id: ctx.connectorId }, query: { period: "mtd" } });
   return (
-    <Section title="Month to date" id="cost-overview" cache={res.cache}>
-      {res.error && fc.data && <ForecastOnly ctx={ctx} fc={fc.data} />}
+    <Section title="Month to date" id="cost-overview" res={res} note={`Month to date in ${ctx.connector.timezone}, whatever the range below.`}>
       <Async res={res}>
-        {(o) => {
-          const credits = pickNum(o, "credits", "total_credits", "totals.credits", "current.credits", "mtd_credits");
-          const cost = pickNum(o, "amount", "cost", "total_cost", "totals.cost", "totals.amount", "current.cost", "mtd_cost");
-          const change = pickNum(o, "change_pct", "change_percent", "change.percent", "change.pct", "change");
-          const prevCredits = pickNum(o, "previous_credits", "previous.credits", "change.previous_credits");
-          const forecast = pick<Row>(o, "forecast") ?? pick<Row>(fc.data, "month") ?? fc.data;
-          const fCredits = pickNum(forecast, "month_end_credits", "forecast_credits", "credits", "projected_credits");
-          const fCost = pickNum(forecast, "forecast_amount", "month_end_cost", "forecast_cost", "cost", "amount", "projected_cost");
-          const currencyNote = pick<string>(o, "money.currency_source", "currency_note", "currency_source");
-          const price = pickNum(o, "money.credit_price");
-          const services = itemsOf<Row>(pick(o, "by_service_type", "by_service", "services"));
-          const top = itemsOf<Row>(pick(o, "top_warehouses", "warehouses"));
-          return (
-            <>
-              <div class="cards" data-testid="cost-overview">
-                <Card label="Credits, month to date" value={fmtCredits(credits)} hint={cost !== undefined ? fmtMoney(cost, ctx.currency) : undefined} />
-                <Card
-                  label="Change vs previous period"
-                  value={fmtChange(change)}
-                  tone={change === undefined ? "" : change > 20 ? "bad" : change < 0 ? "good" : ""}
-                  hint={prevCredits !== undefined ? `previous: ${fmtCredits(prevCredits)}` : undefined}
-                />
-                <Card
-                  label="Month-end forecast"
-                  value={fmtCredits(fCredits)}
-                  hint={fCost !== undefined ? fmtMoney(fCost, ctx.currency) : pick<string>(forecast, "method")}
-                />
-              </div>
-              {currencyNote && (
-                <p class="muted small" data-testid="pricing">
-                  {currencyNote === "organization_usage"
-                    ? "Amounts in currency from your organization's usage in currency."
-                    : `Credits only from Snowflake; amounts use the connector's configured price${price !== undefined ? ` (${fmtMoney(price, ctx.currency)} per credit)` : ""}.`}
-                </p>
-              )}
-              <div class="grid-2 tight">
-                <div>
-                  <h3>By service type</h3>
-                  {services.length ? (
-                    <DataTable
-                      rows={services}
-                      caption="Credits by service type"
-                      columns={[
-                        { key: "key|service_type|name", label: "Service" },
-                        { key: "credits", num: true, render: (r) => fmtCredits(pick(r, "credits")) },
-                        { key: "cost|amount", label: "Cost", num: true, render: (r) => money(ctx, r, "cost", "amount") },
-                      ]}
-                    />
-                  ) : (
-                    <Empty>No service breakdown.</Empty>
-                  )}
-                </div>
-                <div>
-                  <h3>Top warehouses</h3>
-                  {top.length ? (
-                    <DataTable
-                      rows={top.slice(0, 8)}
-                      caption="Top warehouses by credits"
-                      columns={[
-                        { key: "key|warehouse_name|name", label: "Warehouse" },
-                        { key: "credits", num: true, render: (r) => fmtCredits(pick(r, "credits")) },
-                        { key: "cost|amount", label: "Cost", num: true, render: (r) => money(ctx, r, "cost", "amount") },
-                      ]}
-                    />
-                  ) : (
-                    <Empty>No warehouse spend.</Empty>
-                  )}
-                </div>
-              </div>
-            </>
-          );
-        }}
+        {(o) => (
+          <>
+            <div class="cards" data-testid="cost-overview">
+              <Card label="Credits, month to date" value={fmtCredits(o.credits)} hint={money(o.money, o.amount)} />
+              <Card
+                label="Change vs previous period"
+                value={fmtChange(o.change_pct)}
+                tone={o.change_pct === null || o.change_pct === undefined ? "" : o.change_pct > 20 ? "bad" : o.change_pct < 0 ? "good" : ""}
+                hint={`previous: ${fmtCredits(o.previous_credits)}`}
+              />
+              <Card label="Month-end forecast" value={fmtCredits(o.forecast.forecast_credits)} hint={money(o.money, o.forecast.forecast_amount)} />
+            </div>
+            <p class="muted small" data-testid="pricing">
+              {o.money.currency_source === "organization_usage"
+                ? "Amounts in currency from your organization's usage in currency."
+                : `Credits from Snowflake; amounts use the connector's configured price (${fmtMoney(o.money.credit_price, o.money.currency)} per credit).`}{" "}
+              Forecast: {o.forecast.method}
+            </p>
+            <div class="grid-2 tight">
+              <Table
+                id="services"
+                label="Credits by service type"
+                rows={o.by_service_type}
+                rowKey={(r) => r.key}
+                defaultSort="-credits"
+                pageSize={10}
+                cols={[
+                  { id: "service", label: "Service", value: (r) => r.key },
+                  { id: "credits", label: "Credits", num: true, value: (r) => r.credits, render: (r) => fmtCredits(r.credits) },
+                  { id: "amount", label: `Cost (${o.money.currency})`, num: true, value: (r) => r.amount, render: (r) => money(o.money, r.amount) },
+                ]}
+              />
+              <Table
+                id="topwh"
+                label="Top warehouses by credits"
+                rows={o.top_warehouses}
+                rowKey={(r) => r.key}
+                defaultSort="-credits"
+                pageSize={10}
+                cols={[
+                  { id: "warehouse", label: "Warehouse", value: (r) => r.key },
+                  { id: "credits", label: "Credits", num: true, value: (r) => r.credits, render: (r) => fmtCredits(r.credits) },
+                  { id: "amount", label: `Cost (${o.money.currency})`, num: true, value: (r) => r.amount, render: (r) => money(o.money, r.amount) },
+                ]}
+              />
+            </div>
+          </>
+        )}
       </Async>
     </Section>
   );
 }
 
-/** When the overview cannot be read, the forecast endpoint still gives month to date and month end. */
-function ForecastOnly({ ctx, fc }: { ctx: Ctx; fc: Row }) {
-  const m = pick<Row>(fc, "month") ?? fc;
-  return (
-    <div class="cards" data-testid="cost-forecast-only">
-      <Card label="Credits, month to date" value={fmtCredits(pick(m, "month_to_date_credits"))} />
-      <Card
-        label="Month-end forecast"
-        value={fmtCredits(pick(m, "forecast_credits"))}
-        hint={pickNum(m, "forecast_amount") !== undefined ? fmtMoney(pick(m, "forecast_amount"), ctx.currency) : undefined}
-      />
-      <Card label="Daily run rate" value={fmtCredits(pick(fc, "daily_run_rate_credits"))} />
-    </div>
-  );
-}
-
-function Daily({ ctx, range }: { ctx: Ctx; range: Range }) {
-  const [groupBy, setGroupBy] = useState("warehouse");
-  const res = useGet<unknown>(paths.cost(ctx.connectorId, "daily"), { ...range, group_by: groupBy });
-  const rows = itemsOf<Row>(res.data, "days", "rows", "series");
-  const { xs, series } = toSeries(
-    rows,
-    ["day", "date", "usage_date"],
-    ["key", "group", "warehouse_name", "warehouse", "service_type", "name"],
-    ["credits", "credits_used", "value"],
-  );
+function Daily({ ctx, range }: { ctx: Ctx; range: DateRange }) {
+  const [groupBy, setGroupBy] = useParam("daily.by", "warehouse");
+  const res = useGet(`${C}/daily`, { path: { connector_id: ctx.connectorId }, query: { ...q(range), group_by: groupBy as "warehouse" | "service_type" } });
+  const { xs, series } = toSeries(res.data?.items ?? [], (r) => r.day, (r) => r.key, (r) => r.credits);
+  const anomalies = useGet(`${C}/anomalies`, { path: { connector_id: ctx.connectorId }, query: q(range) });
   return (
     <Section
       title="Daily spend"
       id="cost-daily"
-      cache={res.cache}
+      res={[res, anomalies]}
       actions={
         <label>
           Group by{" "}
@@ -183,82 +113,109 @@ function Daily({ ctx, range }: { ctx: Ctx; range: Range }) {
       }
     >
       <Async res={res} empty={() => xs.length === 0} emptyText="No spend in this range yet.">
-        {() => <StackedBars xs={xs} series={series} label={`Daily credits by ${groupBy.replace("_", " ")}`} unit="credits" />}
+        {() => <StackedBars xs={xs} series={series} label={`Daily credits by ${groupBy.replace("_", " ")}`} unit={`credits per day (${ctx.connector.timezone} days)`} />}
       </Async>
-      <Anomalies ctx={ctx} range={range} />
+      {anomalies.data && anomalies.data.items.length > 0 && (
+        <>
+          <h3>Unusual days</h3>
+          <Table
+            id="anomalies"
+            label="Days with unusual spend"
+            rows={anomalies.data.items}
+            rowKey={(r) => r.day}
+            defaultSort="day"
+            pageSize={10}
+            cols={[
+              { id: "day", label: `Day (${ctx.connector.timezone})`, value: (r) => r.day },
+              { id: "credits", label: "Credits", num: true, value: (r) => r.credits, render: (r) => fmtCredits(r.credits) },
+              { id: "usual", label: "Usual (median)", num: true, value: (r) => r.baseline_median, render: (r) => fmtCredits(r.baseline_median) },
+              { id: "direction", label: "Direction", value: (r) => r.direction },
+              { id: "score", label: "Score", num: true, value: (r) => r.score, render: (r) => fmtNumber(r.score, 1) },
+              { id: "amount", label: "Cost", num: true, value: (r) => r.amount, render: (r) => money(anomalies.data?.money, r.amount) },
+            ]}
+          />
+          <p class="muted small">{anomalies.data.method}</p>
+        </>
+      )}
     </Section>
   );
 }
 
-/** Days far outside the robust baseline of the previous 28 days (GET cost/anomalies). */
-function Anomalies({ ctx, range }: { ctx: Ctx; range: Range }) {
-  const res = useGet<Row>(paths.cost(ctx.connectorId, "anomalies"), range);
-  const rows = itemsOf<Row>(res.data);
-  if (res.error || (!res.loading && !rows.length)) return null; // optional extra: stay quiet
+function Warehouses({ ctx, range }: { ctx: Ctx; range: DateRange }) {
+  const res = useGet(`${C}/warehouses`, { path: { connector_id: ctx.connectorId }, query: { ...q(range), limit: 500 } });
   return (
-    <div>
-      <h3>Unusual days</h3>
+    <Section title="Warehouses and idle cost" id="cost-warehouses" res={res} note="Idle cost = compute credits minus the credits attributed to queries.">
       <Async res={res}>
-        {(d) => (
-          <>
-            <DataTable
-              rows={rows}
-              caption="Days with unusual spend"
-              rowKey={(r, i) => String(pick(r, "day") ?? i)}
-              columns={[
-                { key: "day", label: "Day" },
-                { key: "credits", num: true, render: (r) => fmtCredits(pick(r, "credits")) },
-                { key: "baseline_median", label: "Usual (median)", num: true, render: (r) => fmtCredits(pick(r, "baseline_median")) },
-                { key: "direction", label: "Direction" },
-                { key: "score", label: "Score", num: true, render: (r) => fmtNumber(pick(r, "score"), 1) },
-                { key: "amount", label: "Cost", num: true, render: (r) => money(ctx, r, "amount") },
-              ]}
-            />
-            {pick(d, "method") !== undefined && <p class="muted small">{String(pick(d, "method"))}</p>}
-          </>
+        {(w) => (
+          <Table
+            id="warehouses"
+            label="Warehouses with credits and idle cost"
+            rows={w.page.items}
+            total={w.page.total}
+            rowKey={(r) => r.warehouse_name}
+            defaultSort="-credits"
+            search={(r) => [r.warehouse_name]}
+            emptyText="No warehouses yet."
+            cols={[
+              { id: "warehouse", label: "Warehouse", value: (r) => r.warehouse_name },
+              { id: "size", label: "Size", value: (r) => r.size ?? "" },
+              { id: "credits", label: "Credits", num: true, value: (r) => r.credits, render: (r) => fmtCredits(r.credits) },
+              { id: "idle", label: "Idle credits", num: true, value: (r) => r.idle_credits, render: (r) => fmtCredits(r.idle_credits) },
+              { id: "idle_share", label: "Idle share", num: true, value: (r) => r.idle_share, render: (r) => fmtPercent(r.idle_share === null ? null : r.idle_share * 100) },
+              { id: "idle_amount", label: `Idle cost (${w.money.currency})`, num: true, value: (r) => r.idle_amount, render: (r) => money(w.money, r.idle_amount) },
+              { id: "load", label: "Avg running load", num: true, value: (r) => r.utilisation, render: (r) => fmtNumber(r.utilisation, 2) },
+              { id: "queued", label: "Avg queued load", num: true, value: (r) => r.avg_queued_load, render: (r) => fmtNumber(r.avg_queued_load, 2) },
+              { id: "monitor", label: "Resource monitor", value: (r) => r.resource_monitor ?? "" },
+              { id: "suspend", label: "Auto-suspend (s)", num: true, value: (r) => r.auto_suspend, render: (r) => fmtNumber(r.auto_suspend) },
+            ]}
+          />
         )}
       </Async>
-    </div>
+    </Section>
   );
 }
 
-function Warehouses({ ctx, range }: { ctx: Ctx; range: Range }) {
-  const [offset, setOffset] = useState(0);
-  const res = useGet<Row>(paths.cost(ctx.connectorId, "warehouses"), { ...range, limit: 20, offset });
-  const rows = itemsOf<Row>(res.data, "page.items");
+function Waste({ ctx, range }: { ctx: Ctx; range: DateRange }) {
+  const res = useGet(`${C}/waste`, { path: { connector_id: ctx.connectorId }, query: q(range) });
   return (
-    <Section title="Warehouses and idle cost" id="cost-warehouses" cache={res.cache}>
-      <p class="muted small">Idle cost = compute credits minus the credits attributed to queries.</p>
-      <Async res={res} empty={() => rows.length === 0} emptyText="No warehouses yet.">
-        {(p) => (
+    <Section title="Waste findings" id="cost-waste" res={res}>
+      <Async res={res}>
+        {(w) => (
           <>
-            <DataTable
-              rows={rows}
-              caption="Warehouses with credits and idle cost"
-              rowKey={(r, i) => String(pick(r, "warehouse_name", "name") ?? i)}
-              columns={[
-                { key: "warehouse_name|warehouse|name", label: "Warehouse" },
-                { key: "size|warehouse_size", label: "Size", render: (r) => String(pick(r, "size", "warehouse_size", "config.size") ?? "—") },
-                { key: "credits", num: true, render: (r) => fmtCredits(pick(r, "credits", "compute_credits")) },
-                { key: "idle_credits", label: "Idle credits", num: true, render: (r) => fmtCredits(pick(r, "idle_credits")) },
+            <p>
+              Estimated savings: <strong data-testid="waste-savings">{money(w.money, w.total_estimated_monthly_savings)}</strong> per month (estimates;
+              snowwatch changes nothing in your account).
+            </p>
+            <Table
+              id="waste"
+              label="Waste findings"
+              rows={w.findings}
+              rowKey={(f) => `${f.kind}:${f.subject}`}
+              defaultSort="-savings"
+              search={(f) => [f.kind, f.title, f.subject]}
+              emptyText="No waste found."
+              cols={[
+                { id: "kind", label: "Kind", value: (f) => f.kind.replace(/_/g, " ") },
+                { id: "title", label: "Finding", value: (f) => f.title },
                 {
-                  key: "idle_share|idle_pct|idle_percent",
-                  label: "Idle share",
-                  num: true,
-                  render: (r) => {
-                    const share = pickNum(r, "idle_pct", "idle_percent");
-                    const frac = pickNum(r, "idle_share");
-                    return fmtPercent(share ?? (frac !== undefined ? frac * 100 : undefined));
-                  },
+                  id: "recommendation",
+                  label: "Recommendation",
+                  value: (f) => f.recommendation,
+                  render: (f) => (
+                    <>
+                      {f.recommendation}
+                      <details>
+                        <summary>
+                          Evidence<span class="sr-only">: {f.title}</span>
+                        </summary>
+                        <pre>{JSON.stringify(f.evidence, null, 2)}</pre>
+                      </details>
+                    </>
+                  ),
                 },
-                { key: "idle_amount|idle_cost", label: "Idle cost", num: true, render: (r) => money(ctx, r, "idle_amount", "idle_cost") },
-                { key: "utilisation|utilization", label: "Avg running load", num: true, render: (r) => fmtNumber(pick(r, "utilisation", "utilization"), 2) },
-                { key: "avg_queued_load", label: "Avg queued load", num: true, render: (r) => fmtNumber(pick(r, "avg_queued_load"), 2) },
-                { key: "resource_monitor", label: "Resource monitor" },
-                { key: "auto_suspend", label: "Auto-suspend (s)", num: true, render: (r) => fmtNumber(pick(r, "auto_suspend", "config.auto_suspend")) },
+                { id: "savings", label: `Savings / month (${w.money.currency})`, num: true, value: (f) => f.estimated_monthly_savings, render: (f) => money(w.money, f.estimated_monthly_savings) },
               ]}
             />
-            <Pager total={pickNum(p, "page.total", "total") ?? rows.length} limit={20} offset={offset} onChange={setOffset} label="Warehouses" />
           </>
         )}
       </Async>
@@ -266,72 +223,61 @@ function Warehouses({ ctx, range }: { ctx: Ctx; range: Range }) {
   );
 }
 
-function Storage({ ctx, range }: { ctx: Ctx; range: Range }) {
-  const res = useGet<Row>(paths.cost(ctx.connectorId, "storage"), { ...range, limit: 20 });
-  const trend = itemsOf<Row>(pick(res.data, "trend", "account", "daily", "account_trend"));
-  const dbs = itemsOf<Row>(pick(res.data, "databases", "by_database"));
-  const tables = itemsOf<Row>(pick(res.data, "tables.items", "tables", "top_tables"));
-  const xs = trend.map((r) => String(pick(r, "day", "date", "usage_date") ?? "").slice(0, 10));
-  const tb = (r: Row, ...k: string[]) => (pickNum(r, ...k) ?? 0) / 1024 ** 4;
+function Storage({ ctx, range }: { ctx: Ctx; range: DateRange }) {
+  const res = useGet(`${C}/storage`, { path: { connector_id: ctx.connectorId }, query: { ...q(range), limit: 500 } });
+  const tb = (n: number) => n / 1024 ** 4;
   return (
-    <Section title="Storage" id="cost-storage" cache={res.cache}>
-      <Async res={res} empty={() => !trend.length && !dbs.length && !tables.length} emptyText="No storage data yet.">
+    <Section title="Storage" id="cost-storage" res={res}>
+      <Async res={res} empty={(s) => !s.trend.length && !s.databases.length && !s.tables.items.length} emptyText="No storage data yet.">
         {(s) => (
           <>
-            {pickNum(s, "monthly_amount", "monthly_cost") !== undefined && (
-              <p>
-                Storage cost per month: <strong>{money(ctx, s, "monthly_amount", "monthly_cost")}</strong>
-              </p>
-            )}
-            {trend.length > 0 && (
+            <p>
+              Storage cost per month: <strong>{money(s.money, s.monthly_amount)}</strong> ({fmtMoney(s.storage_price_per_tb, s.money.currency)} per TB)
+            </p>
+            {s.trend.length > 0 && (
               <LineChart
-                xs={xs}
+                xs={s.trend.map((r) => r.day)}
                 series={[
-                  { name: "storage", values: trend.map((r) => tb(r, "storage_bytes", "average_bytes", "bytes")) },
-                  { name: "stage", values: trend.map((r) => tb(r, "stage_bytes")) },
-                  { name: "fail-safe", values: trend.map((r) => tb(r, "failsafe_bytes")) },
+                  { name: "storage", values: s.trend.map((r) => tb(r.storage_bytes)) },
+                  { name: "stage", values: s.trend.map((r) => tb(r.stage_bytes)) },
+                  { name: "fail-safe", values: s.trend.map((r) => tb(r.failsafe_bytes)) },
                 ].filter((x) => x.values.some((v) => v > 0))}
                 label="Account storage over time"
-                unit="TB"
+                unit={`TB (TiB) per day (${ctx.connector.timezone} days)`}
               />
             )}
             <div class="grid-2 tight">
-              <div>
-                <h3>Databases</h3>
-                {dbs.length ? (
-                  <DataTable
-                    rows={dbs}
-                    caption="Storage by database"
-                    columns={[
-                      { key: "database_name|name", label: "Database" },
-                      { key: "bytes|average_database_bytes|database_bytes", label: "Size", num: true, render: (r) => fmtBytes(pick(r, "bytes", "average_database_bytes", "database_bytes")) },
-                      { key: "failsafe_bytes|average_failsafe_bytes", label: "Fail-safe", num: true, render: (r) => fmtBytes(pick(r, "failsafe_bytes", "average_failsafe_bytes")) },
-                      { key: "monthly_amount|monthly_cost", label: "Cost / month", num: true, render: (r) => money(ctx, r, "monthly_amount", "monthly_cost") },
-                    ]}
-                  />
-                ) : (
-                  <Empty>No databases.</Empty>
-                )}
-              </div>
-              <div>
-                <h3>Largest tables</h3>
-                {tables.length ? (
-                  <DataTable
-                    rows={tables.slice(0, 10)}
-                    caption="Largest tables"
-                    columns={[
-                      { key: "table|table_name", label: "Table", render: (r) => String(pick(r, "table") ?? [pick(r, "table_catalog"), pick(r, "table_schema"), pick(r, "table_name")].filter(Boolean).join(".")) },
-                      { key: "active_bytes", label: "Active", num: true, render: (r) => fmtBytes(pick(r, "active_bytes")) },
-                      { key: "time_travel_bytes", label: "Time travel", num: true, render: (r) => fmtBytes(pick(r, "time_travel_bytes")) },
-                      { key: "failsafe_bytes", label: "Fail-safe", num: true, render: (r) => fmtBytes(pick(r, "failsafe_bytes")) },
-                      { key: "monthly_amount", label: "Cost / month", num: true, render: (r) => money(ctx, r, "monthly_amount") },
-                      { key: "last_read_at", label: "Last read", render: (r) => fmtDate(pick(r, "last_read_at")) },
-                    ]}
-                  />
-                ) : (
-                  <Empty>No tables.</Empty>
-                )}
-              </div>
+              <Table
+                id="databases"
+                label="Storage by database"
+                rows={s.databases}
+                rowKey={(r) => r.database_name}
+                defaultSort="-size"
+                pageSize={10}
+                cols={[
+                  { id: "database", label: "Database", value: (r) => r.database_name },
+                  { id: "size", label: "Size", num: true, value: (r) => r.database_bytes, render: (r) => fmtBytes(r.database_bytes) },
+                  { id: "failsafe", label: "Fail-safe", num: true, value: (r) => r.failsafe_bytes, render: (r) => fmtBytes(r.failsafe_bytes) },
+                  { id: "cost", label: `Cost / month (${s.money.currency})`, num: true, value: (r) => r.monthly_amount, render: (r) => money(s.money, r.monthly_amount) },
+                ]}
+              />
+              <Table
+                id="tables"
+                label="Largest tables"
+                rows={s.tables.items}
+                total={s.tables.total}
+                rowKey={(r) => r.table}
+                defaultSort="-total"
+                pageSize={10}
+                search={(r) => [r.table]}
+                cols={[
+                  { id: "table", label: "Table", value: (r) => r.table },
+                  { id: "total", label: "Total", num: true, value: (r) => r.total_bytes, render: (r) => fmtBytes(r.total_bytes) },
+                  { id: "tt", label: "Time travel", num: true, value: (r) => r.time_travel_bytes, render: (r) => fmtBytes(r.time_travel_bytes) },
+                  { id: "cost", label: `Cost / month (${s.money.currency})`, num: true, value: (r) => r.monthly_amount, render: (r) => money(s.money, r.monthly_amount) },
+                  { id: "read", label: "Last read", value: (r) => r.last_read_at ?? "", render: (r) => fmtTime(r.last_read_at) },
+                ]}
+              />
             </div>
           </>
         )}
@@ -340,57 +286,17 @@ function Storage({ ctx, range }: { ctx: Ctx; range: Range }) {
   );
 }
 
-function Waste({ ctx, range }: { ctx: Ctx; range: Range }) {
-  const res = useGet<unknown>(paths.cost(ctx.connectorId, "waste"), range);
-  const rows = itemsOf<Row>(res.data, "findings");
-  const total =
-    pickNum(res.data, "total_estimated_monthly_savings", "total_monthly_savings") ??
-    rows.reduce((s, r) => s + (pickNum(r, "estimated_monthly_savings", "monthly_savings", "savings") ?? 0), 0);
-  return (
-    <Section title="Waste findings" id="cost-waste" cache={res.cache}>
-      <Async res={res} empty={() => rows.length === 0} emptyText="No waste found. Nice.">
-        {() => (
-          <>
-            <p>
-              Estimated savings: <strong data-testid="waste-savings">{fmtMoney(total, ctx.currency)}</strong> per month
-              (estimates; snowwatch changes nothing in your account).
-            </p>
-            <ul class="findings">
-              {rows.map((f, i) => (
-                <li key={String(pick(f, "id", "fingerprint") ?? i)} class="finding">
-                  <div class="finding-head">
-                    <span class="badge">{String(pick(f, "kind", "rule", "type", "category") ?? "finding").replace(/_/g, " ")}</span>
-                    <strong>{String(pick(f, "title", "summary", "message") ?? pick(f, "subject", "warehouse_name") ?? "")}</strong>
-                    <span class="savings">{money(ctx, f, "estimated_monthly_savings", "monthly_savings", "savings") || "—"} / month</span>
-                  </div>
-                  {pick(f, "recommendation", "remediation", "detail", "description") !== undefined && (
-                    <p class="small">{String(pick(f, "recommendation", "remediation", "detail", "description"))}</p>
-                  )}
-                  {pick(f, "evidence") !== undefined && (
-                    <details>
-                      <summary>Evidence</summary>
-                      <pre>{JSON.stringify(pick(f, "evidence"), null, 2)}</pre>
-                    </details>
-                  )}
-                </li>
-              ))}
-            </ul>
-          </>
-        )}
-      </Async>
-    </Section>
-  );
-}
-
-function TopQueries({ ctx, range }: { ctx: Ctx; range: Range }) {
-  const [groupBy, setGroupBy] = useState("query");
-  const res = useGet<Row>(paths.cost(ctx.connectorId, "queries"), { ...range, group_by: groupBy, limit: 10 });
-  const rows = itemsOf<Row>(res.data, "page.items");
+function TopQueries({ ctx, range }: { ctx: Ctx; range: DateRange }) {
+  const [groupBy, setGroupBy] = useParam("queries.by", "query");
+  const res = useGet(`${C}/queries`, {
+    path: { connector_id: ctx.connectorId },
+    query: { ...q(range), group_by: groupBy as "query" | "parameterized_hash", limit: 200 },
+  });
   return (
     <Section
       title="Top queries"
       id="cost-queries"
-      cache={res.cache}
+      res={res}
       actions={
         <label>
           Show{" "}
@@ -401,28 +307,34 @@ function TopQueries({ ctx, range }: { ctx: Ctx; range: Range }) {
         </label>
       }
     >
-      <Async res={res} empty={() => rows.length === 0} emptyText="No queries in this range.">
-        {() => (
-          <DataTable
-            rows={rows}
-            caption="Top queries by cost"
-            rowKey={(r, i) => String(pick(r, "key", "query_id") ?? i)}
-            columns={[
+      <Async res={res}>
+        {(d) => (
+          <Table
+            id="queries"
+            label="Top queries by cost"
+            rows={d.page.items}
+            total={d.page.total}
+            rowKey={(r) => r.key}
+            defaultSort="-credits"
+            pageSize={10}
+            search={(r) => [r.query_text, r.user_name, r.warehouse_name]}
+            emptyText="No queries in this range."
+            cols={[
               {
-                key: "query_text|key",
+                id: "query",
                 label: "Query",
+                value: (r) => r.query_text ?? r.key,
                 render: (r) => (
-                  <code class="clip" title={String(pick(r, "query_text") ?? "")}>
-                    {String(pick(r, "query_text", "key") ?? "").slice(0, 90)}
+                  <code class="clip" title={r.query_text ?? ""}>
+                    {(r.query_text ?? r.key).slice(0, 90)}
                   </code>
                 ),
               },
-              { key: "user_name", label: "User" },
-              { key: "warehouse_name", label: "Warehouse" },
-              { key: "queries|query_count", label: "Runs", num: true },
-              { key: "credits|credits_attributed_compute", label: "Credits", num: true, render: (r) => fmtCredits(pick(r, "credits", "credits_attributed_compute")) },
-              { key: "amount|cost", label: "Cost", num: true, render: (r) => money(ctx, r, "amount", "cost") },
-              { key: "cost_method", label: "Method" },
+              { id: "user", label: "User", value: (r) => r.user_name ?? "" },
+              { id: "warehouse", label: "Warehouse", value: (r) => r.warehouse_name ?? "" },
+              { id: "runs", label: "Runs", num: true, value: (r) => r.queries, render: (r) => fmtNumber(r.queries) },
+              { id: "credits", label: "Credits", num: true, value: (r) => r.credits, render: (r) => fmtCredits(r.credits) },
+              { id: "amount", label: `Cost (${d.money.currency})`, num: true, value: (r) => r.amount, render: (r) => money(d.money, r.amount) },
             ]}
           />
         )}
@@ -431,15 +343,15 @@ function TopQueries({ ctx, range }: { ctx: Ctx; range: Range }) {
   );
 }
 
-function TopUsers({ ctx, range }: { ctx: Ctx; range: Range }) {
-  const [groupBy, setGroupBy] = useState("user");
-  const res = useGet<Row>(paths.cost(ctx.connectorId, "users"), { ...range, group_by: groupBy, limit: 10 });
-  const rows = itemsOf<Row>(res.data, "page.items");
+function TopUsers({ ctx, range }: { ctx: Ctx; range: DateRange }) {
+  const [groupBy, setGroupBy] = useParam("users.by", "user");
+  const res = useGet(`${C}/users`, { path: { connector_id: ctx.connectorId }, query: { ...q(range), group_by: groupBy as "user" | "role", limit: 200 } });
+  const role = groupBy === "role";
   return (
     <Section
       title="Top users and roles"
       id="cost-users"
-      cache={res.cache}
+      res={res}
       actions={
         <label>
           Group by{" "}
@@ -450,17 +362,22 @@ function TopUsers({ ctx, range }: { ctx: Ctx; range: Range }) {
         </label>
       }
     >
-      <Async res={res} empty={() => rows.length === 0} emptyText="No usage in this range.">
-        {() => (
-          <DataTable
-            rows={rows}
-            caption={`Cost by ${groupBy}`}
-            columns={[
-              { key: groupBy === "role" ? "role_name|name" : "user_name|name", label: groupBy === "role" ? "Role" : "User" },
-              { key: "queries|query_count", label: "Queries", num: true },
-              { key: "credits", label: "Credits", num: true, render: (r) => fmtCredits(pick(r, "credits")) },
-              { key: "cost|amount", label: "Cost", num: true, render: (r) => money(ctx, r, "cost", "amount") },
-              { key: "last_query_at", label: "Last query", render: (r) => fmtDate(pick(r, "last_query_at")) },
+      <Async res={res}>
+        {(d) => (
+          <Table
+            id="users"
+            label={`Cost by ${groupBy}`}
+            rows={d.page.items}
+            total={d.page.total}
+            rowKey={(r) => (role ? r.role_name : r.user_name) ?? "(none)"}
+            defaultSort="-credits"
+            pageSize={10}
+            emptyText="No usage in this range."
+            cols={[
+              { id: "who", label: role ? "Role" : "User", value: (r) => (role ? r.role_name : r.user_name) ?? "" },
+              { id: "queries", label: "Queries", num: true, value: (r) => r.queries, render: (r) => fmtNumber(r.queries) },
+              { id: "credits", label: "Credits", num: true, value: (r) => r.credits, render: (r) => fmtCredits(r.credits) },
+              { id: "amount", label: `Cost (${d.money.currency})`, num: true, value: (r) => r.amount, render: (r) => money(d.money, r.amount) },
             ]}
           />
         )}

@@ -1,31 +1,83 @@
-// Jobs: the five jobs with schedules and last/next run, recent runs with status and errors, run-now for admins.
+// Jobs: the five jobs with schedules and last/next run, run-now for admins, and recent runs of every
+// connector (filters in the URL), with live progress while a run is active.
 import { useState } from "preact/hooks";
-import { ApiError, api, paths, type Page } from "../api";
-import type { Ctx } from "../app";
-import { Async, Badge, DataTable, ErrorBox, Pager, Section, useGet, usePoll } from "../components";
-import { fmtDate, fmtDuration, itemsOf, pick, type Row } from "../format";
+import { ApiError, api, markChanged, type Schemas } from "../api";
+import { Async, Badge, ErrorBox, Section, Table, useGet, usePoll } from "../components";
+import { fmtDuration, fmtNumber, fmtTime } from "../format";
+import { useParam } from "../router";
 
+type JobRun = Schemas["JobRun"];
 const ACTIVE = ["queued", "running"];
+const STATUSES = ["queued", "running", "succeeded", "failed", "interrupted"] as const;
+const JOBS = ["sync", "budget_check", "notify", "snapshot", "security"] as const;
 
-export function JobsPage({ ctx }: { ctx: Ctx }) {
-  const jobs = useGet<Row[]>(paths.jobs);
-  const [job, setJob] = useState("");
-  const [status, setStatus] = useState("");
-  const [offset, setOffset] = useState(0);
-  const runs = useGet<Page<Row>>(paths.runs, { job, status, limit: 25, offset });
-  const runRows = itemsOf<Row>(runs.data);
-  const anyActive = runRows.some((r) => ACTIVE.includes(String(r.status)));
-  usePoll(runs.reload, 2000, anyActive); // runs are not cached: poll while something runs
+/** Windows done and left of a running extraction, when the run reports them. */
+export interface RunProgress {
+  windows_done?: number;
+  windows_total?: number;
+  windows_left?: number;
+  view?: string;
+}
+
+export function progressOf(run: JobRun): RunProgress | undefined {
+  const p = (run as JobRun & { progress?: RunProgress | null }).progress;
+  return p ?? undefined;
+}
+
+export function ProgressText({ run }: { run: JobRun }) {
+  const p = progressOf(run);
+  if (!p) return null;
+  const done = p.windows_done ?? 0;
+  const total = p.windows_total ?? (p.windows_left !== undefined ? done + p.windows_left : undefined);
+  return (
+    <span class="progress-text">
+      <progress max={total ?? 1} value={total ? done : undefined} aria-label={`Progress of run ${run.id}`} />{" "}
+      {fmtNumber(done)} windows done{total !== undefined ? `, ${fmtNumber(total - done)} left` : ""}
+      {p.view ? ` (${p.view})` : ""}
+    </span>
+  );
+}
+
+export function JobsPage({ me, connectors }: { me: Schemas["UserOut"]; connectors: Schemas["ConnectorOut"][] }) {
+  const isAdmin = me.role === "admin";
+  const jobs = useGet("/api/jobs");
+  const [job, setJob] = useParam("job");
+  const [status, setStatus] = useParam("status");
+  const [connectorId, setConnectorId] = useParam("connector");
+  const runs = useGet("/api/jobs/runs", {
+    query: {
+      job: (job || undefined) as (typeof JOBS)[number] | undefined,
+      status: (status || undefined) as (typeof STATUSES)[number] | undefined,
+      connector_id: connectorId || undefined,
+      limit: 200,
+    },
+  });
+  const runRows = runs.data?.items ?? [];
+  const anyActive =
+    runRows.some((r) => ACTIVE.includes(r.status)) || (jobs.data ?? []).some((j) => j.last_run && ACTIVE.includes(j.last_run.status));
+  // Runs and jobs are not cached: both are re-read together, so the summary and the list agree.
+  usePoll(
+    () => {
+      runs.reload();
+      jobs.reload();
+    },
+    1500,
+    anyActive,
+  );
+  const [target, setTarget] = useState(connectorId || connectors[0]?.id || "");
   const [started, setStarted] = useState<string | undefined>();
   const [error, setError] = useState<ApiError | null>(null);
+  const name = (id: string | null | undefined) => (id ? (connectors.find((c) => c.id === id)?.name ?? id) : "all connectors");
 
-  const runNow = async (name: string, perConnector: boolean) => {
+  const runNow = async (j: Schemas["JobOut"]) => {
     setError(null);
     try {
-      const body: Record<string, unknown> = {};
-      if (perConnector || ctx.connectorId) body.connector_id = ctx.connectorId || undefined;
-      const a = await api.post<Row>(paths.jobRun(name), body);
-      setStarted(`${name} started (run ${String(pick(a.data, "run_id") ?? "")}).`);
+      const a = await api.post("/api/jobs/{job}/run", {
+        path: { job: j.name },
+        body: { connector_id: j.per_connector ? target : undefined },
+      });
+      setStarted(`${j.name} started for ${j.per_connector ? name(target) : "the organization"} (run ${a.data.run_id}).`);
+      if (j.per_connector && target) markChanged(target);
       runs.reload();
       jobs.reload();
     } catch (e) {
@@ -45,49 +97,52 @@ export function JobsPage({ ctx }: { ctx: Ctx }) {
           </p>
         )}
         {error && <ErrorBox error={error} />}
-        <Async res={jobs} empty={(d) => itemsOf(d).length === 0} emptyText="No jobs.">
+        {isAdmin && connectors.length > 0 && (
+          <label class="inline">
+            Per-connector jobs run for{" "}
+            <select name="target" value={target} onChange={(e) => setTarget((e.target as HTMLSelectElement).value)}>
+              {connectors.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <Async res={jobs} empty={(d) => d.length === 0} emptyText="No jobs.">
           {(d) => (
-            <DataTable
-              rows={itemsOf<Row>(d)}
-              caption="Jobs with their schedules"
-              rowKey={(r) => String(r.name)}
-              columns={[
-                { key: "name", label: "Job", render: (r) => <strong>{String(r.name)}</strong> },
-                { key: "description" },
+            <Table
+              id="jobs"
+              label="Jobs with their schedules"
+              rows={d}
+              rowKey={(j) => j.name}
+              cols={[
+                { id: "name", label: "Job", value: (j) => j.name, render: (j) => <strong>{j.name}</strong> },
+                { id: "description", label: "Description", value: (j) => j.description },
+                { id: "schedule", label: "Schedule (cron)", value: (j) => j.schedules.map((s) => `${s.cron} ${s.timezone}`).join("; ") },
                 {
-                  key: "schedules",
-                  label: "Schedule",
-                  render: (r) =>
-                    itemsOf<Row>(r.schedules)
-                      .map((s) => `${String(s.cron)} ${String(s.timezone ?? "")}`.trim())
-                      .join("; ") || "—",
-                },
-                {
-                  key: "last_run",
+                  id: "last",
                   label: "Last run",
-                  render: (r) => {
-                    const lr = r.last_run as Row | null;
-                    return lr ? (
-                      <>
-                        <Badge text={String(lr.status)} /> <span class="small muted">{fmtDate(lr.finished_at ?? lr.created_at)}</span>
-                      </>
+                  value: (j) => j.last_run?.status ?? "",
+                  render: (j) =>
+                    j.last_run ? (
+                      <span data-testid={`last-run-${j.name}`}>
+                        <Badge text={j.last_run.status} /> <span class="small">{name(j.last_run.connector_id)}</span>{" "}
+                        <span class="small muted">{fmtTime(j.last_run.finished_at ?? j.last_run.created_at)}</span>
+                      </span>
                     ) : (
                       "never"
-                    );
-                  },
+                    ),
                 },
-                { key: "next_run", label: "Next run", render: (r) => fmtDate(r.next_run) },
+                { id: "next", label: "Next run", value: (j) => j.next_run, render: (j) => fmtTime(j.next_run) },
                 {
-                  key: "actions",
+                  id: "run",
                   label: "Run now",
-                  render: (r) =>
-                    ctx.isAdmin ? (
-                      <button
-                        type="button"
-                        disabled={Boolean(r.per_connector) && !ctx.connectorId}
-                        aria-label={`Run ${String(r.name)} now`}
-                        onClick={() => runNow(String(r.name), Boolean(r.per_connector))}
-                      >
+                  sortable: false,
+                  value: () => "",
+                  render: (j) =>
+                    isAdmin ? (
+                      <button type="button" disabled={j.per_connector && !target} aria-label={`Run ${j.name} now`} onClick={() => runNow(j)}>
                         Run now
                       </button>
                     ) : (
@@ -98,73 +153,89 @@ export function JobsPage({ ctx }: { ctx: Ctx }) {
             />
           )}
         </Async>
-        {ctx.connectorId && (
-          <p class="muted small">
-            Per-connector jobs run for the selected connector: {String(pick(ctx.connector, "name") ?? ctx.connectorId)}.
-          </p>
-        )}
       </Section>
-      <Section title="Recent runs" id="jobs-runs">
-        <form class="filters" aria-label="Run filters" onSubmit={(e) => e.preventDefault()}>
-          <label>
-            Job
-            <select name="job" value={job} onChange={(e) => { setJob((e.target as HTMLSelectElement).value); setOffset(0); }}>
-              <option value="">All</option>
-              {itemsOf<Row>(jobs.data).map((j) => (
-                <option key={String(j.name)} value={String(j.name)}>
-                  {String(j.name)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Status
-            <select name="run_status" value={status} onChange={(e) => { setStatus((e.target as HTMLSelectElement).value); setOffset(0); }}>
-              <option value="">All</option>
-              {["queued", "running", "succeeded", "failed", "interrupted"].map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          </label>
-          <button type="button" onClick={runs.reload}>
-            Refresh
-          </button>
-        </form>
-        <Async res={runs} empty={() => runRows.length === 0} emptyText="No runs yet.">
+      <Section title="Recent runs" id="jobs-runs" note="Newest first; times in UTC. Active runs refresh every 1.5 s.">
+        <Async res={runs}>
           {(p) => (
-            <>
-              <DataTable
-                rows={runRows}
-                caption="Job runs, newest first"
-                rowClass={(r) => (r.status === "failed" ? "row-bad" : "")}
-                columns={[
-                  { key: "job", label: "Job" },
-                  { key: "status", label: "Status", render: (r) => <Badge text={String(r.status)} /> },
-                  { key: "trigger", label: "Trigger" },
-                  { key: "mode", label: "Mode" },
-                  { key: "started_at", label: "Started", render: (r) => fmtDate(r.started_at ?? r.created_at) },
-                  { key: "duration_ms", label: "Duration", num: true, render: (r) => fmtDuration(r.duration_ms) },
-                  {
-                    key: "rows",
-                    label: "Rows",
-                    render: (r) => {
-                      const rows = (r.rows ?? {}) as Row;
-                      const keys = Object.keys(rows);
-                      if (!keys.length) return "—";
-                      const total = keys.reduce((s, k) => s + (Number(rows[k]) || 0), 0);
-                      return <span title={keys.map((k) => `${k}: ${String(rows[k])}`).join("\n")}>{total.toLocaleString("en-US")}</span>;
-                    },
-                  },
-                  { key: "error", label: "Error", render: (r) => (r.error ? <span class="field-error">{String(r.error)}</span> : "—") },
-                ]}
-              />
-              <Pager total={p.total ?? runRows.length} limit={25} offset={offset} onChange={setOffset} label="Runs" />
-            </>
+            <Table
+              id="runs"
+              label="Job runs"
+              rows={runRows}
+              total={p.total}
+              rowKey={(r) => r.id}
+              rowClass={(r) => (r.status === "failed" ? "row-bad" : "")}
+              filters={
+                <form class="filters" aria-label="Run filters" onSubmit={(e) => e.preventDefault()}>
+                  <label>
+                    Job
+                    <select name="job" value={job} onChange={(e) => setJob((e.target as HTMLSelectElement).value)}>
+                      <option value="">All</option>
+                      {JOBS.map((j) => (
+                        <option key={j} value={j}>
+                          {j}
+                        </option>
+                      ))}
+                    </select>
+                  </label>
+                  <label>
+                    Status
+                    <select name="run_status" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
+                      <option value="">All</option>
+                      {STATUSES.map((s) => (
+                        <option key={s} value={s}>
+                          {s}
+                        </option>
+                      ))}
+                    </select>
+                  </label>
+                  <label>
+                    Connector
+                    <select name="connector" value={connectorId} onChange={(e) => setConnectorId((e.target as HTMLSelectElement).value)}>
+                      <option value="">All</option>
+                      {connectors.map((c) => (
+                        <option key={c.id} value={c.id}>
+                          {c.name}
+                        </option>
+                      ))}
+                    </select>
+                  </label>
+                </form>
+              }
+              cols={[
+                { id: "job", label: "Job", value: (r) => r.job },
+                { id: "connector", label: "Connector", value: (r) => name(r.connector_id) },
+                {
+                  id: "status",
+                  label: "Status",
+                  value: (r) => r.status,
+                  render: (r) => (
+                    <>
+                      <Badge text={r.status} /> {ACTIVE.includes(r.status) && <ProgressText run={r} />}
+                    </>
+                  ),
+                },
+                { id: "trigger", label: "Trigger", value: (r) => r.trigger },
+                { id: "mode", label: "Mode", value: (r) => r.mode ?? "" },
+                { id: "started", label: "Started", value: (r) => r.started_at ?? r.created_at, render: (r) => fmtTime(r.started_at ?? r.created_at) },
+                { id: "duration", label: "Duration", num: true, value: (r) => r.duration_ms, render: (r) => fmtDuration(r.duration_ms) },
+                {
+                  id: "rows",
+                  label: "Rows",
+                  num: true,
+                  value: (r) => totalRows(r.rows),
+                  render: (r) => <span title={Object.entries(r.rows).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n")}>{fmtNumber(totalRows(r.rows))}</span>,
+                },
+                { id: "error", label: "Error", value: (r) => r.error ?? "", render: (r) => (r.error ? <span class="field-error">{r.error}</span> : "—") },
+              ]}
+            />
           )}
         </Async>
       </Section>
     </div>
   );
+}
+
+/** The numeric values of a run's `rows` summed (per-source counts; nested details are skipped). */
+export function totalRows(rows: Record<string, unknown>): number {
+  return Object.values(rows).reduce<number>((s, v) => s + (typeof v === "number" ? v : 0), 0);
 }

@@ -1,165 +1,113 @@
-// Security dashboard: summary cards, MFA gauge, alerts (filters + resolve), stale users, failed logins,
-// login history, effective admins, and "extract now" with job progress.
+// Security: summary cards and MFA gauge, alerts (filters, text search, sort, pages, CSV, the selected
+// alert in the URL, resolve), failed logins over the page's range, admins, stale users, users without
+// MFA, login history, and "Extract now" with the run's progress.
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api, paths, type Page } from "../api";
+import { ApiError, api, markChanged, type Schemas } from "../api";
 import type { Ctx } from "../app";
 import { BarsOverTime, Gauge } from "../charts";
-import { Async, Badge, Card, DataTable, Empty, ErrorBox, Pager, Section, useGet, usePoll } from "../components";
-import {
-  bucketCounts,
-  fmtAny,
-  fmtDate,
-  fmtNumber,
-  humanize,
-  itemsOf,
-  num,
-  pick,
-  pickNum,
-  type Row,
-} from "../format";
+import { Async, Badge, Card, ErrorBox, RangePicker, Section, Table, useGet, usePoll, type Col, type Loaded } from "../components";
+import { bucketCounts, fmtNumber, fmtTime, humanize, inRange, rangeFrom, rangeInstants, type DateRange } from "../format";
+import { useParam, useQuery } from "../router";
+import { ProgressText, totalRows } from "./jobs";
 
+type Alert = Schemas["AlertOut"];
+type Login = Schemas["LoginEventOut"];
 const SEVERITIES = ["critical", "high", "medium", "low"] as const;
-const FILTER_SEVERITIES = [...SEVERITIES, "info"];
-const TERMINAL = ["succeeded", "failed", "interrupted"];
+const FILTER_SEVERITIES = [...SEVERITIES, "info"] as const;
+const RANK: Record<string, number> = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
+const TERMINAL = ["succeeded", "failed", "interrupted", "partial"];
+const SEC = "/api/connectors/{connector_id}/security/snowflake";
 
-/** An alert resolved in this tab, and when. */
-interface Resolution {
-  alert: Row;
+/** An alert answered by a write in this tab (resolve), laid over answers that may predate it. */
+interface Override {
+  alert: Alert;
+  before: Alert;
   at: number;
 }
 
 export function SecurityPage({ ctx }: { ctx: Ctx }) {
-  // Resolutions made here: the cached summary and lists are corrected with them until they refresh.
-  const [resolutions, setResolutions] = useState<Resolution[]>([]);
-  const onResolved = (alert: Row) => setResolutions((r) => [...r, { alert, at: Date.now() }]);
+  const [params] = useQuery();
+  const range = rangeFrom(params, "UTC");
+  const [overrides, setOverrides] = useState<Override[]>([]);
   return (
     <div class="page">
       <div class="page-head">
         <h1>Security</h1>
-        <ExtractNow ctx={ctx} />
+        <ExtractNow ctx={ctx} onFinished={() => setOverrides([])} />
       </div>
-      <nav class="jump" aria-label="Sections of this page">
-        {[
-          ["security-overview", "Overview"],
-          ["security-alerts", "Alerts"],
-          ["failed-logins", "Failed logins"],
-          ["admins", "Admins"],
-          ["stale-users", "Stale users"],
-          ["no-mfa", "No MFA"],
-          ["login-history", "Login history"],
-        ].map(([id, label]) => (
-          <a
-            key={id}
-            href={`#/security`}
-            onClick={(e) => {
-              e.preventDefault();
-              document.getElementById(id)?.scrollIntoView({ behavior: "smooth", block: "start" });
-            }}
-          >
-            {label}
-          </a>
-        ))}
-      </nav>
-      <Summary ctx={ctx} resolutions={resolutions} />
-      <Alerts ctx={ctx} resolutions={resolutions} onResolved={onResolved} />
+      <RangePicker range={range} zone="UTC (login and alert times are UTC)" />
+      <Summary ctx={ctx} overrides={overrides} />
+      <Alerts ctx={ctx} range={range} overrides={overrides} onResolved={(o) => setOverrides((x) => [...x.filter((y) => y.alert.id !== o.alert.id), o])} />
+      <FailedLogins ctx={ctx} range={range} />
+      <Admins ctx={ctx} />
       <div class="grid-2">
-        <FailedLogins ctx={ctx} />
-        <Admins ctx={ctx} />
+        <StaleUsers ctx={ctx} />
+        <NoMfa ctx={ctx} />
       </div>
-      <StaleUsers ctx={ctx} />
-      <NoMfa ctx={ctx} />
-      <LoginHistory ctx={ctx} />
+      <LoginHistory ctx={ctx} range={range} />
     </div>
   );
 }
 
-/** Open alerts per severity, wherever the summary keeps them. */
-export function severityCounts(summary: unknown): Record<string, number | undefined> {
-  const container =
-    pick<Row>(summary, "open_alerts_by_severity", "alerts_by_severity", "by_severity", "open_alerts", "alerts") ?? {};
-  const out: Record<string, number | undefined> = {};
-  for (const s of SEVERITIES) {
-    out[s] =
-      typeof container === "object" && !Array.isArray(container)
-        ? pickNum(container, s, `${s}.open`, `open.${s}`)
-        : undefined;
-    if (out[s] === undefined && Array.isArray(container)) {
-      const row = (container as Row[]).find((r) => String(r.severity) === s);
-      out[s] = pickNum(row, "count", "open");
-    }
-    if (out[s] === undefined) out[s] = pickNum(summary, `open_${s}`, `${s}_alerts`);
+/** The summary's open counts with this tab's resolutions applied where the summary predates them. */
+export function openCounts(summary: Schemas["SecuritySummary"], overrides: Override[], freshAfter: (ts: number) => boolean) {
+  const counts: Record<string, number> = { ...summary.open_alerts };
+  for (const o of overrides) {
+    if (freshAfter(o.at)) continue;
+    const sev = o.alert.severity;
+    if (o.before.status === "open" && o.alert.status !== "open") counts[sev] = Math.max(0, (counts[sev] ?? 0) - 1);
   }
-  return out;
+  return counts;
 }
 
-function Summary({ ctx, resolutions }: { ctx: Ctx; resolutions: Resolution[] }) {
-  const res = useGet<Row>(paths.security(ctx.connectorId, "summary"));
-  const [loadedAt, setLoadedAt] = useState(0);
-  useEffect(() => setLoadedAt(Date.now()), [res.data]);
+function Summary({ ctx, overrides }: { ctx: Ctx; overrides: Override[] }) {
+  const res = useGet(`${SEC}/summary`, { path: { connector_id: ctx.connectorId } });
   return (
-    <Section title="Overview" id="security-overview" cache={res.cache}>
+    <Section title="Overview" id="security-overview" res={res}>
       <Async res={res}>
         {(s) => {
-          const sev = severityCounts(s);
-          // Alerts resolved here after this summary was read are not in its (cached) counts yet.
-          for (const r of resolutions) {
-            const k = severityOf(r.alert);
-            if (r.at > loadedAt && sev[k] !== undefined) sev[k] = Math.max(0, (sev[k] ?? 0) - 1);
-          }
-          const score = pickNum(s, "security_score", "score", "security_score.value", "score.value");
-          const mfa = pickNum(s, "mfa_adoption_pct", "mfa_adoption_percent", "mfa_adoption", "mfa.adoption_pct", "mfa_percent");
-          const admins = pickNum(s, "admins", "admin_count", "effective_admins", "admins.count");
-          const stale = pickNum(s, "stale_users", "stale_user_count", "stale_users.count");
-          const failed = pickNum(s, "failed_logins_24h", "failed_logins_last_24h", "failed_logins", "failed_logins.count");
-          const formula = pick<string>(s, "score_formula", "security_score.formula", "formula");
-          const last = pick<Row>(s, "last_extraction");
-          const skipped = itemsOf<string>(pick(last, "skipped"));
+          const counts = openCounts(s, overrides, res.freshAfter);
+          const last = s.last_extraction;
           return (
             <>
-            <div class="overview" data-testid="security-summary">
-              <div class="cards">
-                <Card
-                  label="Security score"
-                  value={score === undefined ? "—" : `${fmtNumber(score)} / 100`}
-                  tone={score === undefined ? "" : score >= 80 ? "good" : score >= 50 ? "warn" : "bad"}
-                  hint={
-                    formula ? (
+              <div class="overview" data-testid="security-summary">
+                <div class="cards">
+                  <Card
+                    label="Security score"
+                    value={`${fmtNumber(s.security_score)} / 100`}
+                    tone={s.security_score >= 80 ? "good" : s.security_score >= 50 ? "warn" : "bad"}
+                    hint={
                       <details>
                         <summary>How it is computed</summary>
-                        {formula}
+                        {s.score_formula}
                       </details>
-                    ) : undefined
-                  }
-                  testid="card-score"
-                />
-                {SEVERITIES.map((k) => (
-                  <Card
-                    key={k}
-                    label={`Open ${k}`}
-                    value={fmtNumber(sev[k])}
-                    tone={(sev[k] ?? 0) > 0 && (k === "critical" || k === "high") ? "bad" : ""}
-                    testid={`card-${k}`}
+                    }
+                    testid="card-score"
                   />
-                ))}
-                <Card label="Effective admins" value={fmtNumber(admins)} testid="card-admins" />
-                <Card label="Stale users" value={fmtNumber(stale)} testid="card-stale" />
-                <Card label="Failed logins (24 h)" value={fmtNumber(failed)} testid="card-failed" />
-              </div>
-              <div class="gauge-box">
-                <Gauge value={mfa} label="MFA adoption among password users" />
-                <div class="muted small">
-                  MFA adoption
-                  {pickNum(s, "password_users") !== undefined &&
-                    ` · ${fmtNumber(pickNum(s, "password_users_with_mfa"))} of ${fmtNumber(pickNum(s, "password_users"))} password users`}
+                  {SEVERITIES.map((k) => (
+                    <Card
+                      key={k}
+                      label={`Open ${k}`}
+                      value={fmtNumber(counts[k])}
+                      tone={(counts[k] ?? 0) > 0 && (k === "critical" || k === "high") ? "bad" : ""}
+                      testid={`card-${k}`}
+                    />
+                  ))}
+                  <Card label="Effective admins" value={fmtNumber(s.admins)} testid="card-admins" />
+                  <Card label="Stale users" value={fmtNumber(s.stale_users)} testid="card-stale" />
+                  <Card label="Failed logins, last 24 h" value={fmtNumber(s.failed_logins_24h)} testid="card-failed" />
+                </div>
+                <div class="gauge-box">
+                  <Gauge value={s.mfa_adoption_percent ?? undefined} label="MFA adoption among password users" />
+                  <div class="muted small">
+                    MFA adoption · {fmtNumber(s.password_users_with_mfa)} of {fmtNumber(s.password_users)} password users
+                  </div>
                 </div>
               </div>
-            </div>
-            <p class="muted small" data-testid="last-extraction">
-              {last
-                ? `Last extraction: ${String(pick(last, "status") ?? "")} ${fmtDate(pick(last, "finished_at"))}`
-                : "No extraction yet."}
-              {skipped.length > 0 && ` · skipped: ${skipped.join(", ")}`}
-            </p>
+              <p class="muted small" data-testid="last-extraction">
+                {last ? `Last extraction: ${last.status} ${fmtTime(last.finished_at)}` : "No extraction yet."}
+                {last?.skipped?.length ? ` · skipped: ${last.skipped.join(", ")}` : null}
+              </p>
             </>
           );
         }}
@@ -168,212 +116,182 @@ function Summary({ ctx, resolutions }: { ctx: Ctx; resolutions: Resolution[] }) 
   );
 }
 
-function severityOf(a: Row): string {
-  return String(pick(a, "severity") ?? "unknown").toLowerCase();
+function alertLabel(a: Alert): string {
+  return a.subject ? `${a.title} — ${a.subject}` : a.title;
 }
 
-function Alerts({ ctx, resolutions, onResolved }: { ctx: Ctx; resolutions: Resolution[]; onResolved: (a: Row) => void }) {
-  const [status, setStatus] = useState("open");
-  const [severity, setSeverity] = useState("");
-  const [rule, setRule] = useState("");
-  const [ruleInput, setRuleInput] = useState("");
-  const [offset, setOffset] = useState(0);
-  const [open, setOpen] = useState<string | null>(null);
-  const limit = 25;
-  const res = useGet<Page<Row>>(paths.security(ctx.connectorId, "alerts"), {
-    status,
-    severity,
-    rule,
-    limit,
-    offset,
+function Alerts(props: { ctx: Ctx; range: DateRange; overrides: Override[]; onResolved: (o: Override) => void }) {
+  const { ctx, range } = props;
+  const [status, setStatus] = useParam("status", "open");
+  const [severity, setSeverity] = useParam("severity");
+  const [selected, setSelected] = useParam("alert");
+  const [rule] = useParam("rule"); // links in notifications name the alert's rule, to find it whatever its status
+  const res = useGet(`${SEC}/alerts`, {
+    path: { connector_id: ctx.connectorId },
+    query: {
+      status: status === "all" ? undefined : (status as "open" | "resolved"),
+      severity: (severity || undefined) as (typeof FILTER_SEVERITIES)[number] | undefined,
+      limit: 500,
+    },
   });
-  const items = itemsOf<Row>(res.data);
-  // Rules seen so far, to offer as suggestions for the rule filter.
-  const [rules, setRules] = useState<string[]>([]);
-  useEffect(() => {
-    const seen = items.map((a) => String(pick(a, "rule_id", "rule") ?? "")).filter(Boolean);
-    if (seen.some((r) => !rules.includes(r))) setRules([...new Set([...rules, ...seen])].sort());
-  }, [res.data]);
-
-  // The alert lists are cached by the gateway (per token and filters) for minutes: a re-read after a
-  // resolve can be stale, so resolutions made here are kept and laid over every list shown.
-  const resolved: Record<string, Row> = {};
-  for (const r of resolutions) resolved[String(r.alert.id)] = r.alert;
-  const shown = items.map((a) => (resolved[String(a.id)] ? { ...a, ...resolved[String(a.id)] } : a));
-
+  const linked = useGet(selected && rule ? `${SEC}/alerts` : null, { path: { connector_id: ctx.connectorId }, query: { rule, limit: 500 } });
+  const overlay = (a: Alert, from: Loaded<unknown>) => {
+    const o = props.overrides.find((x) => x.alert.id === a.id);
+    return o && !from.freshAfter(o.at) ? o.alert : a;
+  };
+  const items = (res.data?.items ?? []).map((a) => overlay(a, res));
+  const inWindow = items.filter((a) => a.id === selected || inRange(a.last_seen_at, range) || inRange(a.first_seen_at, range));
+  const linkedAlert = selected && !inWindow.some((a) => a.id === selected) ? linked.data?.items.find((a) => a.id === selected) : undefined;
+  const cols: Col<Alert>[] = [
+    { id: "severity", label: "Severity", value: (a) => RANK[a.severity] ?? -1 },
+    { id: "title", label: "Title", value: (a) => a.title },
+    { id: "rule", label: "Rule", value: (a) => a.rule_id },
+    { id: "last_seen", label: "Last seen", value: (a) => a.last_seen_at },
+    { id: "occurrences", label: "Occurrences", value: (a) => a.occurrences, num: true },
+    { id: "status", label: "Status", value: (a) => a.status },
+    { id: "subject", label: "Subject", value: (a) => a.subject },
+  ];
+  const item = (a: Alert) => (
+    <AlertItem
+      key={a.id}
+      alert={a}
+      ctx={ctx}
+      expanded={selected === a.id}
+      onToggle={() => setSelected(selected === a.id ? null : a.id)}
+      onResolved={props.onResolved}
+    />
+  );
   return (
-    <Section title="Alerts" id="security-alerts" cache={res.cache}>
-      <form
-        class="filters"
-        aria-label="Alert filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setRule(ruleInput.trim());
-          setOffset(0);
-        }}
-      >
-        <label>
-          Status
-          <select
-            name="status"
-            value={status}
-            onChange={(e) => {
-              setStatus((e.target as HTMLSelectElement).value);
-              setOffset(0);
-            }}
-          >
-            <option value="">All</option>
-            <option value="open">Open</option>
-            <option value="resolved">Resolved</option>
-          </select>
-        </label>
-        <label>
-          Severity
-          <select
-            name="severity"
-            value={severity}
-            onChange={(e) => {
-              setSeverity((e.target as HTMLSelectElement).value);
-              setOffset(0);
-            }}
-          >
-            <option value="">All</option>
-            {FILTER_SEVERITIES.map((s) => (
-              <option key={s} value={s}>
-                {humanize(s)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Rule
-          <input
-            name="rule"
-            list="rule-options"
-            value={ruleInput}
-            placeholder="any rule"
-            onInput={(e) => setRuleInput((e.target as HTMLInputElement).value)}
-          />
-          <datalist id="rule-options">
-            {rules.map((r) => (
-              <option key={r} value={r} />
-            ))}
-          </datalist>
-        </label>
-        <button type="submit">Apply</button>
-        {(rule || severity || status !== "open") && (
-          <button
-            type="button"
-            class="link"
-            onClick={() => {
-              setStatus("open");
-              setSeverity("");
-              setRule("");
-              setRuleInput("");
-              setOffset(0);
-            }}
-          >
-            Reset
-          </button>
-        )}
-      </form>
-      <Async res={res} empty={() => items.length === 0} emptyText="No alerts match these filters.">
+    <Section title="Alerts" id="security-alerts" res={[res, linked]} note="Alerts seen in the range; times in UTC.">
+      {linkedAlert && (
+        <div class="linked" data-testid="linked-alert">
+          <h3>The linked alert</h3>
+          <ul class="alert-list" aria-label="The linked alert">
+            {item(overlay(linkedAlert, linked))}
+          </ul>
+        </div>
+      )}
+      <Async res={res}>
         {(page) => (
-          <>
-            <ul class="alert-list" aria-label="Security alerts">
-              {shown.map((a) => (
-                <AlertItem
-                  key={String(a.id)}
-                  alert={a}
-                  ctx={ctx}
-                  expanded={open === String(a.id)}
-                  onToggle={() => setOpen(open === String(a.id) ? null : String(a.id))}
-                  onResolved={onResolved}
-                />
-              ))}
-            </ul>
-            <Pager total={page.total ?? items.length} limit={limit} offset={offset} onChange={setOffset} label="Alerts" />
-          </>
+          <Table
+            id="alerts"
+            label="Security alerts"
+            rows={inWindow}
+            total={page.total > items.length ? page.total : undefined}
+            cols={cols}
+            rowKey={(a) => a.id}
+            defaultSort="-severity"
+            search={(a) => [a.rule_id, a.title, a.subject]}
+            emptyText="No alerts match these filters."
+            filters={
+              <form class="filters" aria-label="Alert filters" onSubmit={(e) => e.preventDefault()}>
+                <label>
+                  Status
+                  <select name="status" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
+                    <option value="all">All</option>
+                    <option value="open">Open</option>
+                    <option value="resolved">Resolved</option>
+                  </select>
+                </label>
+                <label>
+                  Severity
+                  <select name="severity" value={severity} onChange={(e) => setSeverity((e.target as HTMLSelectElement).value)}>
+                    <option value="">All</option>
+                    {FILTER_SEVERITIES.map((s) => (
+                      <option key={s} value={s}>
+                        {humanize(s)}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+              </form>
+            }
+            renderRows={(rows) => (
+              <ul class="alert-list" aria-label="Security alerts">
+                {rows.map(item)}
+              </ul>
+            )}
+          />
         )}
       </Async>
     </Section>
   );
 }
 
-function AlertItem(props: { alert: Row; ctx: Ctx; expanded: boolean; onToggle: () => void; onResolved: (a: Row) => void }) {
-  const a = props.alert;
-  const id = String(a.id);
-  const st = String(pick(a, "status") ?? "open");
-  const title = String(pick(a, "title", "summary", "message") ?? pick(a, "rule_id", "rule") ?? "Alert");
-  const description = pick<string>(a, "description");
-  const subject = pick(a, "subject", "user_name", "target");
-  const evidence = pick(a, "evidence", "details");
-  const remediation = pick<string>(a, "remediation_sql", "remediation");
+function History({ a }: { a: Alert }) {
+  if (!a.resolved_at && !a.reopened_count) return null;
+  const resolution = a.resolved_at
+    ? `${a.status === "open" ? "Last resolved" : "Resolved"} ${fmtTime(a.resolved_at)}${a.resolved_by_email ? ` by ${a.resolved_by_email}` : ""}${a.resolution_note ? `: “${a.resolution_note}”` : ""}`
+    : "";
   return (
-    <li class={`alert ${st}`} data-alert-id={id} data-status={st}>
+    <p class="history" data-testid="alert-history">
+      {a.reopened_count > 0 && (
+        <>
+          <Badge text={`reopened ${a.reopened_count}×`} kind="reopened" />{" "}
+        </>
+      )}
+      {resolution}
+    </p>
+  );
+}
+
+function AlertItem(props: { alert: Alert; ctx: Ctx; expanded: boolean; onToggle: () => void; onResolved: (o: Override) => void }) {
+  const a = props.alert;
+  useEffect(() => {
+    if (props.expanded) document.querySelector(`[data-alert-id="${a.id}"]`)?.scrollIntoView({ block: "center" });
+  }, []);
+  return (
+    <li class={`alert ${a.status}`} data-alert-id={a.id} data-status={a.status} data-reopened={a.reopened_count}>
       <div class="alert-row">
-        <Badge text={severityOf(a)} />
+        <Badge text={a.severity} />
         <div class="alert-main">
-          <div class="alert-title">{title}</div>
-          <div class="muted small">
-            <code>{String(pick(a, "rule_id", "rule") ?? "")}</code>
-            {subject !== undefined && <> · {fmtAny(subject)}</>}
-            {pick(a, "last_seen_at", "last_seen") !== undefined && <> · last seen {fmtDate(pick(a, "last_seen_at", "last_seen"))}</>}
-            {(pickNum(a, "occurrences") ?? 0) > 1 && <> · seen {fmtNumber(pickNum(a, "occurrences"))} times</>}
+          <div class="alert-title">{a.title}</div>
+          <div class="muted small meta">
+            <code>{a.rule_id}</code>
+            {a.subject && <> · {a.subject}</>} · last seen {fmtTime(a.last_seen_at)}
+            {a.occurrences > 1 && <> · seen {fmtNumber(a.occurrences)} times</>}
           </div>
         </div>
-        <span class={`status-pill ${st}`} data-testid="alert-status">
-          {st}
+        <span class={`status-pill ${a.status}`} data-testid="alert-status">
+          {a.status}
         </span>
-        <button type="button" aria-expanded={props.expanded} aria-controls={`alert-${id}-details`} onClick={props.onToggle}>
+        <button type="button" aria-expanded={props.expanded} aria-controls={`alert-${a.id}-details`} aria-label={`Details: ${alertLabel(a)}`} onClick={props.onToggle}>
           {props.expanded ? "Hide" : "Details"}
         </button>
       </div>
+      <History a={a} />
       {props.expanded && (
-        <div class="alert-details" id={`alert-${id}-details`}>
-          {description && <p>{description}</p>}
-          {evidence !== undefined && (
+        <div class="alert-details" id={`alert-${a.id}-details`}>
+          {a.description && <p>{a.description}</p>}
+          {a.evidence.length > 0 && (
             <>
               <h3>Evidence</h3>
-              {Array.isArray(evidence) && evidence.length && typeof evidence[0] === "object" ? (
-                <DataTable rows={evidence as Row[]} caption="Evidence rows" />
-              ) : (
-                <pre>{typeof evidence === "string" ? evidence : JSON.stringify(evidence, null, 2)}</pre>
-              )}
+              <pre>{JSON.stringify(a.evidence, null, 2)}</pre>
             </>
           )}
-          {remediation && (
+          {a.remediation_sql && (
             <>
               <h3>Remediation (run it yourself; snowwatch never writes to Snowflake)</h3>
-              <pre>{remediation}</pre>
+              <pre>{a.remediation_sql}</pre>
             </>
           )}
-          {st === "resolved" ? (
-            <p class="muted">
-              Resolved {pick(a, "resolved_at") ? fmtDate(pick(a, "resolved_at")) : ""}{" "}
-              {pick(a, "resolved_by", "resolved_by_email") ? `by ${fmtAny(pick(a, "resolved_by_email", "resolved_by"))}` : ""}
-              {pick(a, "resolution_note", "note") ? ` — “${String(pick(a, "resolution_note", "note"))}”` : ""}
-            </p>
-          ) : props.ctx.isAdmin ? (
-            <ResolveForm ctx={props.ctx} alertId={id} onResolved={props.onResolved} />
-          ) : (
-            <p class="muted">Only admins can resolve alerts.</p>
-          )}
+          {a.status === "open" &&
+            (props.ctx.isAdmin ? <ResolveForm ctx={props.ctx} alert={a} onResolved={props.onResolved} /> : <p class="muted">Only admins can resolve alerts.</p>)}
         </div>
       )}
     </li>
   );
 }
 
-function ResolveForm({ ctx, alertId, onResolved }: { ctx: Ctx; alertId: string; onResolved: (a: Row) => void }) {
+function ResolveForm({ ctx, alert, onResolved }: { ctx: Ctx; alert: Alert; onResolved: (o: Override) => void }) {
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
-  const fid = `resolve-${alertId}`;
+  const fid = `resolve-${alert.id}`;
   return (
     <form
       class="resolve"
-      aria-label="Resolve alert"
+      aria-label={`Resolve ${alertLabel(alert)}`}
       noValidate
       onSubmit={async (e) => {
         e.preventDefault();
@@ -384,8 +302,12 @@ function ResolveForm({ ctx, alertId, onResolved }: { ctx: Ctx; alertId: string; 
         setBusy(true);
         setError(undefined);
         try {
-          const ans = await api.put<Row>(paths.resolve(ctx.connectorId, alertId), { note: note.trim() });
-          onResolved({ id: alertId, status: "resolved", resolution_note: note.trim(), ...(ans.data ?? {}) });
+          const ans = await api.put(`${SEC}/alerts/{alert_id}/resolve`, {
+            path: { connector_id: ctx.connectorId, alert_id: alert.id },
+            body: { note: note.trim() },
+          });
+          onResolved({ alert: ans.data, before: alert, at: ans.at });
+          markChanged(ctx.connectorId);
         } catch (err) {
           setError((err as ApiError).message);
         } finally {
@@ -416,96 +338,78 @@ function ResolveForm({ ctx, alertId, onResolved }: { ctx: Ctx; alertId: string; 
   );
 }
 
-function FailedLogins({ ctx }: { ctx: Ctx }) {
-  const [hours, setHours] = useState(168);
-  const res = useGet<Row>(paths.security(ctx.connectorId, "failed-logins"), { window_hours: hours });
-  // Without a time series in the answer, bucket failed logins from the login history.
-  const series = pick<Row[]>(res.data, "timeline", "by_hour", "series", "over_time", "by_day");
-  const fallback = useGet<Page<Row>>(
-    res.data && !Array.isArray(series) ? paths.security(ctx.connectorId, "login-history") : null,
-    { success: "false", limit: 500 },
+/** Failed logins over the page's range, all from one source (the login history), so figures agree. */
+function FailedLogins({ ctx, range }: { ctx: Ctx; range: DateRange }) {
+  const window = rangeInstants(range);
+  const res = useGet(`${SEC}/login-history`, {
+    path: { connector_id: ctx.connectorId },
+    query: { success: false, start: window.start, end: window.end, limit: 500 },
+  });
+  const rows = res.data?.items ?? [];
+  const hourly = new Date(window.end).getTime() - new Date(window.start).getTime() <= 2 * 86400_000;
+  const b = bucketCounts(
+    rows.map((r) => r.event_timestamp),
+    window.start,
+    window.end,
+    hourly ? "hour" : "day",
   );
-  let xs: string[] = [];
-  let values: number[] = [];
-  if (Array.isArray(series)) {
-    for (const p of series) {
-      xs.push(String(pick(p, "hour", "bucket", "date", "day", "time", "ts") ?? ""));
-      values.push(pickNum(p, "failures", "failed", "count", "value") ?? 0);
+  const group = (key: (r: Login) => string | null) => {
+    const m = new Map<string, { key: string; failures: number; last: string; others: Set<string> }>();
+    for (const r of rows) {
+      const k = key(r) ?? "(unknown)";
+      const g = m.get(k) ?? { key: k, failures: 0, last: "", others: new Set<string>() };
+      g.failures += 1;
+      if (r.event_timestamp > g.last) g.last = r.event_timestamp;
+      g.others.add((key === byUser ? r.client_ip : r.user_name) ?? "");
+      m.set(k, g);
     }
-  } else if (fallback.data) {
-    const b = bucketCounts(
-      itemsOf<Row>(fallback.data).map((r) => String(pick(r, "event_timestamp", "login_at", "timestamp", "time") ?? "")),
-      hours <= 48 ? "hour" : "day",
-    );
-    xs = b.xs;
-    values = b.values;
-  }
-  const byUser = itemsOf<Row>(pick(res.data, "by_user", "users"));
-  const byIp = itemsOf<Row>(pick(res.data, "by_ip", "ips"));
+    return [...m.values()];
+  };
+  const byUser = (r: Login) => r.user_name;
+  const byIp = (r: Login) => r.client_ip;
   return (
-    <Section
-      title="Failed logins"
-      id="failed-logins"
-      cache={res.cache}
-      actions={
-        <label>
-          Window{" "}
-          <select name="window_hours" value={hours} onChange={(e) => setHours(Number((e.target as HTMLSelectElement).value))}>
-            <option value={24}>24 hours</option>
-            <option value={168}>7 days</option>
-            <option value={720}>30 days</option>
-          </select>
-        </label>
-      }
-    >
+    <Section title="Failed logins" id="failed-logins" res={res}>
       <Async res={res}>
-        {(d) => (
+        {(p) => (
           <>
-            {pickNum(d, "total") !== undefined && (
-              <p>
-                <strong>{fmtNumber(pickNum(d, "total"))}</strong> failed logins in the window.
-              </p>
-            )}
-            {xs.length ? (
-              <BarsOverTime xs={xs} values={values} label="Failed logins over time" unit="failures" />
-            ) : fallback.loading ? null : (
-              <Empty>No failed logins in this window.</Empty>
-            )}
+            <p data-testid="failed-total">
+              <strong>{fmtNumber(p.total)}</strong> failed logins from {range.start} to {range.end} (UTC days).
+              {p.total > rows.length && ` The chart and tables use the latest ${fmtNumber(rows.length)}.`}
+            </p>
+            {rows.length ? (
+              <BarsOverTime xs={b.xs} values={b.values} label="Failed logins over time" unit={hourly ? "failed logins per hour (UTC)" : "failed logins per day (UTC)"} />
+            ) : null}
             <div class="grid-2 tight">
-              <div>
-                <h3>By user</h3>
-                {byUser.length ? (
-                  <DataTable
-                    rows={byUser.slice(0, 10)}
-                    caption="Failed logins by user"
-                    columns={[
-                      { key: "user_name|user", label: "User", render: (r) => String(pick(r, "user_name", "user") ?? "(unknown user)") },
-                      { key: "distinct_ips", label: "IPs", num: true },
-                      { key: "failures|failed|count", label: "Failures", num: true },
-                      { key: "last_failure", label: "Last", render: (r) => fmtDate(pick(r, "last_failure")) },
-                    ]}
-                  />
-                ) : (
-                  <Empty>None.</Empty>
-                )}
-              </div>
-              <div>
-                <h3>By IP</h3>
-                {byIp.length ? (
-                  <DataTable
-                    rows={byIp.slice(0, 10)}
-                    caption="Failed logins by IP address"
-                    columns={[
-                      { key: "client_ip|ip" },
-                      { key: "users|distinct_users", label: "Users", num: true },
-                      { key: "failures|failed|count", label: "Failures", num: true },
-                      { key: "last_failure", label: "Last", render: (r) => fmtDate(pick(r, "last_failure")) },
-                    ]}
-                  />
-                ) : (
-                  <Empty>None.</Empty>
-                )}
-              </div>
+              <Table
+                id="fl-users"
+                label="Failed logins by user"
+                rows={group(byUser)}
+                rowKey={(g) => g.key}
+                pageSize={10}
+                defaultSort="-failures"
+                emptyText="None."
+                cols={[
+                  { id: "user", label: "User", value: (g) => g.key },
+                  { id: "ips", label: "IPs", num: true, value: (g) => g.others.size },
+                  { id: "failures", label: "Failures", num: true, value: (g) => g.failures },
+                  { id: "last", label: "Last", value: (g) => g.last, render: (g) => fmtTime(g.last) },
+                ]}
+              />
+              <Table
+                id="fl-ips"
+                label="Failed logins by IP address"
+                rows={group(byIp)}
+                rowKey={(g) => g.key}
+                pageSize={10}
+                defaultSort="-failures"
+                emptyText="None."
+                cols={[
+                  { id: "ip", label: "IP address", value: (g) => g.key },
+                  { id: "users", label: "Users", num: true, value: (g) => g.others.size },
+                  { id: "failures", label: "Failures", num: true, value: (g) => g.failures },
+                  { id: "last", label: "Last", value: (g) => g.last, render: (g) => fmtTime(g.last) },
+                ]}
+              />
             </div>
           </>
         )}
@@ -514,54 +418,43 @@ function FailedLogins({ ctx }: { ctx: Ctx }) {
   );
 }
 
-/** "ACCOUNTADMIN via DBA → SYSADMIN → ACCOUNTADMIN" lines, from `grants` (or a flat path). */
-function grantPaths(a: Row): string[] {
-  const grants = itemsOf<Row>(pick(a, "grants"));
-  if (grants.length) {
-    return grants.map((g) => {
-      const path = itemsOf<string>(pick(g, "path"));
-      return `${String(pick(g, "admin_role") ?? "")}${path.length ? ` via ${path.join(" → ")}` : ""}`;
-    });
-  }
-  const p = pick(a, "grant_path", "path");
-  return Array.isArray(p) ? [p.map(String).join(" → ")] : p === undefined ? [] : [String(p)];
-}
-
 function Admins({ ctx }: { ctx: Ctx }) {
-  const res = useGet<unknown>(paths.security(ctx.connectorId, "admin-access"));
-  const rows = itemsOf<Row>(res.data, "admins", "holders");
-  const ok = pick<boolean>(res.data, "within_recommended_range");
+  const res = useGet(`${SEC}/admin-access`, { path: { connector_id: ctx.connectorId } });
   return (
-    <Section title="Effective admins" id="admins" cache={res.cache}>
-      <Async res={res} empty={() => rows.length === 0} emptyText="No admin holders found.">
-        {() => (
+    <Section title="Effective admins" id="admins" res={res} note="Current state (not limited to the range).">
+      <Async res={res} empty={(d) => d.admins.length === 0} emptyText="No admin holders found.">
+        {(d) => (
           <>
-            {ok !== undefined && (
-              <p class={ok ? "muted small" : "state warn small"}>
-                {fmtNumber(rows.length)} users hold ACCOUNTADMIN or SECURITYADMIN
-                {ok ? " (within the recommended 2 to 9)." : ": outside the recommended 2 to 9 (CIS 1.10)."}
-              </p>
-            )}
-            <DataTable
-              rows={rows}
-              caption="Users holding ACCOUNTADMIN or SECURITYADMIN, with the grant path"
-              rowKey={(r, i) => String(pick(r, "user_name") ?? i)}
-              columns={[
-                { key: "user_name|grantee|user", label: "User" },
+            <p class={d.within_recommended_range ? "muted small" : "state warn small"}>
+              {fmtNumber(d.total)} users hold ACCOUNTADMIN or SECURITYADMIN
+              {d.within_recommended_range ? " (within the recommended 2 to 9)." : ": outside the recommended 2 to 9 (CIS 1.10)."}
+            </p>
+            <Table
+              id="admins"
+              label="Users holding ACCOUNTADMIN or SECURITYADMIN, with the grant path"
+              rows={d.admins}
+              rowKey={(r) => r.user_name}
+              defaultSort="user"
+              cols={[
+                { id: "user", label: "User", value: (r) => r.user_name },
                 {
-                  key: "grants",
+                  id: "path",
                   label: "Grant path",
+                  value: (r) => r.grants.map((g) => `${g.admin_role}${g.path.length ? ` via ${g.path.join(" → ")}` : ""}`).join("; "),
                   render: (r) => (
                     <ul class="paths">
-                      {grantPaths(r).map((p) => (
-                        <li key={p}>{p}</li>
+                      {r.grants.map((g) => (
+                        <li key={g.admin_role + g.path.join()}>
+                          {g.admin_role}
+                          {g.path.length ? ` via ${g.path.join(" → ")}` : ""}
+                        </li>
                       ))}
                     </ul>
                   ),
                 },
-                { key: "has_password", label: "Password" },
-                { key: "has_mfa", label: "MFA" },
-                { key: "last_success_login", label: "Last login", render: (r) => fmtDate(pick(r, "last_success_login")) },
+                { id: "password", label: "Password", value: (r) => (r.has_password ? "yes" : "no") },
+                { id: "mfa", label: "MFA", value: (r) => (r.has_mfa ? "yes" : "no") },
+                { id: "last", label: "Last login", value: (r) => r.last_success_login ?? "", render: (r) => fmtTime(r.last_success_login) },
               ]}
             />
           </>
@@ -572,52 +465,26 @@ function Admins({ ctx }: { ctx: Ctx }) {
 }
 
 function StaleUsers({ ctx }: { ctx: Ctx }) {
-  const [offset, setOffset] = useState(0);
-  const res = useGet<Page<Row>>(paths.security(ctx.connectorId, "stale-users"), { limit: 25, offset });
-  const rows = itemsOf<Row>(res.data);
+  const res = useGet(`${SEC}/stale-users`, { path: { connector_id: ctx.connectorId }, query: { limit: 500 } });
   return (
-    <Section title="Stale users" id="stale-users" cache={res.cache}>
-      <p class="muted small">No successful login for 90 days (never-logged-in users count from creation; disabled users excluded).</p>
-      <Async res={res} empty={() => rows.length === 0} emptyText="No stale users.">
+    <Section title="Stale users" id="stale-users" res={res} note="No successful login for 90 days (current state; disabled users excluded).">
+      <Async res={res}>
         {(p) => (
-          <>
-            <DataTable
-              rows={rows}
-              caption="Stale users"
-              columns={[
-                { key: "user_name|name" },
-                { key: "email" },
-                { key: "last_success_login|last_login_at|last_login", label: "Last login", render: (r) => (pick(r, "last_success_login", "last_login_at", "last_login") === undefined ? "never" : fmtDate(pick(r, "last_success_login", "last_login_at", "last_login"))) },
-                { key: "days_idle|days_inactive|idle_days", label: "Days idle", num: true },
-                { key: "created_on|created_at", label: "Created", render: (r) => fmtDate(pick(r, "created_on", "created_at")) },
-                { key: "has_password" },
-                { key: "default_role" },
-              ]}
-            />
-            <Pager total={p.total ?? rows.length} limit={25} offset={offset} onChange={setOffset} label="Stale users" />
-          </>
-        )}
-      </Async>
-    </Section>
-  );
-}
-
-function NoMfa({ ctx }: { ctx: Ctx }) {
-  const res = useGet<Page<Row>>(paths.security(ctx.connectorId, "no-mfa"), { limit: 50 });
-  const rows = itemsOf<Row>(res.data);
-  return (
-    <Section title="Password users without MFA" id="no-mfa" cache={res.cache}>
-      <Async res={res} empty={() => rows.length === 0} emptyText="Every password user has MFA.">
-        {() => (
-          <DataTable
-            rows={rows}
-            caption="Password users without MFA"
-            columns={[
-              { key: "user_name|name" },
-              { key: "email" },
-              { key: "is_admin|admin", label: "Admin" },
-              { key: "default_role" },
-              { key: "last_success_login|last_login_at", label: "Last login", render: (r) => fmtDate(pick(r, "last_success_login", "last_login_at")) },
+          <Table
+            id="stale"
+            label="Stale users"
+            rows={p.items}
+            total={p.total}
+            rowKey={(r) => r.user_name}
+            pageSize={10}
+            defaultSort="-days"
+            emptyText="No stale users."
+            cols={[
+              { id: "user", label: "User", value: (r) => r.user_name },
+              { id: "last", label: "Last login", value: (r) => r.last_success_login ?? "", render: (r) => (r.last_success_login ? fmtTime(r.last_success_login) : "never") },
+              { id: "days", label: "Days idle", num: true, value: (r) => r.days_inactive },
+              { id: "password", label: "Password", value: (r) => (r.has_password ? "yes" : "no") },
+              { id: "role", label: "Default role", value: (r) => r.default_role ?? "" },
             ]}
           />
         )}
@@ -626,97 +493,133 @@ function NoMfa({ ctx }: { ctx: Ctx }) {
   );
 }
 
-function LoginHistory({ ctx }: { ctx: Ctx }) {
-  const [form, setForm] = useState({ user: "", ip: "", success: "" });
-  const [applied, setApplied] = useState(form);
-  const [offset, setOffset] = useState(0);
-  const limit = 25;
-  const res = useGet<Page<Row>>(paths.security(ctx.connectorId, "login-history"), { ...applied, limit, offset });
-  const rows = itemsOf<Row>(res.data);
+function NoMfa({ ctx }: { ctx: Ctx }) {
+  const res = useGet(`${SEC}/no-mfa`, { path: { connector_id: ctx.connectorId }, query: { limit: 500 } });
   return (
-    <Section title="Login history" id="login-history" cache={res.cache}>
-      <form
-        class="filters"
-        aria-label="Login history filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setApplied({ ...form });
-          setOffset(0);
-        }}
-      >
-        <label>
-          User
-          <input name="user" value={form.user} onInput={(e) => setForm({ ...form, user: (e.target as HTMLInputElement).value })} />
-        </label>
-        <label>
-          IP address
-          <input name="ip" value={form.ip} onInput={(e) => setForm({ ...form, ip: (e.target as HTMLInputElement).value })} />
-        </label>
-        <label>
-          Outcome
-          <select name="success" value={form.success} onChange={(e) => setForm({ ...form, success: (e.target as HTMLSelectElement).value })}>
-            <option value="">All</option>
-            <option value="true">Succeeded</option>
-            <option value="false">Failed</option>
-          </select>
-        </label>
-        <button type="submit">Apply</button>
-      </form>
-      <Async res={res} empty={() => rows.length === 0} emptyText="No logins match these filters.">
+    <Section title="Password users without MFA" id="no-mfa" res={res} note="Current state.">
+      <Async res={res}>
         {(p) => (
-          <>
-            <DataTable
-              rows={rows}
-              caption="Login history"
-              rowKey={(r, i) => String(pick(r, "event_id", "id") ?? i)}
-              columns={[
-                { key: "event_timestamp|login_at|timestamp", label: "Time", render: (r) => fmtDate(pick(r, "event_timestamp", "login_at", "timestamp")) },
-                { key: "user_name|user", label: "User" },
-                { key: "client_ip|ip", label: "IP" },
-                { key: "first_authentication_factor|auth_factor", label: "Factor" },
-                { key: "second_authentication_factor", label: "2nd factor" },
-                { key: "reported_client_type|client_type", label: "Client" },
-                {
-                  key: "is_success|success",
-                  label: "Outcome",
-                  render: (r) => {
-                    const ok = pick(r, "is_success", "success");
-                    const yes = ok === true || ok === "YES" || ok === "yes";
-                    return <Badge text={yes ? "success" : "failed"} kind={yes ? "ok" : "bad"} />;
-                  },
-                },
-                { key: "error_message|error_code", label: "Error" },
-              ]}
-            />
-            <Pager total={p.total ?? rows.length} limit={limit} offset={offset} onChange={setOffset} label="Login history" />
-          </>
+          <Table
+            id="nomfa"
+            label="Password users without MFA"
+            rows={p.items}
+            total={p.total}
+            rowKey={(r) => r.user_name}
+            pageSize={10}
+            defaultSort="user"
+            emptyText="Every password user has MFA."
+            cols={[
+              { id: "user", label: "User", value: (r) => r.user_name },
+              { id: "admin", label: "Admin", value: (r) => (r.is_admin ? "yes" : "no") },
+              { id: "role", label: "Default role", value: (r) => r.default_role ?? "" },
+              { id: "last", label: "Last login", value: (r) => r.last_success_login ?? "", render: (r) => fmtTime(r.last_success_login) },
+            ]}
+          />
         )}
       </Async>
     </Section>
   );
 }
 
-/** "Extract now": POST extract (admin), then poll the job run until it ends, showing its progress. */
-function ExtractNow({ ctx }: { ctx: Ctx }) {
-  const [run, setRun] = useState<Row | null>(null);
+function LoginHistory({ ctx, range }: { ctx: Ctx; range: DateRange }) {
+  const [user, setUser] = useParam("lh.user");
+  const [ip, setIp] = useParam("lh.ip");
+  const [outcome, setOutcome] = useParam("lh.outcome");
+  const [form, setForm] = useState({ user, ip });
+  useEffect(() => setForm({ user, ip }), [user, ip]);
+  const window = rangeInstants(range);
+  const res = useGet(`${SEC}/login-history`, {
+    path: { connector_id: ctx.connectorId },
+    query: { user: user || undefined, ip: ip || undefined, success: outcome ? outcome === "success" : undefined, ...window, limit: 500 },
+  });
+  return (
+    <Section title="Login history" id="login-history" res={res} note="Newest first; times in UTC.">
+      <Async res={res}>
+        {(p) => (
+          <Table
+            id="logins"
+            label="Login history"
+            rows={p.items}
+            total={p.total}
+            rowKey={(r) => String(r.event_id)}
+            defaultSort="-time"
+            emptyText="No logins match these filters."
+            filters={
+              <form
+                class="filters"
+                aria-label="Login history filters"
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  setUser(form.user.trim());
+                  setIp(form.ip.trim());
+                }}
+              >
+                <label>
+                  User
+                  <input name="user" value={form.user} onInput={(e) => setForm({ ...form, user: (e.target as HTMLInputElement).value })} />
+                </label>
+                <label>
+                  IP address
+                  <input name="ip" value={form.ip} onInput={(e) => setForm({ ...form, ip: (e.target as HTMLInputElement).value })} />
+                </label>
+                <label>
+                  Outcome
+                  <select name="success" value={outcome} onChange={(e) => setOutcome((e.target as HTMLSelectElement).value)}>
+                    <option value="">All</option>
+                    <option value="success">Succeeded</option>
+                    <option value="failed">Failed</option>
+                  </select>
+                </label>
+                <button type="submit">Apply</button>
+              </form>
+            }
+            cols={[
+              { id: "time", label: "Time (UTC)", value: (r) => r.event_timestamp, render: (r) => fmtTime(r.event_timestamp) },
+              { id: "user", label: "User", value: (r) => r.user_name ?? "" },
+              { id: "ip", label: "IP", value: (r) => r.client_ip ?? "" },
+              { id: "factor", label: "Factor", value: (r) => r.first_authentication_factor ?? "" },
+              { id: "factor2", label: "2nd factor", value: (r) => r.second_authentication_factor ?? "" },
+              { id: "client", label: "Client", value: (r) => r.reported_client_type ?? "" },
+              {
+                id: "outcome",
+                label: "Outcome",
+                value: (r) => (r.is_success ? "success" : "failed"),
+                render: (r) => <Badge text={r.is_success ? "success" : "failed"} kind={r.is_success ? "ok" : "bad"} />,
+              },
+              { id: "error", label: "Error", value: (r) => r.error_message ?? "" },
+            ]}
+          />
+        )}
+      </Async>
+    </Section>
+  );
+}
+
+/** "Extract now": POST extract (admin), then follow the run until it ends; then everything re-reads. */
+function ExtractNow({ ctx, onFinished }: { ctx: Ctx; onFinished: () => void }) {
+  const [run, setRun] = useState<Schemas["JobRun"] | null>(null);
+  const [runId, setRunId] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
-  const runId = run ? String(pick(run, "run_id", "id") ?? "") : "";
-  const status = run ? String(pick(run, "status") ?? "queued") : "";
-  const active = !!runId && !TERMINAL.includes(status) && !error; // stop polling on an error
+  const status = run?.status ?? (runId ? "queued" : "");
+  const active = !!runId && !TERMINAL.includes(status) && !error;
   usePoll(
     () => {
       api
-        .get<Row>(paths.run(runId))
-        .then((a) => setRun({ ...a.data, run_id: runId }))
+        .get("/api/jobs/runs/{run_id}", { path: { run_id: runId } })
+        .then((a) => {
+          setRun(a.data);
+          if (TERMINAL.includes(a.data.status)) {
+            onFinished();
+            markChanged(ctx.connectorId);
+          }
+        })
         .catch((e) => setError(e as ApiError));
     },
     1000,
     active,
   );
   if (!ctx.isAdmin) return null;
-  const rows = pick<Row>(run, "rows");
-  const total = rows ? Object.values(rows).reduce<number>((s, v) => s + (num(v) ?? 0), 0) : 0;
   return (
     <div class="extract">
       <button
@@ -726,9 +629,10 @@ function ExtractNow({ ctx }: { ctx: Ctx }) {
         onClick={async () => {
           setBusy(true);
           setError(null);
+          setRun(null);
           try {
-            const a = await api.post<Row>(paths.security(ctx.connectorId, "extract"), {});
-            setRun(a.data);
+            const a = await api.post(`${SEC}/extract`, { path: { connector_id: ctx.connectorId } });
+            setRunId(a.data.run_id);
           } catch (e) {
             setError(e as ApiError);
           } finally {
@@ -739,16 +643,12 @@ function ExtractNow({ ctx }: { ctx: Ctx }) {
         {active ? "Extracting…" : "Extract now"}
       </button>
       <div class="extract-status" role="status" aria-live="polite" data-testid="extract-status">
-        {run && (
+        {runId && (
           <>
-            <progress
-              max={1}
-              value={TERMINAL.includes(status) ? 1 : undefined}
-              aria-label="Extraction progress"
-            />{" "}
             <span class={`status-pill ${status}`}>{status}</span>
-            {status === "succeeded" && <span class="muted small"> {fmtNumber(total)} rows. Cached views refresh within minutes.</span>}
-            {pick(run, "error") !== undefined && <span class="field-error"> {String(pick(run, "error"))}</span>}
+            {run && active && <ProgressText run={run} />}
+            {status === "succeeded" && run && <span class="small"> {fmtNumber(totalRows(run.rows))} rows; every section re-reads.</span>}
+            {run?.error && <span class="field-error"> {run.error}</span>}
           </>
         )}
       </div>
@@ -756,4 +656,3 @@ function ExtractNow({ ctx }: { ctx: Ctx }) {
     </div>
   );
 }
-
