@@ -1,29 +1,44 @@
 """The dashboard in a real browser against the local stack over HTTP.
 
-Debian's chromium driven by the npm package playwright-core (web/e2e/driver.mjs, one scenario per
-run); pytest prepares everything (chromium from apt, `npm ci && npm run build` when web/dist is
+Debian's chromium driven by the npm package playwright-core: ONE browser for the module
+(web/e2e/driver.mjs reads one scenario a line and answers one RESULT line), a fresh context per
+scenario. pytest prepares everything (chromium from apt, `npm ci && npm run build` when web/dist is
 missing or older than its sources), serves the stack over HTTP, runs a scenario and checks what the
 browser saw against the API. Screenshots of each page land in docs/screenshots/.
 
-The tests use their own organization (an admin token for org `web-e2e`) with their own connector,
-synced from the same synthetic account, so resolving an alert or adding a budget never touches the
-data other suites assert on; the connector is deleted at the end.
+The tests use their own organization (an admin token for org `web-e2e`) with their own connectors, so
+resolving an alert or adding a budget never touches the data other suites assert on. Their server runs
+the stage cache at 1/30 of the route table's TTLs (alerts 6 s instead of 180 s): the dashboard re-reads
+a stale section every 10 s until the cache answers fresh, so "after an extract the page shows the
+server's state" is observed in seconds instead of minutes, through the same cache logic.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import itertools
 import json
 import os
+import queue
+import secrets
 import shutil
 import subprocess
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
+from snowwatch_local.apigw import StageCache
+from snowwatch_local.gateway import Gateway
+from snowwatch_local.server import LocalServer
 from snowwatch_local.stack import LocalStack, new_private_key_pem
 
 pytestmark = pytest.mark.e2e
@@ -35,6 +50,7 @@ CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 WEB_ADMIN = {"subject": "web-e2e-admin", "email": "admin@web-e2e.snowwatch.local", "org": "web-e2e", "role": "admin"}
 WEB_MEMBER = {**WEB_ADMIN, "subject": "web-e2e-member", "email": "member@web-e2e.snowwatch.local", "role": "member"}
 SEVERITIES = ("critical", "high", "medium", "low")
+TIMEZONE = "America/New_York"
 
 
 # ---------------------------------------------------------------- what the tests need installed
@@ -54,7 +70,8 @@ def _newest(paths: list[Path]) -> float:
 
 
 def ensure_web_build() -> None:
-    """`npm ci` when node_modules is missing or older than the lock file; `npm run build` when web/dist is stale."""
+    """`npm ci` when node_modules is missing or older than the lock file; `npm run build` when web/dist is
+    older than its sources, the API description it is typed from (docs/openapi.json) included."""
     npm = shutil.which("npm")
     assert npm, "npm is needed to build the dashboard (Node 20+)"
     lock = WEB / "package-lock.json"
@@ -62,12 +79,13 @@ def ensure_web_build() -> None:
     if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True)
     index = WEB / "dist" / "index.html"
-    sources = [WEB / "src", WEB / "index.html", lock, WEB / "vite.config.ts", WEB / "tsconfig.json"]
+    sources = [WEB / "src", WEB / "public", WEB / "index.html", WEB / "scripts", lock, WEB / "vite.config.ts", WEB / "tsconfig.json"]
+    sources.append(ROOT / "docs" / "openapi.json")
     if not index.exists() or index.stat().st_mtime < _newest(sources):
         subprocess.run([npm, "run", "build"], cwd=WEB, check=True)
 
 
-# ---------------------------------------------------------------- HTTP and the browser
+# ---------------------------------------------------------------- HTTP, the browser and a test IdP
 def http(base: str, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -81,148 +99,400 @@ def http(base: str, method: str, path: str, token: str, body: Any = None) -> tup
         return err.code, json.loads(text) if text else None
 
 
-def browse(
-    web: dict[str, str], scenario: str, args: dict[str, Any] | None = None, token: str | None = None
-) -> dict[str, Any]:
-    """Run one driver scenario; its RESULT line as a dict. A failing scenario fails the test with its log."""
-    env = {
-        **os.environ,
-        "BASE_URL": web["base"],
-        "TOKEN": token or web["token"],
-        "SCREENSHOTS": str(SHOTS),
-        "CHROMIUM": str(CHROMIUM),
-    }
-    cmd = ["node", "e2e/driver.mjs", scenario, json.dumps(args or {})]
-    done = subprocess.run(cmd, cwd=WEB, env=env, capture_output=True, text=True, timeout=300, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"browser scenario {scenario} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
-    line = next(x for x in reversed(done.stdout.splitlines()) if x.startswith("RESULT "))
-    result: dict[str, Any] = json.loads(line[len("RESULT ") :])
-    assert result.pop("pageErrors") == [], "uncaught errors in the page"
-    return result
+class Browser:
+    """The driver process: one chromium, one scenario at a time over stdin/stdout."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "SCREENSHOTS": str(SHOTS), "CHROMIUM": str(CHROMIUM)}
+        self.proc = subprocess.Popen(
+            ["node", "e2e/driver.mjs"],
+            cwd=WEB,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.errors: list[str] = []
+        threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines), daemon=True).start()
+        threading.Thread(target=self._pump_errors, daemon=True).start()
+        self.ids = itertools.count(1)
+        assert self._next(60) == "READY", "the browser driver did not start:\n" + "".join(self.errors[-20:])
+
+    @staticmethod
+    def _pump(stream: Any, into: queue.Queue[str]) -> None:
+        for line in stream:
+            into.put(line.rstrip("\n"))
+
+    def _pump_errors(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.errors.append(line)
+
+    def _next(self, timeout: float) -> str:
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail("the browser driver did not answer in time:\n" + "".join(self.errors[-30:]))
+
+    def run(self, base: str, token: str, scenario: str, args: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
+        rid = next(self.ids)
+        assert self.proc.stdin is not None
+        request = {"id": rid, "scenario": scenario, "args": args, "token": token, "base": base}
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        while True:
+            line = self._next(timeout)
+            if line.startswith("RESULT "):
+                answer: dict[str, Any] = json.loads(line[len("RESULT ") :])
+                if answer["id"] == rid:
+                    break
+        if not answer["ok"]:
+            pytest.fail(f"browser scenario {scenario} failed: {answer['error']}\nscreenshot: {answer.get('screenshot')}")
+        assert answer["pageErrors"] == [], "uncaught errors in the page"
+        result: dict[str, Any] = answer["result"]
+        return result
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class ShortTtlCache(StageCache):
+    """The stage cache with every TTL divided by 30 (see the module docstring)."""
+
+    def put(self, key: str, ttl: int, response: dict[str, Any]) -> None:
+        super().put(key, max(1, ttl // 30), response)
+
+
+class FakeIdp:
+    """An OIDC provider for the browser: discovery, authorize (already signed in: redirects at once with a
+    code), token (authorization_code with PKCE S256 checked, refresh_token), CORS for the dashboard."""
+
+    def __init__(self, stack: LocalStack, ttl: int) -> None:
+        self.stack, self.ttl = stack, ttl
+        self.codes: dict[str, dict[str, str]] = {}
+        self.grants: list[str] = []
+        self.refuse_refresh = False
+        idp = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _send(self, status: int, body: Any = None, location: str | None = None) -> None:
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Content-Type", "application/json")
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                q = {k: v[-1] for k, v in parse_qs(url.query).items()}
+                if url.path == "/.well-known/openid-configuration":
+                    self._send(200, {"issuer": idp.url, "authorization_endpoint": f"{idp.url}/authorize", "token_endpoint": f"{idp.url}/token"})
+                elif url.path == "/authorize":
+                    assert q["response_type"] == "code" and q["code_challenge_method"] == "S256"
+                    code = secrets.token_urlsafe(16)
+                    idp.codes[code] = {"challenge": q["code_challenge"], "redirect_uri": q["redirect_uri"]}
+                    self._send(302, location=f"{q['redirect_uri']}?{urlencode({'code': code, 'state': q['state']})}")
+                else:
+                    self._send(404, {"error": "not_found"})
+
+            def do_POST(self) -> None:
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                if url.path == "/refuse-refresh":
+                    idp.refuse_refresh = True
+                    self._send(204)
+                    return
+                grant = form.get("grant_type", "")
+                idp.grants.append(grant)
+                if grant == "authorization_code":
+                    pending = idp.codes.pop(form.get("code", ""), None)
+                    digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+                    challenge = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+                    if not pending or pending["challenge"] != challenge or pending["redirect_uri"] != form.get("redirect_uri"):
+                        self._send(400, {"error": "invalid_grant"})
+                        return
+                elif grant != "refresh_token" or idp.refuse_refresh:
+                    self._send(400, {"error": "invalid_grant"})
+                    return
+                token = idp.stack.token(WEB_ADMIN, ttl_seconds=idp.ttl)
+                self._send(200, {"id_token": token, "access_token": token, "refresh_token": secrets.token_urlsafe(16), "expires_in": idp.ttl})
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 @pytest.fixture(scope="module")
-def server_for_browser(server: str) -> str:
-    """The local server (API + web/dist); it serves one API call at a time like a warm Lambda instance and
-    frees idle keep-alive connections, so a browser's parallel requests are served."""
-    return server
-
-
-@pytest.fixture(scope="module")
-def web(stack: LocalStack, server_for_browser: str) -> Iterator[dict[str, str]]:
-    """A built dashboard served with the API, a tenant of its own with a synced and extracted connector."""
+def browser() -> Iterator[Browser]:
     ensure_chromium()
     ensure_web_build()
+    b = Browser()
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server_for_browser(stack: LocalStack) -> Iterator[str]:
+    """The local server (API + web/dist) with the short-TTL stage cache."""
+    local = LocalServer(Gateway(cache=ShortTtlCache()), port=0).start()
+    try:
+        yield local.url
+    finally:
+        local.stop()
+
+
+def new_connector(base: str, token: str, name: str, **extra: Any) -> str:
+    body = {
+        "name": name,
+        "account_identifier": "fakesnow",
+        "username": "SNOWWATCH",
+        "warehouse": "SNOWWATCH_WH",
+        "private_key": new_private_key_pem(),
+        **extra,
+    }
+    status, created = http(base, "POST", "/api/connectors", token, body)
+    assert status == 201, created
+    return str(created["id"])
+
+
+@pytest.fixture(scope="module")
+def web(stack: LocalStack, server_for_browser: str, browser: Browser) -> Iterator[dict[str, Any]]:
+    """A built dashboard served with the API, a tenant of its own with a synced and extracted connector
+    (in New York time) and a second, empty connector."""
     server = server_for_browser
     token = stack.token(WEB_ADMIN)
-    status, created = http(
-        server,
-        "POST",
-        "/api/connectors",
-        token,
-        {
-            "name": "Web e2e account",
-            "account_identifier": "fakesnow",
-            "username": "SNOWWATCH",
-            "warehouse": "SNOWWATCH_WH",
-            "private_key": new_private_key_pem(),
-        },
-    )
-    assert status == 201, created
-    connector_id = str(created["id"])
+    connector_id = new_connector(server, token, "Web e2e account", timezone=TIMEZONE)
+    second_id = new_connector(server, token, "Web e2e second account")
     for job in ("sync", "security"):
         stack.run_job(job, connector_id=connector_id)
     try:
-        yield {"base": server, "token": token, "connector_id": connector_id}
+        yield {"base": server, "token": token, "connector_id": connector_id, "second_id": second_id, "browser": browser}
     finally:
-        http(server, "DELETE", f"/api/connectors/{connector_id}", token)
+        for cid in (connector_id, second_id):
+            http(server, "DELETE", f"/api/connectors/{cid}", token)
 
 
-def sec(web: dict[str, str], what: str) -> str:
+def browse(web: dict[str, Any], scenario: str, args: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+    b: Browser = web["browser"]
+    return b.run(web["base"], token or web["token"], scenario, {"connector": web["connector_id"], **(args or {})})
+
+
+def sec(web: dict[str, Any], what: str) -> str:
     return f"/api/connectors/{web['connector_id']}/security/snowflake/{what}"
 
 
-def open_alerts(web: dict[str, str], **query: str) -> list[dict[str, Any]]:
-    qs = "&".join(f"{k}={v}" for k, v in {"status": "open", "limit": "499", **query}.items())
+def alerts(web: dict[str, Any], **query: str) -> list[dict[str, Any]]:
+    qs = "&".join(f"{k}={v}" for k, v in {"limit": "497", **query}.items())
     status, page = http(web["base"], "GET", sec(web, "alerts") + "?" + qs, web["token"])
     assert status == 200, page
     items: list[dict[str, Any]] = page["items"]
     return items
 
 
-# ---------------------------------------------------------------- the tests
-def test_login_with_token_shows_security_summary(web: dict[str, str]) -> None:
+def searchable(a: dict[str, Any]) -> str:
+    """What the alert search looks in (web/src/format.ts `matches`)."""
+    return " ".join([a["rule_id"], a["title"], a["subject"]]).lower().replace("_", " ")
+
+
+def in_default_range(a: dict[str, Any]) -> bool:
+    """Seen in the last 30 UTC days (the security page's default range)."""
+    start = (datetime.now(UTC).date() - timedelta(days=29)).isoformat()
+    return a["last_seen_at"][:10] >= start or a["first_seen_at"][:10] >= start
+
+
+# ---------------------------------------------------------------- sign-in
+def test_login_with_token_shows_security_summary(web: dict[str, Any]) -> None:
     """Given the dashboard and a valid token,
-    when a user pastes the token on the login page,
-    then the security overview shows the open alerts per severity the API reports, and the token is kept
-    in sessionStorage only."""
+    when a user pastes the token on the sign-in page and opens Security,
+    then the overview shows the open alerts per severity the API reports, the URL names the connector,
+    and the token is kept in sessionStorage only."""
     seen = browse(web, "login")
     assert seen["tokenInSessionStorage"] is True
     assert seen["connector"] == web["connector_id"]
+    assert seen["url"].startswith(f"/connectors/{web['connector_id']}/security")
     assert "admin@web-e2e.snowwatch.local" in seen["whoami"]
-    alerts = open_alerts(web)
+    open_ = alerts(web, status="open")
     for severity in SEVERITIES:
-        expected = sum(1 for a in alerts if a["severity"] == severity)
+        expected = sum(1 for a in open_ if a["severity"] == severity)
         assert seen["cards"][severity] == f"{expected:,}", (severity, seen["cards"])
     assert seen["cards"]["score"] not in (None, "—")
     assert seen["gauge"] not in (None, "no data")
 
 
-def test_login_with_a_bad_token_is_refused(web: dict[str, str]) -> None:
-    """Given the login page, when a wrong token is pasted, then the form says it was not accepted."""
+def test_login_with_a_bad_token_is_refused(web: dict[str, Any]) -> None:
+    """Given the sign-in page, when a wrong token is pasted, then the form says it was not accepted."""
     seen = browse(web, "bad_login")
     assert "not accepted" in seen["error"]
 
 
-def test_filter_alerts_by_severity_status_and_rule(web: dict[str, str]) -> None:
-    """Given open alerts of several severities,
-    when the user filters by each severity, by status and by one rule,
-    then the list shows exactly the API's alerts for that filter."""
-    alerts = open_alerts(web)
-    assert alerts, "the synthetic account plants security findings: expected open alerts"
-    severities = sorted({a["severity"] for a in alerts})
-    rule = alerts[0]["rule_id"]
-    seen = browse(web, "filter_alerts", {"severities": severities, "statuses": ["open"], "rule": rule})
+def test_oidc_sign_in_with_pkce_renews_and_an_expired_session_keeps_the_url(web: dict[str, Any], stack: LocalStack) -> None:
+    """Given a runtime config naming an OIDC provider (the test IdP) and tokens that live 8 seconds,
+    when a user opens a deep link, signs in, and stays past a token's lifetime,
+    then the code flow with PKCE lands on that link, the token is renewed before it expires (the user stays
+    signed in), and once the IdP refuses renewals the page returns to sign-in on the same URL, and
+    signing in again continues there."""
+    idp = FakeIdp(stack, ttl=8)
+    try:
+        auth = {"mode": "oidc", "issuer": idp.url, "client_id": "snowwatch-web", "api_token": "id_token"}
+        seen = browse(web, "oidc", {"auth": auth, "idp": idp.url, "ttl": idp.ttl})
+    finally:
+        idp.stop()
+    cid = web["connector_id"]
+    assert seen["landed"] == f"/connectors/{cid}/cost?days=7"
+    assert seen["afterRenewal"] == {"url": f"/connectors/{cid}/budgets", "signedIn": True}
+    assert idp.grants[0] == "authorization_code" and "refresh_token" in idp.grants
+    assert seen["expired"]["url"] == seen["expired"]["before"] == f"/connectors/{cid}/budgets"
+    assert seen["back"] == f"/connectors/{cid}/budgets"
+
+
+def test_a_lapsed_token_returns_to_sign_in_keeping_the_url(web: dict[str, Any], stack: LocalStack) -> None:
+    """Given a pasted token that expires in a few seconds, on a filtered page,
+    when it lapses, then the page says the session expired and shows sign-in on the same URL, and after
+    signing in again the same page and filters are back."""
+    short = stack.token(WEB_ADMIN, ttl_seconds=6)
+    seen = browse(web, "token_expiry", {"fresh": web["token"]}, token=short)
+    assert "expired" in seen["message"]
+    assert seen["before"] == seen["during"] == seen["after"]
+    assert "severity=high" in seen["after"] and seen["severity"] == "high"
+
+
+# ---------------------------------------------------------------- URL state and deep links
+def test_alert_filters_search_and_sort_live_in_the_url(web: dict[str, Any]) -> None:
+    """Given alerts of several severities,
+    when the user filters by each severity and by status, searches one word of a rule id, and sorts by title,
+    then the list shows exactly the API's alerts for each filter, the word finds every alert whose rule id or
+    title holds it, the URL carries every choice, and a reload shows the same list."""
+    every = alerts(web)
+    assert every, "the synthetic account plants security findings: expected alerts"
+    severities = sorted({a["severity"] for a in every})
+    word = next(a["rule_id"] for a in every if "_" in a["rule_id"]).split("_")[0]
+    seen = browse(web, "filter_alerts", {"severities": severities, "search": word})
     for severity in severities:
-        shown = seen["bySeverity"][severity]
-        assert shown, severity
-        assert {a["severity"] for a in shown} == {severity}
+        assert {a["id"] for a in seen["bySeverity"][severity]} <= {a["id"] for a in every if a["severity"] == severity}
+        assert {a["severity"] for a in seen["bySeverity"][severity]} == {severity}
     assert {a["status"] for a in seen["byStatus"]["open"]} == {"open"}
-    expected_rule = open_alerts(web, rule=rule)
-    assert {a["id"] for a in seen["byRule"]} == {str(a["id"]) for a in expected_rule[:25]}
+    expected = [a for a in alerts(web, status="open") if in_default_range(a) and word in searchable(a)]
+    assert len(seen["bySearch"]) == min(25, len(expected)) and seen["bySearch"]
+    assert all(word in (a["rule"] + " " + a["title"].lower()) for a in seen["bySearch"])
+    assert f"alerts.q={word}" in seen["url"] and "status" not in seen["url"]  # open is the default
+    assert seen["afterReload"] == seen["bySearch"] and seen["searchAfterReload"] == word
+    assert seen["sortedTitles"] == sorted(seen["sortedTitles"], key=str.lower)
+    assert "alerts.sort=title" in seen["sortUrl"]
 
 
-def test_resolve_an_alert_with_a_note_and_see_it_resolved(web: dict[str, str]) -> None:
-    """Given an open alert,
-    when an admin resolves it from the list (a note is required),
-    then the list shows it resolved with the note, the overview's open count drops by one at once (the
-    cached summary is corrected from the PUT's answer), and the API reads it back resolved."""
-    note = "Rotated the password and enabled MFA (e2e)"
-    seen = browse(web, "resolve_alert", {"note": note})
+def test_an_alert_email_link_opens_that_alert_on_its_connector(web: dict[str, Any], db: Any) -> None:
+    """Given the notification the security job wrote for an alert,
+    when its email is rendered and its link opened in the browser,
+    then the page is that connector's Security page with that alert opened and in view."""
+    from snowwatch.models.notifications import Notification
+    from snowwatch.notify.render import render
+    from snowwatch.repositories import notifications as outbox
+
+    row = db.run(
+        "SELECT id FROM enterprise.notifications WHERE connector_id = :c AND source_type = 'security_alert' "
+        "AND channel = 'email' ORDER BY created_at LIMIT 1",
+        c=web["connector_id"],
+    )
+    assert row, "the security job writes an email notification for each critical or high alert"
+    note = Notification.model_validate(outbox.get(db, row[0][0]))
+    email = render(note, web["base"])
+    assert email.link in email.text and email.link in email.html
+    seen = browse(web, "open_link", {"link": email.link, "alert": note.payload["alert_id"], "shot": "deep-link-alert"})
+    assert seen["connector"] == web["connector_id"]
+    assert seen["url"].startswith(f"/connectors/{web['connector_id']}/security?alert={note.payload['alert_id']}")
+    assert seen["expanded"] == "true" and seen["inView"] is True
+    assert seen["title"] == note.payload["title"]
+
+
+def test_a_budget_email_link_for_a_second_connector_opens_that_budget(web: dict[str, Any]) -> None:
+    """Given a budget on the org's second connector and its alert email (rendered from the payload
+    budget_check writes),
+    when the link is opened, then the page is the second connector's Budgets page with that budget opened
+    (not the first connector, not the Security page)."""
+    from snowwatch.models.notifications import Notification
+    from snowwatch.notify.render import render
+
+    second = web["second_id"]
+    status, budget = http(
+        web["base"], "POST", f"/api/connectors/{second}/budgets", web["token"], {"name": "Second account guardrail", "amount": 900}
+    )
+    assert status == 201, budget
+    payload = {
+        "budget_name": budget["name"],
+        "connector_name": "Web e2e second account",
+        "period": "monthly",
+        "threshold": {"type": "percent", "value": 80, "basis": "actual"},
+        "kind": "actual",
+        "percent": 81,
+        "dashboard_path": f"/connectors/{second}/budgets/{budget['id']}",  # as repositories/budgets.py writes it
+    }
+    now = datetime.now(UTC)
+    note = Notification.model_validate(
+        {
+            "id": budget["id"], "org_id": budget["id"], "connector_id": second, "source_type": "budget_alert",
+            "source_id": budget["id"], "channel": "email", "recipients": ["a@example.com"], "payload": payload,
+            "status": "sending", "attempts": 1, "dedupe_key": "k", "created_at": now,
+        }
+    )  # fmt: skip
+    link = render(note, web["base"]).link
+    seen = browse(web, "open_link", {"link": link, "budget": budget["id"], "shot": "deep-link-budget"})
+    assert seen["connector"] == second
+    assert seen["url"] == f"/connectors/{second}/budgets/{budget['id']}"
+    assert seen["heading"] == "Budget guardrails"
+    assert seen["selected"] == "true" and seen["name"] == "Second account guardrail"
+
+
+# ---------------------------------------------------------------- state stays true after actions
+def test_resolve_then_extract_shows_the_alert_reopened_with_its_history(web: dict[str, Any]) -> None:
+    """Given an open alert whose condition still holds (a password user without MFA),
+    when an admin resolves it with a note (the note is required), then presses Extract now,
+    then right after the resolve the alert shows resolved with the note and its severity's open count is
+    one lower; after the extract the page re-reads until the server's answer is fresh and shows the alert
+    open again, reopened once, with the earlier resolution and note, and the count the API reports."""
+    target = next(a for a in alerts(web, status="open") if a["rule_id"] == "mfa_password_user")
+    note = "Asked the user to enrol MFA (e2e)"
+    seen = browse(
+        web, "resolve_and_extract", {"alert": target["id"], "rule": target["rule_id"], "severity": target["severity"], "note": note}
+    )
     assert "note is required" in seen["noteRequired"]
-    assert seen["status"] == "resolved"
-    assert note in seen["details"]
-    if seen["severity"] in SEVERITIES:  # the overview's open count follows the resolve at once
-        assert int(seen["countAfter"].replace(",", "")) == int(seen["countBefore"].replace(",", "")) - 1
-    status, page = http(web["base"], "GET", sec(web, "alerts") + "?status=resolved&limit=498", web["token"])
-    assert status == 200, page
-    mine = [a for a in page["items"] if str(a["id"]) == seen["id"]]
-    assert mine and mine[0]["status"] == "resolved"
+    assert int(seen["afterResolve"]["count"]) == int(seen["countBefore"]) - 1
+    assert note in seen["afterResolve"]["history"]
+    assert "succeeded" in seen["extract"]
+    assert seen["status"] == "open" and seen["reopenedCount"] == "1"
+    assert "reopened 1×" in seen["history"] and note in seen["history"] and "Last resolved" in seen["history"]
+    server = [a for a in alerts(web, status="open") if a["severity"] == target["severity"]]
+    assert seen["countAfter"] == f"{len(server):,}"
 
 
-def test_extract_now_shows_the_job_progress(web: dict[str, str]) -> None:
-    """Given an admin on the security page, when they press "Extract now",
-    then the page follows the job run until it has succeeded."""
-    seen = browse(web, "extract")
-    assert "succeeded" in seen["status"], seen
-
-
-def test_create_a_budget_with_custom_emails_and_see_it_listed(web: dict[str, str]) -> None:
+# ---------------------------------------------------------------- budgets and forms
+def test_create_a_budget_with_custom_emails_and_see_it_listed(web: dict[str, Any]) -> None:
     """Given the budgets page,
     when an admin creates a monthly budget with two custom alert emails,
-    then it is listed with those emails, the page says snowwatch never changes warehouses and that an
-    empty list falls back to the org admins, and the API has stored the emails."""
+    then it is listed and opened (its URL names it) with those emails, the page says snowwatch never changes
+    warehouses and that an empty list falls back to the org admins, and the API has stored the emails."""
     emails = ["finops@example.com", "data-lead@example.com"]
     seen = browse(web, "create_budget", {"name": "E2E monthly guardrail", "amount": 6000, "emails": emails})
     for email in emails:
@@ -232,12 +502,27 @@ def test_create_a_budget_with_custom_emails_and_see_it_listed(web: dict[str, str
     status, page = http(web["base"], "GET", f"/api/connectors/{web['connector_id']}/budgets?limit=200", web["token"])
     assert status == 200, page
     stored = [b for b in page["items"] if b["name"] == "E2E monthly guardrail"]
-    assert len(stored) == 1
-    assert stored[0]["alert_emails"] == emails
+    assert len(stored) == 1 and stored[0]["alert_emails"] == emails
     assert str(stored[0]["id"]) == seen["id"]
+    assert seen["url"].endswith(f"/budgets/{seen['id']}")
 
 
-def test_a_member_sees_no_admin_actions(web: dict[str, str], stack: LocalStack) -> None:
+def test_budget_form_errors_sit_next_to_their_fields(web: dict[str, Any]) -> None:
+    """Given the new-budget form,
+    when it is sent with no name and no amount, then each field is marked with its own message;
+    when the server answers 422 (an amount over its maximum, a 5000% threshold in the second row),
+    then the amount shows the server's detail under it, the second threshold row is marked and named
+    "Threshold 2", and no raw validator text is shown."""
+    seen = browse(web, "budget_form_errors", {"name": "Too big (e2e)"})
+    assert seen["local"]["name"] == {"invalid": "true", "text": "Give the budget a name."}
+    assert seen["local"]["amount"]["invalid"] == "true" and "positive" in seen["local"]["amount"]["text"]
+    assert seen["server"]["amount"]["invalid"] == "true" and seen["server"]["amount"]["text"]
+    assert "Threshold 2" in seen["server"]["threshold"] and "at most 1000" in seen["server"]["threshold"]
+    assert seen["server"]["thresholdInvalid"] == "true"
+    assert "Threshold 2:" in seen["server"]["summary"] and "Value error" not in seen["server"]["summary"]
+
+
+def test_a_member_sees_no_admin_actions(web: dict[str, Any], stack: LocalStack) -> None:
     """Given a member of the same organization, when they open each page,
     then they see the data but no Extract now, Resolve, New budget, Edit or Run now buttons."""
     seen = browse(web, "member_view", token=stack.token(WEB_MEMBER))
@@ -245,14 +530,90 @@ def test_a_member_sees_no_admin_actions(web: dict[str, str], stack: LocalStack) 
     assert seen["extract"] == 0
     assert seen.get("resolve", 0) == 0
     assert seen.get("adminsOnly", True) is True
-    assert seen["newBudget"] == 0
-    assert seen["editBudget"] == 0
+    assert seen["newBudget"] == 0 and seen["editBudget"] == 0
     assert seen["runNow"] == 0
 
 
-def test_every_page_renders_without_errors_at_laptop_and_tablet_widths(web: dict[str, str], stack: LocalStack) -> None:
-    """Given the synced tenant, when each page is opened at 1366 px and the main ones at 820 px,
-    then no section shows an error, nothing overflows sideways, and a screenshot of each is saved."""
+# ---------------------------------------------------------------- jobs
+def test_jobs_page_has_a_connector_column_and_the_summary_agrees_with_the_list(web: dict[str, Any]) -> None:
+    """Given the jobs page filtered to one connector,
+    when an admin runs the security job for it,
+    then the page follows the run until it ends, the jobs table's last run and the newest run in the list
+    agree (neither says running), and the list names each run's connector."""
+    seen = browse(web, "jobs", {"job": "security"})
+    assert "Connector" in seen["header"]
+    assert f"connector={web['connector_id']}" in seen["url"]
+    newest = next(r for r in seen["runs"] if r[0] == "security")
+    assert newest[1] == "Web e2e account"
+    status = newest[2].split()[0]
+    assert status in ("succeeded", "partial") and status in seen["last"] and "running" not in seen["last"]
+
+
+# ---------------------------------------------------------------- charts, units and time zones
+def test_failed_logins_chart_spans_its_window_and_sums_to_its_total(web: dict[str, Any]) -> None:
+    """Given failed logins in the synthetic account,
+    when the security page's range is one day,
+    then the chart has one bar per hour of that day, its total equals the stated count (the API's count for
+    that window), its axis names the unit and time zone, and no two axis labels overlap."""
+    today = datetime.now(UTC).date()
+    day = today.isoformat()
+    seen = browse(web, "failed_logins", {"day": day})
+    start, end = f"{day}T00:00:00Z", f"{today + timedelta(days=1)}T00:00:00Z"
+    status, page = http(
+        web["base"], "GET", sec(web, "login-history") + f"?success=false&start={start}&end={end}&limit=1", web["token"]
+    )
+    assert status == 200, page
+    assert seen["total"].startswith(f"{page['total']:,} failed logins from {day} to {day}")
+    if page["total"]:
+        assert seen["bars"] == 24
+        assert f"total {page['total']:,}" in seen["summary"].replace(".0 ", " ")
+        assert seen["unit"] == "failed logins per hour (UTC)"
+    bottom = max((x["top"] for x in seen["labels"]), default=0)
+    xs = [lab for lab in seen["labels"] if lab["top"] == bottom]
+    for a, b in itertools.pairwise(sorted(xs, key=lambda x: x["left"])):
+        assert a["right"] <= b["left"], (a, b)
+
+
+def test_units_time_zones_and_one_range_for_every_block(web: dict[str, Any]) -> None:
+    """Given the cost page with a custom range,
+    when it loads, then every ranged block asks the API for exactly that range, the charts name their units,
+    the range names the connector's time zone, and the footer no longer claims everything is UTC."""
+    seen = browse(web, "units", {"from": "2026-10-01", "to": "2026-10-31"})
+    ranged = [u for u in seen["requests"] if any(f"/cost/{w}?" in u for w in ("daily", "warehouses", "waste", "storage", "queries", "users", "anomalies"))]
+    assert len({u.split("/cost/")[1].split("?")[0] for u in ranged}) == 7
+    assert all("start=2026-10-01" in u and "end=2026-10-31" in u for u in ranged)
+    assert TIMEZONE in seen["zone"]
+    assert all(seen["units"]) and any(u.startswith("credits per day") and TIMEZONE in u for u in seen["units"])
+    assert "UTC" not in seen["footer"]
+
+
+# ---------------------------------------------------------------- phone, accessibility, screenshots
+def test_phone_accessibility_contrast_and_dark_mode(web: dict[str, Any]) -> None:
+    """Given every page at 390 px,
+    then nothing scrolls sideways, Sign out is on screen, alert titles keep their width, axe-core finds no
+    serious or critical violation; every Details and Export button has its own name; the focus ring is at
+    least 3:1 against the panel and the top bar and badge text at least 4.5:1; and with the system in dark
+    mode the page is dark and still passes axe."""
+    seen = browse(web, "a11y")
+    for name, page in seen["pages"].items():
+        assert page["overflow"] <= 0, (name, page)
+        assert page["signOutRight"] is not None and page["signOutRight"] <= 390, (name, page)
+        assert page["axe"] == [], (name, page["axe"])
+    assert seen["titleWidths"] and min(seen["titleWidths"]) >= 250
+    assert len(seen["detailsNames"]) == len(set(seen["detailsNames"])) and all(n.startswith("Details: ") for n in seen["detailsNames"])
+    assert len(seen["exportNames"]) == len(set(seen["exportNames"]))
+    assert seen["contrast"]["focusOnPanel"] >= 3 and seen["contrast"]["focusOnTopbar"] >= 3
+    for key, ratio in seen["contrast"].items():
+        if key.startswith("badge_"):
+            assert ratio >= 4.5, (key, ratio)
+    r, g, b = (int(x) for x in seen["dark"]["background"].split("(")[1].split(")")[0].split(",")[:3])
+    assert max(r, g, b) < 60, seen["dark"]
+    assert seen["dark"]["axe"] == []
+
+
+def test_every_page_renders_without_errors_at_laptop_and_tablet_widths(web: dict[str, Any], stack: LocalStack) -> None:
+    """Given the synced tenant with a fired budget, when each page is opened at 1366 px and the main ones
+    at 820 px, then no section shows an error, nothing overflows sideways, and a screenshot of each is saved."""
     status, body = http(
         web["base"],
         "POST",

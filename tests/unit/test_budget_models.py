@@ -107,6 +107,17 @@ def test_render_has_subject_with_budget_and_percent_text_html_link_and_blocks() 
     assert "is forecast to reach" in forecast.subject and "absolute threshold 900.00 EUR" in forecast.text
 
 
+def test_security_alert_link_opens_that_alert_and_names_its_rule() -> None:
+    """Given a security alert notification, when it is rendered, then its link is the dashboard's URL of the
+    alert on its connector with the rule named (so the dashboard finds it whatever the list filters)."""
+    note = _note(title="No MFA", severity="high", rule_id="password_no_mfa", subject="BOB")
+    note = note.model_copy(update={"source_type": "security_alert"})
+    note.payload["dashboard_path"] = "/connectors/c1/security?alert=a1"
+    r = render(note, "https://app.example.com")
+    assert r.link == "https://app.example.com/connectors/c1/security?alert=a1&rule=password_no_mfa"
+    assert r.link in r.text and r.blocks[-1]["elements"][0]["url"] == r.link
+
+
 def test_ses_sender_sends_html_and_text_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.stub import Stubber
 

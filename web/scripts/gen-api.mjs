@@ -4,7 +4,7 @@
 // field the API no longer has fails to type-check: API drift is a build error, not a blank cell.
 //
 //   node scripts/gen-api.mjs [spec.json] [out.ts]
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import openapiTS, { astToString } from "openapi-typescript";
 
@@ -25,5 +25,8 @@ const out =
   types +
   "\n/** Stage-cache TTL in seconds of each cached GET path (the route table's cache_ttl). */\n" +
   `export const CACHE_TTL: Partial<Record<keyof paths, number>> = ${JSON.stringify(ttl, null, 2)};\n`;
-writeFileSync(outPath, out);
-console.log(`api types: ${specPath} -> ${outPath}`);
+// Written only when it changes, so builds keyed on file times are not redone for nothing.
+if (!existsSync(outPath) || readFileSync(outPath, "utf8") !== out) {
+  writeFileSync(outPath, out);
+  console.log(`api types: ${specPath} -> ${outPath}`);
+}

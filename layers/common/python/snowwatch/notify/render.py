@@ -2,7 +2,10 @@
 
 Budget alerts carry the fields budget_check writes (budget_name, percent, spend, amount, unit, ...).
 Security alerts carry title, severity, description, rule_id, subject and optionally remediation_sql.
-Links are the dashboard URL from settings + the payload's ``dashboard_path``.
+Links are the dashboard URL from settings + the payload's ``dashboard_path``: the dashboard's own URL
+of the item (``/connectors/{id}/budgets/{budget}``, ``/connectors/{id}/security?alert={alert}``), which
+opens exactly that budget or alert on that connector. A security link also names the alert's rule, so
+the dashboard finds the alert whatever its status and the list filters.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import html
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from snowwatch.models.notifications import Notification
 
@@ -36,8 +40,12 @@ def _money(value: Any, unit: str, currency: str) -> str:
     return f"{_num(value)} {currency}" if unit == "currency" else f"{_num(value)} credits"
 
 
-def _link(dashboard_url: str, path: str | None) -> str:
-    return dashboard_url.rstrip("/") + (path or "/")
+def _link(dashboard_url: str, path: str | None, **query: Any) -> str:
+    path = path or "/"
+    extra = {k: str(v) for k, v in query.items() if v and f"{k}=" not in path}
+    if extra:
+        path += ("&" if "?" in path else "?") + urlencode(extra)
+    return dashboard_url.rstrip("/") + path
 
 
 def render(notification: Notification, dashboard_url: str) -> Rendered:
@@ -99,7 +107,7 @@ def _security(p: dict[str, Any], dashboard_url: str) -> Rendered:
     severity = str(p.get("severity", "high")).upper()
     title = str(p.get("title", "Security alert"))
     subject = f"[snowwatch] {severity} security alert: {title}"
-    link = _link(dashboard_url, p.get("dashboard_path"))
+    link = _link(dashboard_url, p.get("dashboard_path"), rule=p.get("rule_id"))
     description = str(p.get("description", ""))
     facts = [
         (k, str(p[key]))
