@@ -46,9 +46,7 @@ async function settle(page) {
 
 /** Does `action`, waits for the API answer whose URL contains `urlPart`, then for the page to settle. */
 async function act(page, urlPart, action) {
-  const answered = page.waitForResponse((r) => r.url().includes(urlPart), { timeout: TIMEOUT });
-  await action();
-  await answered;
+  await Promise.all([page.waitForResponse((r) => r.url().includes(urlPart), { timeout: TIMEOUT }), action()]);
   await settle(page);
 }
 
@@ -96,6 +94,15 @@ async function backgroundOf(locator) {
 }
 
 const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+/** The innermost elements that stick out to the right of the viewport (to say what overflows). */
+const overflowing = (page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+      .slice(-5)
+      .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join(".")} ${Math.round(e.getBoundingClientRect().right)}`),
+  );
 
 const scenarios = {
   /** Sign in through the token form and see the security summary. */
@@ -177,7 +184,7 @@ const scenarios = {
     if (args.alert) {
       const item = page.locator(`li.alert[data-alert-id="${args.alert}"]`);
       await item.locator(".alert-details").waitFor({ timeout: TIMEOUT });
-      out.expanded = await item.getByRole("button", { name: /^Details: / }).getAttribute("aria-expanded");
+      out.expanded = await item.getByRole("button", { name: /^(Details|Hide): / }).getAttribute("aria-expanded");
       out.title = (await item.locator(".alert-title").innerText()).trim();
       out.inView = await item.evaluate((el) => {
         const r = el.getBoundingClientRect();
@@ -302,9 +309,9 @@ const scenarios = {
     }
     await open(ctx, `/connectors/${args.connector}/budgets`);
     out.newBudget = await count("New budget");
-    out.editBudget = await page.getByRole("button", { name: /^Edit / }).count();
+    out.editBudget = await page.getByRole("button", { name: /^Edit/ }).count();
     await open(ctx, "/jobs");
-    out.runNow = await page.getByRole("button", { name: /^Run .* now$/ }).count();
+    out.runNow = await page.getByRole("button", { name: /^Run now/ }).count();
     out.whoami = (await page.getByTestId("whoami").innerText()).trim();
     return out;
   },
@@ -315,7 +322,7 @@ const scenarios = {
     await ctx.signIn(`/jobs?connector=${args.connector}`);
     const header = await page.locator("#jobs-runs th").allInnerTexts();
     await page.locator("select[name=target]").selectOption(args.connector);
-    await page.getByRole("button", { name: `Run ${args.job} now` }).click();
+    await page.getByRole("button", { name: `Run now: ${args.job}` }).click();
     await page.getByRole("status").filter({ hasText: "started" }).waitFor();
     const last = page.getByTestId(`last-run-${args.job}`);
     await page.waitForFunction(
@@ -376,7 +383,8 @@ const scenarios = {
     for (const [name, path] of Object.entries(pages)) {
       await open(ctx, path);
       const signOut = await page.getByRole("button", { name: "Sign out" }).boundingBox();
-      out.pages[name] = { overflow: await overflow(page), signOutRight: signOut ? signOut.x + signOut.width : null, axe: await axe(page) };
+      const over = await overflow(page);
+      out.pages[name] = { overflow: over, culprits: over > 0 ? await overflowing(page) : [], signOutRight: signOut ? signOut.x + signOut.width : null, axe: await axe(page) };
       if (name === "security") {
         out.titleWidths = await page.locator(".alert-title").evaluateAll((els) => els.slice(0, 10).map((e) => Math.round(e.getBoundingClientRect().width)));
         out.detailsNames = await page.locator("li.alert button[aria-controls]").evaluateAll((els) => els.map((e) => e.getAttribute("aria-label")));

@@ -51,6 +51,15 @@ export function App() {
 
   useEffect(() => {
     loadConfig().then(async (c) => {
+      // Before any page asks the API for anything (children's effects run before ours).
+      setTokenSource({
+        token: () => currentToken(c),
+        unauthorized: () => {
+          signOut();
+          setSignedIn(false);
+          setMessage(EXPIRED);
+        },
+      });
       setCfg(c);
       if (parseRoute(location.pathname).page === "callback" && c.mode === "oidc") {
         try {
@@ -67,17 +76,6 @@ export function App() {
     if (legacy) navigate(legacy, { replace: true });
   }, []);
 
-  useEffect(() => {
-    if (!cfg) return;
-    setTokenSource({
-      token: () => currentToken(cfg),
-      unauthorized: () => {
-        signOut();
-        setSignedIn(false);
-        setMessage(EXPIRED);
-      },
-    });
-  }, [cfg]);
 
   // Renew an OIDC token before it expires; a pasted token that lapses returns to sign-in (URL kept).
   const [renewals, setRenewals] = useState(0);

@@ -265,7 +265,7 @@ export function Table<R>(props: {
             <button type="submit">Search</button>
           </form>
         )}
-        <button type="button" class="export" onClick={exportCsv} disabled={!sorted.length} aria-label={`Export ${props.label} as CSV`}>
+        <button type="button" class="export" onClick={exportCsv} disabled={!sorted.length} aria-label={`Export CSV: ${props.label}`}>
           Export CSV
         </button>
       </div>

@@ -140,18 +140,18 @@ function BudgetItem(props: { b: Budget; ctx: Ctx; range: DateRange; open: boolea
           </div>
         </div>
         <div class="budget-actions">
-          <button type="button" aria-expanded={props.open} aria-controls={`budget-${b.id}-more`} aria-label={`History and alerts: ${b.name}`} onClick={props.onToggle}>
+          <button type="button" aria-expanded={props.open} aria-controls={`budget-${b.id}-more`} aria-label={`${props.open ? "Hide history" : "History & alerts"}: ${b.name}`} onClick={props.onToggle}>
             {props.open ? "Hide history" : "History & alerts"}
           </button>
           {ctx.isAdmin && (
             <>
-              <button type="button" onClick={props.onEdit} aria-label={`Edit ${b.name}`}>
+              <button type="button" onClick={props.onEdit} aria-label={`Edit: ${b.name}`}>
                 Edit
               </button>
               <button
                 type="button"
                 class="danger"
-                aria-label={`Delete ${b.name}`}
+                aria-label={`Delete: ${b.name}`}
                 onClick={async () => {
                   if (!confirm(`Delete budget “${b.name}”?`)) return;
                   try {

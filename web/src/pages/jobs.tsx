@@ -142,7 +142,7 @@ export function JobsPage({ me, connectors }: { me: Schemas["UserOut"]; connector
                   value: () => "",
                   render: (j) =>
                     isAdmin ? (
-                      <button type="button" disabled={j.per_connector && !target} aria-label={`Run ${j.name} now`} onClick={() => runNow(j)}>
+                      <button type="button" disabled={j.per_connector && !target} aria-label={`Run now: ${j.name}`} onClick={() => runNow(j)}>
                         Run now
                       </button>
                     ) : (

@@ -255,7 +255,7 @@ function AlertItem(props: { alert: Alert; ctx: Ctx; expanded: boolean; onToggle:
         <span class={`status-pill ${a.status}`} data-testid="alert-status">
           {a.status}
         </span>
-        <button type="button" aria-expanded={props.expanded} aria-controls={`alert-${a.id}-details`} aria-label={`Details: ${alertLabel(a)}`} onClick={props.onToggle}>
+        <button type="button" aria-expanded={props.expanded} aria-controls={`alert-${a.id}-details`} aria-label={`${props.expanded ? "Hide" : "Details"}: ${alertLabel(a)}`} onClick={props.onToggle}>
           {props.expanded ? "Hide" : "Details"}
         </button>
       </div>
