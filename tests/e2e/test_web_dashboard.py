@@ -16,8 +16,8 @@ server's state" is observed in seconds instead of minutes, through the same cach
 from __future__ import annotations
 
 import base64
-import html
 import hashlib
+import html
 import itertools
 import json
 import os
@@ -80,8 +80,8 @@ def ensure_web_build() -> None:
     if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True)
     index = WEB / "dist" / "index.html"
-    sources = [WEB / "src", WEB / "public", WEB / "index.html", WEB / "scripts", lock, WEB / "vite.config.ts", WEB / "tsconfig.json"]
-    sources.append(ROOT / "docs" / "openapi.json")
+    sources = [WEB / "src", WEB / "public", WEB / "scripts", WEB / "index.html", lock, WEB / "vite.config.ts"]
+    sources += [WEB / "tsconfig.json", ROOT / "docs" / "openapi.json"]
     if not index.exists() or index.stat().st_mtime < _newest(sources):
         subprocess.run([npm, "run", "build"], cwd=WEB, check=True)
 
@@ -154,7 +154,8 @@ class Browser:
                 if answer["id"] == rid:
                     break
         if not answer["ok"]:
-            pytest.fail(f"browser scenario {scenario} failed: {answer['error']}\nscreenshot: {answer.get('screenshot')}")
+            shot = answer.get("screenshot")
+            pytest.fail(f"browser scenario {scenario} failed: {answer['error']}\nscreenshot: {shot}")
         assert answer["pageErrors"] == [], "uncaught errors in the page"
         result: dict[str, Any] = answer["result"]
         return result
@@ -206,7 +207,8 @@ class FakeIdp:
                 url = urlsplit(self.path)
                 q = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 if url.path == "/.well-known/openid-configuration":
-                    self._send(200, {"issuer": idp.url, "authorization_endpoint": f"{idp.url}/authorize", "token_endpoint": f"{idp.url}/token"})
+                    endpoints = {"authorization_endpoint": f"{idp.url}/authorize", "token_endpoint": f"{idp.url}/token"}
+                    self._send(200, {"issuer": idp.url, **endpoints})
                 elif url.path == "/authorize":
                     assert q["response_type"] == "code" and q["code_challenge_method"] == "S256"
                     code = secrets.token_urlsafe(16)
@@ -229,14 +231,18 @@ class FakeIdp:
                     pending = idp.codes.pop(form.get("code", ""), None)
                     digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
                     challenge = base64.urlsafe_b64encode(digest).decode().rstrip("=")
-                    if not pending or pending["challenge"] != challenge or pending["redirect_uri"] != form.get("redirect_uri"):
+                    same_redirect = pending is not None and pending["redirect_uri"] == form.get("redirect_uri")
+                    if not pending or pending["challenge"] != challenge or not same_redirect:
                         self._send(400, {"error": "invalid_grant"})
                         return
                 elif grant != "refresh_token" or idp.refuse_refresh:
                     self._send(400, {"error": "invalid_grant"})
                     return
                 token = idp.stack.token(WEB_ADMIN, ttl_seconds=idp.ttl)
-                self._send(200, {"id_token": token, "access_token": token, "refresh_token": secrets.token_urlsafe(16), "expires_in": idp.ttl})
+                refresh = secrets.token_urlsafe(16)
+                self._send(
+                    200, {"id_token": token, "access_token": token, "refresh_token": refresh, "expires_in": idp.ttl}
+                )
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -299,7 +305,9 @@ def web(stack: LocalStack, server_for_browser: str, browser: Browser) -> Iterato
             http(server, "DELETE", f"/api/connectors/{cid}", token)
 
 
-def browse(web: dict[str, Any], scenario: str, args: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+def browse(
+    web: dict[str, Any], scenario: str, args: dict[str, Any] | None = None, token: str | None = None
+) -> dict[str, Any]:
     b: Browser = web["browser"]
     return b.run(web["base"], token or web["token"], scenario, {"connector": web["connector_id"], **(args or {})})
 
@@ -352,7 +360,9 @@ def test_login_with_a_bad_token_is_refused(web: dict[str, Any]) -> None:
     assert "not accepted" in seen["error"]
 
 
-def test_oidc_sign_in_with_pkce_renews_and_an_expired_session_keeps_the_url(web: dict[str, Any], stack: LocalStack) -> None:
+def test_oidc_sign_in_with_pkce_renews_and_an_expired_session_keeps_the_url(
+    web: dict[str, Any], stack: LocalStack
+) -> None:
     """Given a runtime config naming an OIDC provider (the test IdP) and tokens that live 8 seconds,
     when a user opens a deep link, signs in, and stays past a token's lifetime,
     then the code flow with PKCE lands on that link, the token is renewed before it expires (the user stays
@@ -440,9 +450,8 @@ def test_a_budget_email_link_for_a_second_connector_opens_that_budget(web: dict[
     from snowwatch.notify.render import render
 
     second = web["second_id"]
-    status, budget = http(
-        web["base"], "POST", f"/api/connectors/{second}/budgets", web["token"], {"name": "Second account guardrail", "amount": 900}
-    )
+    body = {"name": "Second account guardrail", "amount": 900}
+    status, budget = http(web["base"], "POST", f"/api/connectors/{second}/budgets", web["token"], body)
     assert status == 201, budget
     payload = {
         "budget_name": budget["name"],
@@ -478,9 +487,8 @@ def test_resolve_then_extract_shows_the_alert_reopened_with_its_history(web: dic
     open again, reopened once, with the earlier resolution and note, and the count the API reports."""
     target = next(a for a in alerts(web, status="open") if a["rule_id"] == "mfa_password_user")
     note = "Asked the user to enrol MFA (e2e)"
-    seen = browse(
-        web, "resolve_and_extract", {"alert": target["id"], "rule": target["rule_id"], "severity": target["severity"], "note": note}
-    )
+    args = {"alert": target["id"], "rule": target["rule_id"], "severity": target["severity"], "note": note}
+    seen = browse(web, "resolve_and_extract", args)
     assert "note is required" in seen["noteRequired"]
     assert int(seen["afterResolve"]["count"]) == int(seen["countBefore"]) - 1
     assert note in seen["afterResolve"]["history"]
@@ -583,7 +591,8 @@ def test_units_time_zones_and_one_range_for_every_block(web: dict[str, Any]) -> 
     when it loads, then every ranged block asks the API for exactly that range, the charts name their units,
     the range names the connector's time zone, and the footer no longer claims everything is UTC."""
     seen = browse(web, "units", {"from": "2026-10-01", "to": "2026-10-31"})
-    ranged = [u for u in seen["requests"] if any(f"/cost/{w}?" in u for w in ("daily", "warehouses", "waste", "storage", "queries", "users", "anomalies"))]
+    blocks = ("daily", "warehouses", "waste", "storage", "queries", "users", "anomalies")
+    ranged = [u for u in seen["requests"] if any(f"/cost/{w}?" in u for w in blocks)]
     assert len({u.split("/cost/")[1].split("?")[0] for u in ranged}) == 7
     assert all("start=2026-10-01" in u and "end=2026-10-31" in u for u in ranged)
     assert TIMEZONE in seen["zone"]
@@ -604,7 +613,8 @@ def test_phone_accessibility_contrast_and_dark_mode(web: dict[str, Any]) -> None
         assert page["signOutRight"] is not None and page["signOutRight"] <= 390, (name, page)
         assert page["axe"] == [], (name, page["axe"])
     assert seen["titleWidths"] and min(seen["titleWidths"]) >= 250
-    assert len(seen["detailsNames"]) == len(set(seen["detailsNames"])) and all(n.startswith("Details: ") for n in seen["detailsNames"])
+    names = seen["detailsNames"]
+    assert len(names) == len(set(names)) and all(n.startswith("Details: ") for n in names)
     assert len(seen["exportNames"]) == len(set(seen["exportNames"]))
     assert seen["contrast"]["focusOnPanel"] >= 3 and seen["contrast"]["focusOnTopbar"] >= 3
     for key, ratio in seen["contrast"].items():
