@@ -58,7 +58,8 @@ clean:
 web: ## Build the dashboard (web/dist) from the pinned lock file
 	cd web && npm ci --no-audit --no-fund && npm run build
 
-WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package-lock.json web/vite.config.ts
+WEB_SOURCES := $(shell find web/src web/public web/scripts -type f ! -name api.gen.ts 2>/dev/null) web/index.html \
+	web/package-lock.json web/vite.config.ts docs/openapi.json
 web/dist/index.html: $(WEB_SOURCES)
 	$(MAKE) web
 
