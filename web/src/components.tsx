@@ -415,6 +415,33 @@ export function RangePicker({ range, zone }: { range: DateRange; zone: string })
   );
 }
 
+/** A labelled select of filter values; "" is "All" when `all` is given. */
+export function Select(props: {
+  label: string;
+  name: string;
+  value: string;
+  options: readonly (string | { value: string; label: string })[];
+  onChange: (v: string) => void;
+  all?: boolean;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name} value={props.value} onChange={(e) => props.onChange((e.target as HTMLSelectElement).value)}>
+        {props.all && <option value="">All</option>}
+        {props.options.map((o) => {
+          const { value, label } = typeof o === "string" ? { value: o, label: o } : o;
+          return (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          );
+        })}
+      </select>
+    </label>
+  );
+}
+
 /** A field's own error, linked with aria-describedby from the field (id `<field>-err`). */
 export function FieldError({ id, text }: { id: string; text?: string }) {
   if (!text) return null;

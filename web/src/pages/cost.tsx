@@ -58,37 +58,31 @@ function Overview({ ctx }: { ctx: Ctx }) {
               Forecast: {o.forecast.method}
             </p>
             <div class="grid-2 tight">
-              <Table
-                id="services"
-                label="Credits by service type"
-                rows={o.by_service_type}
-                rowKey={(r) => r.key}
-                defaultSort="-credits"
-                pageSize={10}
-                cols={[
-                  { id: "service", label: "Service", value: (r) => r.key },
-                  { id: "credits", label: "Credits", num: true, value: (r) => r.credits, render: (r) => fmtCredits(r.credits) },
-                  { id: "amount", label: `Cost (${o.money.currency})`, num: true, value: (r) => r.amount, render: (r) => money(o.money, r.amount) },
-                ]}
-              />
-              <Table
-                id="topwh"
-                label="Top warehouses by credits"
-                rows={o.top_warehouses}
-                rowKey={(r) => r.key}
-                defaultSort="-credits"
-                pageSize={10}
-                cols={[
-                  { id: "warehouse", label: "Warehouse", value: (r) => r.key },
-                  { id: "credits", label: "Credits", num: true, value: (r) => r.credits, render: (r) => fmtCredits(r.credits) },
-                  { id: "amount", label: `Cost (${o.money.currency})`, num: true, value: (r) => r.amount, render: (r) => money(o.money, r.amount) },
-                ]}
-              />
+              <AmountTable id="services" label="Credits by service type" what="Service" rows={o.by_service_type} money={o.money} />
+              <AmountTable id="topwh" label="Top warehouses by credits" what="Warehouse" rows={o.top_warehouses} money={o.money} />
             </div>
           </>
         )}
       </Async>
     </Section>
+  );
+}
+
+function AmountTable(props: { id: string; label: string; what: string; rows: Schemas["Amount"][]; money: Schemas["Money"] }) {
+  return (
+    <Table
+      id={props.id}
+      label={props.label}
+      rows={props.rows}
+      rowKey={(r) => r.key}
+      defaultSort="-credits"
+      pageSize={10}
+      cols={[
+        { id: "key", label: props.what, value: (r) => r.key },
+        { id: "credits", label: "Credits", num: true, value: (r) => r.credits, render: (r) => fmtCredits(r.credits) },
+        { id: "amount", label: `Cost (${props.money.currency})`, num: true, value: (r) => r.amount, render: (r) => money(props.money, r.amount) },
+      ]}
+    />
   );
 }
 

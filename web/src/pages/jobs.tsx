@@ -2,7 +2,7 @@
 // connector (filters in the URL), with live progress while a run is active.
 import { useState } from "preact/hooks";
 import { ApiError, api, markChanged, type Schemas } from "../api";
-import { Async, Badge, ErrorBox, Section, Table, useGet, usePoll } from "../components";
+import { Async, Badge, ErrorBox, Section, Select, Table, useGet, usePoll } from "../components";
 import { fmtDuration, fmtNumber, fmtTime } from "../format";
 import { useParam } from "../router";
 
@@ -166,39 +166,16 @@ export function JobsPage({ me, connectors }: { me: Schemas["UserOut"]; connector
               rowClass={(r) => (r.status === "failed" ? "row-bad" : "")}
               filters={
                 <form class="filters" aria-label="Run filters" onSubmit={(e) => e.preventDefault()}>
-                  <label>
-                    Job
-                    <select name="job" value={job} onChange={(e) => setJob((e.target as HTMLSelectElement).value)}>
-                      <option value="">All</option>
-                      {JOBS.map((j) => (
-                        <option key={j} value={j}>
-                          {j}
-                        </option>
-                      ))}
-                    </select>
-                  </label>
-                  <label>
-                    Status
-                    <select name="run_status" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
-                      <option value="">All</option>
-                      {STATUSES.map((s) => (
-                        <option key={s} value={s}>
-                          {s}
-                        </option>
-                      ))}
-                    </select>
-                  </label>
-                  <label>
-                    Connector
-                    <select name="connector" value={connectorId} onChange={(e) => setConnectorId((e.target as HTMLSelectElement).value)}>
-                      <option value="">All</option>
-                      {connectors.map((c) => (
-                        <option key={c.id} value={c.id}>
-                          {c.name}
-                        </option>
-                      ))}
-                    </select>
-                  </label>
+                  <Select label="Job" name="job" value={job} options={JOBS} onChange={setJob} all />
+                  <Select label="Status" name="run_status" value={status} options={STATUSES} onChange={setStatus} all />
+                  <Select
+                    label="Connector"
+                    name="connector"
+                    value={connectorId}
+                    options={connectors.map((c) => ({ value: c.id, label: c.name }))}
+                    onChange={setConnectorId}
+                    all
+                  />
                 </form>
               }
               cols={[

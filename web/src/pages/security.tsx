@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, markChanged, type Schemas } from "../api";
 import type { Ctx } from "../app";
 import { BarsOverTime, Gauge } from "../charts";
-import { Async, Badge, Card, ErrorBox, RangePicker, Section, Table, useGet, usePoll, type Col, type Loaded } from "../components";
+import { Async, Badge, Card, ErrorBox, RangePicker, Section, Select, Table, useGet, usePoll, type Col, type Loaded } from "../components";
 import { bucketCounts, fmtNumber, fmtTime, humanize, inRange, rangeFrom, rangeInstants, type DateRange } from "../format";
 import { useParam, useQuery } from "../router";
 import { ProgressText, totalRows } from "./jobs";
@@ -14,6 +14,11 @@ type Alert = Schemas["AlertOut"];
 type Login = Schemas["LoginEventOut"];
 const SEVERITIES = ["critical", "high", "medium", "low"] as const;
 const FILTER_SEVERITIES = [...SEVERITIES, "info"] as const;
+const STATUS_OPTIONS = [
+  { value: "all", label: "All" },
+  { value: "open", label: "Open" },
+  { value: "resolved", label: "Resolved" },
+];
 const RANK: Record<string, number> = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
 const TERMINAL = ["succeeded", "failed", "interrupted", "partial"];
 const SEC = "/api/connectors/{connector_id}/security/snowflake";
@@ -185,25 +190,15 @@ function Alerts(props: { ctx: Ctx; range: DateRange; overrides: Override[]; onRe
             emptyText="No alerts match these filters."
             filters={
               <form class="filters" aria-label="Alert filters" onSubmit={(e) => e.preventDefault()}>
-                <label>
-                  Status
-                  <select name="status" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
-                    <option value="all">All</option>
-                    <option value="open">Open</option>
-                    <option value="resolved">Resolved</option>
-                  </select>
-                </label>
-                <label>
-                  Severity
-                  <select name="severity" value={severity} onChange={(e) => setSeverity((e.target as HTMLSelectElement).value)}>
-                    <option value="">All</option>
-                    {FILTER_SEVERITIES.map((s) => (
-                      <option key={s} value={s}>
-                        {humanize(s)}
-                      </option>
-                    ))}
-                  </select>
-                </label>
+                <Select label="Status" name="status" value={status} options={STATUS_OPTIONS} onChange={setStatus} />
+                <Select
+                  label="Severity"
+                  name="severity"
+                  value={severity}
+                  options={FILTER_SEVERITIES.map((v) => ({ value: v, label: humanize(v) }))}
+                  onChange={setSeverity}
+                  all
+                />
               </form>
             }
             renderRows={(rows) => (
@@ -354,7 +349,7 @@ function FailedLogins({ ctx, range }: { ctx: Ctx; range: DateRange }) {
     hourly ? "hour" : "day",
   );
   const group = (key: (r: Login) => string | null) => {
-    const m = new Map<string, { key: string; failures: number; last: string; others: Set<string> }>();
+    const m = new Map<string, FailureGroup>();
     for (const r of rows) {
       const k = key(r) ?? "(unknown)";
       const g = m.get(k) ?? { key: k, failures: 0, last: "", others: new Set<string>() };
@@ -380,41 +375,40 @@ function FailedLogins({ ctx, range }: { ctx: Ctx; range: DateRange }) {
               <BarsOverTime xs={b.xs} values={b.values} label="Failed logins over time" unit={hourly ? "failed logins per hour (UTC)" : "failed logins per day (UTC)"} />
             ) : null}
             <div class="grid-2 tight">
-              <Table
-                id="fl-users"
-                label="Failed logins by user"
-                rows={group(byUser)}
-                rowKey={(g) => g.key}
-                pageSize={10}
-                defaultSort="-failures"
-                emptyText="None."
-                cols={[
-                  { id: "user", label: "User", value: (g) => g.key },
-                  { id: "ips", label: "IPs", num: true, value: (g) => g.others.size },
-                  { id: "failures", label: "Failures", num: true, value: (g) => g.failures },
-                  { id: "last", label: "Last", value: (g) => g.last, render: (g) => fmtTime(g.last) },
-                ]}
-              />
-              <Table
-                id="fl-ips"
-                label="Failed logins by IP address"
-                rows={group(byIp)}
-                rowKey={(g) => g.key}
-                pageSize={10}
-                defaultSort="-failures"
-                emptyText="None."
-                cols={[
-                  { id: "ip", label: "IP address", value: (g) => g.key },
-                  { id: "users", label: "Users", num: true, value: (g) => g.others.size },
-                  { id: "failures", label: "Failures", num: true, value: (g) => g.failures },
-                  { id: "last", label: "Last", value: (g) => g.last, render: (g) => fmtTime(g.last) },
-                ]}
-              />
+              <FailureTable id="fl-users" label="Failed logins by user" what="User" other="IPs" groups={group(byUser)} />
+              <FailureTable id="fl-ips" label="Failed logins by IP address" what="IP address" other="Users" groups={group(byIp)} />
             </div>
           </>
         )}
       </Async>
     </Section>
+  );
+}
+
+interface FailureGroup {
+  key: string;
+  failures: number;
+  last: string;
+  others: Set<string>;
+}
+
+function FailureTable(props: { id: string; label: string; what: string; other: string; groups: FailureGroup[] }) {
+  return (
+    <Table
+      id={props.id}
+      label={props.label}
+      rows={props.groups}
+      rowKey={(g) => g.key}
+      pageSize={10}
+      defaultSort="-failures"
+      emptyText="None."
+      cols={[
+        { id: "key", label: props.what, value: (g) => g.key },
+        { id: "others", label: props.other, num: true, value: (g) => g.others.size },
+        { id: "failures", label: "Failures", num: true, value: (g) => g.failures },
+        { id: "last", label: "Last", value: (g) => g.last, render: (g) => fmtTime(g.last) },
+      ]}
+    />
   );
 }
 
