@@ -173,8 +173,8 @@ class Browser:
 class ShortTtlCache(StageCache):
     """The stage cache with every TTL divided by 30 (see the module docstring)."""
 
-    def put(self, key: str, ttl: int, response: dict[str, Any]) -> None:
-        super().put(key, max(1, ttl // 30), response)
+    def put(self, key: str, ttl: int, response: dict[str, Any], *args: Any) -> None:
+        super().put(key, max(1, ttl // 30), response, *args)
 
 
 class FakeIdp:
