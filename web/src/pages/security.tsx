@@ -348,20 +348,21 @@ function FailedLogins({ ctx, range }: { ctx: Ctx; range: DateRange }) {
     window.end,
     hourly ? "hour" : "day",
   );
-  const group = (key: (r: Login) => string | null) => {
+  /** Failures grouped by `key` (user or IP), counting the distinct `other` (IPs or users) of each. */
+  const group = (key: (r: Login) => string | null, other: (r: Login) => string | null) => {
     const m = new Map<string, FailureGroup>();
     for (const r of rows) {
       const k = key(r) ?? "(unknown)";
       const g = m.get(k) ?? { key: k, failures: 0, last: "", others: new Set<string>() };
       g.failures += 1;
       if (r.event_timestamp > g.last) g.last = r.event_timestamp;
-      g.others.add((key === byUser ? r.client_ip : r.user_name) ?? "");
+      g.others.add(other(r) ?? "");
       m.set(k, g);
     }
     return [...m.values()];
   };
-  const byUser = (r: Login) => r.user_name;
-  const byIp = (r: Login) => r.client_ip;
+  const user = (r: Login) => r.user_name;
+  const ip = (r: Login) => r.client_ip;
   return (
     <Section title="Failed logins" id="failed-logins" res={res}>
       <Async res={res}>
@@ -375,8 +376,8 @@ function FailedLogins({ ctx, range }: { ctx: Ctx; range: DateRange }) {
               <BarsOverTime xs={b.xs} values={b.values} label="Failed logins over time" unit={hourly ? "failed logins per hour (UTC)" : "failed logins per day (UTC)"} />
             ) : null}
             <div class="grid-2 tight">
-              <FailureTable id="fl-users" label="Failed logins by user" what="User" other="IPs" groups={group(byUser)} />
-              <FailureTable id="fl-ips" label="Failed logins by IP address" what="IP address" other="Users" groups={group(byIp)} />
+              <FailureTable id="fl-users" label="Failed logins by user" what="User" other="IPs" groups={group(user, ip)} />
+              <FailureTable id="fl-ips" label="Failed logins by IP address" what="IP address" other="Users" groups={group(ip, user)} />
             </div>
           </>
         )}
