@@ -72,6 +72,8 @@ describe("forms", () => {
     ]);
     expect(errs).toEqual({ name: "Give the budget a name.", "thresholds.1": "Must be a positive number." });
     expect(fieldLabel("thresholds.1")).toBe("Threshold 2");
+    const big = fieldErrors([{ loc: ["body", "amount"], msg: "Input should be less than or equal to 1000000000000", type: "less_than_equal" }]);
+    expect(big.amount).toBe("Must be at most 1,000,000,000,000.");
   });
 });
 

@@ -301,6 +301,8 @@ export function friendly(d: { loc: (string | number)[]; msg: string; type: strin
     return field === "name" ? "Give the budget a name." : `${FIELD_NAMES[field] ?? "This field"} is required.`;
   }
   if (d.type === "greater_than" || d.type === "greater_than_equal") return "Must be a positive number.";
+  const most = /less than(?: or equal to)? ([\d.]+)/.exec(d.msg);
+  if (most) return `Must be at most ${Number(most[1]).toLocaleString("en-US")}.`;
   if (d.type === "string_too_long") return "Too long.";
   const m = d.msg.replace(/^Value error, /, "");
   return m.charAt(0).toUpperCase() + m.slice(1) + (m.endsWith(".") ? "" : ".");
