@@ -68,6 +68,7 @@ web/dist/index.html: $(WEB_SOURCES)
 layers: install ## Build the Lambda dependency layers into build/layers (pip for manylinux, no Docker; reused when the pins are unchanged)
 	$(BIN)/python scripts/build_layers.py
 
-synth: layers ## Synthesize the CDK app offline into cdk.out (cdk-nag must pass); print resource counts and unzipped sizes
-	$(BIN)/python infra/app.py
+CONTEXT ?=
+synth: layers web/dist/index.html ## Synthesize offline into cdk.out (cdk-nag must pass); print resource counts, idle cost, sizes. CONTEXT="-c profile=prod ..."
+	$(BIN)/python infra/app.py $(CONTEXT)
 	$(BIN)/python infra/report.py cdk.out

@@ -28,7 +28,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # 
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from infra.config import Config  # noqa: E402
+from infra.config import Config, ConfigError  # noqa: E402
 from infra.constants import APP_NAME  # noqa: E402
 from infra.stack import SnowwatchStack  # noqa: E402
 
@@ -55,10 +55,28 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
     return app
 
 
-def main() -> None:
+def context_args(argv: list[str]) -> dict[str, Any]:
+    """`-c key=value` pairs (as the CDK CLI takes them) for `make synth CONTEXT="-c profile=prod ..."`."""
+    context: dict[str, Any] = {}
+    args = iter(argv)
+    for arg in args:
+        if arg not in ("-c", "--context"):
+            raise SystemExit(f"usage: infra/app.py [-c key=value ...] (got {arg!r})")
+        key, sep, value = next(args, "").partition("=")
+        if not sep:
+            raise SystemExit("a context value is key=value")
+        context[key] = value
+    return context
+
+
+def main(argv: list[str]) -> None:
     outdir = None if os.environ.get("CDK_OUTDIR") else str(ROOT / "cdk.out")
-    build_app(outdir=outdir).synth()
+    try:
+        app = build_app(context_args(argv), outdir=outdir)
+    except ConfigError as exc:
+        raise SystemExit(f"configuration error: {exc}") from None
+    app.synth()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

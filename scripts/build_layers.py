@@ -1,7 +1,7 @@
 """Build the Lambda dependency layers without Docker, and report unzipped package sizes.
 
-Two dependency layers are installed by pip for the Lambda platform (manylinux2014_x86_64, the
-runtime's CPython version, binary wheels only), from the pins in layers/common/pyproject.toml:
+Two dependency layers are installed by pip for the Lambda platform (arm64: manylinux2014_aarch64,
+the runtime's CPython version, binary wheels only), from the pins in layers/common/pyproject.toml:
 
 - ``build/layers/base/python``: the package's dependencies plus the ``notify`` and ``migrate``
   extras (Powertools, pydantic, pg8000, PyJWT, boto3, slack-sdk, yoyo-migrations). Every function.
@@ -16,7 +16,11 @@ A layer is rebuilt only when its inputs change: the hash of (pins, Python versio
 script's LAYOUT_VERSION) is stored next to it. ``--force`` rebuilds anyway; ``--sizes`` prints the
 per-function unzipped sizes (asset + layers) after building.
 
-Usage: .venv/bin/python scripts/build_layers.py [--force] [--sizes]
+``--arch x86_64`` builds the same layers, from the same pins, for another architecture into
+build/layers-x86_64/ (the packaged smoke test runs them on this machine; the deployed layers stay
+in build/layers/).
+
+Usage: .venv/bin/python scripts/build_layers.py [--force] [--sizes] [--arch arm64|x86_64]
 """
 
 from __future__ import annotations
@@ -35,9 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "layers" / "common" / "pyproject.toml"
 BUILD = ROOT / "build" / "layers"
 
-# Must match infra/constants.py (LAMBDA_PYTHON_VERSION); a test asserts they agree.
+# Must match infra/constants.py (LAMBDA_PYTHON_VERSION) and infra/constructs/packaging.py
+# (ARCHITECTURE); a test asserts they agree.
 PYTHON_VERSION = "3.14"
-PLATFORM = "manylinux2014_x86_64"
+DEPLOYED_ARCH = "arm64"
+PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+PLATFORM = PLATFORMS[DEPLOYED_ARCH]
 LAYOUT_VERSION = "1"  # bump to force every layer to rebuild after changing how they are built
 HASH_FILE = ".build-hash"
 
@@ -59,12 +66,12 @@ def layer_requirements() -> dict[str, list[str]]:
     return {"base": sorted(base), "snowflake": sorted(snowflake)}
 
 
-def _hash(requirements: list[str], *, upstream: str = "") -> str:
+def _hash(requirements: list[str], *, arch: str, upstream: str = "") -> str:
     payload = json.dumps(
         {
             "requirements": requirements,
             "python": PYTHON_VERSION,
-            "platform": PLATFORM,
+            "platform": PLATFORMS[arch],
             "layout": LAYOUT_VERSION,
             "upstream": upstream,
         },
@@ -73,16 +80,16 @@ def _hash(requirements: list[str], *, upstream: str = "") -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def layer_dir(name: str) -> Path:
-    return BUILD / name
+def layer_dir(name: str, arch: str = DEPLOYED_ARCH) -> Path:
+    return BUILD / name if arch == DEPLOYED_ARCH else ROOT / "build" / f"layers-{arch}" / name
 
 
-def _is_current(name: str, digest: str) -> bool:
-    marker = layer_dir(name) / HASH_FILE
-    return marker.is_file() and marker.read_text().strip() == digest and (layer_dir(name) / "python").is_dir()
+def _is_current(name: str, digest: str, arch: str) -> bool:
+    marker = layer_dir(name, arch) / HASH_FILE
+    return marker.is_file() and marker.read_text().strip() == digest and (layer_dir(name, arch) / "python").is_dir()
 
 
-def _pip_install(target: Path, requirements: list[str], constraints: Path | None = None) -> None:
+def _pip_install(target: Path, requirements: list[str], arch: str, constraints: Path | None = None) -> None:
     cmd = [
         sys.executable,
         "-m",
@@ -92,7 +99,7 @@ def _pip_install(target: Path, requirements: list[str], constraints: Path | None
         "--disable-pip-version-check",
         "--no-compile",  # host .pyc files would be for the wrong Python; Lambda compiles on import
         "--platform",
-        PLATFORM,
+        PLATFORMS[arch],
         "--only-binary=:all:",
         "--python-version",
         PYTHON_VERSION,
@@ -149,32 +156,32 @@ def _strip(site: Path) -> None:
     shutil.rmtree(site / "bin", ignore_errors=True)
 
 
-def build_base(force: bool = False) -> str:
+def build_base(force: bool = False, arch: str = DEPLOYED_ARCH) -> str:
     reqs = layer_requirements()["base"]
-    digest = _hash(reqs)
-    if not force and _is_current("base", digest):
-        print(f"layer base: up to date ({digest[:12]})")
+    digest = _hash(reqs, arch=arch)
+    if not force and _is_current("base", digest, arch):
+        print(f"layer base ({arch}): up to date ({digest[:12]})")
         return digest
-    out = layer_dir("base")
+    out = layer_dir("base", arch)
     shutil.rmtree(out, ignore_errors=True)
     site = out / "python"
-    print(f"layer base: pip install {len(reqs)} pins for CPython {PYTHON_VERSION} {PLATFORM}")
-    _pip_install(site, reqs)
+    print(f"layer base ({arch}): pip install {len(reqs)} pins for CPython {PYTHON_VERSION} {PLATFORMS[arch]}")
+    _pip_install(site, reqs, arch)
     _strip(site)
     (out / HASH_FILE).write_text(digest + "\n")
     return digest
 
 
-def build_snowflake(base_digest: str, force: bool = False) -> str:
+def build_snowflake(base_digest: str, force: bool = False, arch: str = DEPLOYED_ARCH) -> str:
     reqs = layer_requirements()["snowflake"]
-    digest = _hash(reqs, upstream=base_digest)
-    if not force and _is_current("snowflake", digest):
-        print(f"layer snowflake: up to date ({digest[:12]})")
+    digest = _hash(reqs, arch=arch, upstream=base_digest)
+    if not force and _is_current("snowflake", digest, arch):
+        print(f"layer snowflake ({arch}): up to date ({digest[:12]})")
         return digest
-    out = layer_dir("snowflake")
+    out = layer_dir("snowflake", arch)
     shutil.rmtree(out, ignore_errors=True)
     site = out / "python"
-    base_site = layer_dir("base") / "python"
+    base_site = layer_dir("base", arch) / "python"
     base = _distributions(base_site)
     # Resolve shared dependencies to exactly the versions the base layer holds, then drop them:
     # Lambda merges both layers into /opt/python, so one copy is enough.
@@ -182,7 +189,7 @@ def build_snowflake(base_digest: str, force: bool = False) -> str:
     out.mkdir(parents=True, exist_ok=True)
     constraints.write_text("".join(f"{name}=={version}\n" for name, (version, _) in sorted(base.items())))
     print(f"layer snowflake: pip install {reqs} (constrained to the base layer's versions)")
-    _pip_install(site, reqs, constraints)
+    _pip_install(site, reqs, arch, constraints)
     removed = 0
     for name, (_, info) in _distributions(site).items():
         if name in base:
@@ -195,18 +202,36 @@ def build_snowflake(base_digest: str, force: bool = False) -> str:
     return digest
 
 
+def build(force: bool = False, arch: str = DEPLOYED_ARCH) -> dict[str, Path]:
+    """Both dependency layers for ``arch`` (reused when current); name -> layer directory."""
+    build_snowflake(build_base(force, arch), force, arch)
+    return {name: layer_dir(name, arch) for name in ("base", "snowflake")}
+
+
+def wheel_platform_tags(arch: str = DEPLOYED_ARCH) -> dict[str, list[str]]:
+    """Every installed distribution with compiled code in ``arch``'s layers -> its wheel tags
+    (from each dist-info's WHEEL file); pure-Python wheels (``none-any``) are left out."""
+    found: dict[str, list[str]] = {}
+    for name in ("base", "snowflake"):
+        for wheel in sorted((layer_dir(name, arch) / "python").glob("*.dist-info/WHEEL")):
+            tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
+            if not all(tag.endswith("-any") for tag in tags):
+                found[wheel.parent.name] = tags
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="rebuild even when the inputs are unchanged")
     parser.add_argument("--sizes", action="store_true", help="print each function's unzipped size")
+    parser.add_argument("--arch", choices=sorted(PLATFORMS), default=DEPLOYED_ARCH)
     args = parser.parse_args(argv)
-    base = build_base(args.force)
-    build_snowflake(base, args.force)
+    dirs = build(args.force, args.arch)
     sys.path.insert(0, str(ROOT))
     from infra.sizes import print_function_sizes, tree_size
 
-    for name in ("base", "snowflake"):
-        print(f"layer {name}: {tree_size(layer_dir(name) / 'python') / 2**20:.1f} MiB unzipped")
+    for name, path in dirs.items():
+        print(f"layer {name} ({args.arch}): {tree_size(path / 'python') / 2**20:.1f} MiB unzipped")
     if args.sizes:
         print_function_sizes()
     return 0

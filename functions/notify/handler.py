@@ -1,8 +1,9 @@
 """The notify function.
 
-SQS records (body = an outbox notification id) -> Powertools BatchProcessor: each record is
-delivered on its own; failures are reported as partial batch failures, so only they come back.
-A scheduled or manual event (no Records) runs the outbox relay through the shared job runner.
+SQS records of the notifications queue (body = an outbox notification id) -> Powertools
+BatchProcessor: each record is delivered on its own; failures are reported as partial batch
+failures, so only they come back. Anything else (a record of notify's job queue, a direct invoke)
+runs the outbox relay through the shared job runner.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings(NotifySettings)
     conn = get_connection(settings)
-    if event.get("Records"):
+    if event.get("Records") and not jobs.is_job_batch(settings, "notify", event):
         return dict(
             process_partial_response(
                 event=event,

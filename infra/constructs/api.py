@@ -3,44 +3,48 @@ API function.
 
 Per route: one method with a Lambda proxy integration; the authorizer on every route whose auth is
 not ``public``; method request parameters for the Authorization header, every path parameter and
-every query string the route lists. Caching (DESIGN §4):
+every query string the route lists. Caching (DESIGN §4), when the profile has a stage cache (`prod`; `lean` has none):
 
 - the stage cache cluster is on and encrypted, but caching is off stage-wide (``/*/*``);
+- clients may not invalidate cache entries: `requireAuthorizationForCacheControl` is pinned on with
+  `FAIL_WITH_403` (CloudFormation cannot set it; a custom resource does, after every deployment);
 - each cached route (GET with cache_ttl > 0) turns caching on for its method with its TTL;
   every other method has caching explicitly off, so writes are never cached;
 - the cache key of a cached method is the Authorization header + every path parameter + every
   query string of the route (never the path alone: tenants would see each other's data).
 
-The authorizer's result cache is keyed on the token (identity source: the Authorization header).
-Gateway responses (401, 403, other 4xx/5xx) answer the API's JSON error envelope.
+The authorizer runs outside the VPC; its result cache is keyed on the token (identity source: the
+Authorization header, which must look like `Bearer <jwt>`: anything else is refused with 401 before
+the authorizer runs) for at most 60 s. Gateway responses (401, 403, other 4xx/5xx) answer the API's
+JSON error envelope. CORS: only the context's `dashboard_origin`, when set (the CloudFront
+dashboard is same-origin and needs none).
 """
 
 from __future__ import annotations
 
-import json
-
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.config import Config
 from infra.constants import (
     API,
-    API_CACHE_CLUSTER_SIZE,
     API_STAGE,
     API_THROTTLE_BURST,
     API_THROTTLE_RATE,
     AUTHORIZER,
     AUTHORIZER_CACHE_TTL_S,
-    CONNECTOR_SECRET_PREFIX,
+    AUTHORIZER_IDENTITY_REGEX,
     JOB_RUN_THROTTLE_BURST,
     JOB_RUN_THROTTLE_RATE,
-    SLACK_SECRET_PREFIX,
 )
+from infra.constructs.acks import ack
 from infra.constructs.database import Database
-from infra.constructs.function import SECRET_WRITE, AppFunction, ack, grant_secret_prefix, retention
+from infra.constructs.function import AppFunction, grant_secret_write, retention
+from infra.constructs.jobs import Jobs
 from infra.constructs.network import Network
 from infra.constructs.packaging import Packaging
 from infra.routes_table import ROUTES, Route
@@ -97,10 +101,10 @@ class Api(Construct):
         network: Network,
         packaging: Packaging,
         database: Database,
-        job_functions: dict[str, str],
-        job_function_arns: list[str],
+        jobs: Jobs,
     ) -> None:
         super().__init__(scope, id)
+        profile = config.profile
 
         self.handler = AppFunction(
             self,
@@ -109,26 +113,17 @@ class Api(Construct):
             config=config,
             packaging=packaging,
             network=network,
-            security_group=network.functions_sg,
             environment={
-                **database.environment,
-                "DISPATCH_MODE": "lambda",
-                "JOB_FUNCTIONS": json.dumps(job_functions, sort_keys=True),
-                "CONNECTOR_SECRET_PREFIX": CONNECTOR_SECRET_PREFIX,
-                "SLACK_SECRET_PREFIX": SLACK_SECRET_PREFIX,
+                **database.environment(API.family),
+                "DISPATCH_MODE": "sqs",
+                "JOB_QUEUES": Stack.of(self).to_json_string(jobs.queue_urls()),
             },
         )
-        database.grant_connect(self.handler.role)
-        # Manual runs (POST /api/jobs/{job}/run, POST .../security/extract): async invoke of exactly
-        # the job functions.
-        self.handler.role.add_to_policy(
-            iam.PolicyStatement(sid="StartJobs", actions=["lambda:InvokeFunction"], resources=job_function_arns)
-        )
+        database.grant_connect(self.handler, API.family)
+        # Manual runs (POST /api/jobs/{job}/run, POST .../security/extract): a message on the job's queue.
+        jobs.grant_start(self.handler)
         # Credentials the API writes (never reads back): connectors' key pairs, budgets' Slack targets.
-        grant_secret_prefix(
-            self.handler, "WriteConnectorSecrets", CONNECTOR_SECRET_PREFIX, SECRET_WRITE, "Connector credentials"
-        )
-        grant_secret_prefix(self.handler, "WriteSlackSecrets", SLACK_SECRET_PREFIX, SECRET_WRITE, "Slack targets")
+        grant_secret_write(self.handler, config)
 
         auth_env = {
             "JWT_ALGORITHM": "RS256",
@@ -141,14 +136,18 @@ class Api(Construct):
             auth_env["JWT_AUDIENCE"] = config.jwt_audience
         if config.jwt_issuer:
             auth_env["JWT_ISSUER"] = config.jwt_issuer
+        for setting in config.missing_identity_settings():
+            Annotations.of(self).add_warning_v2(
+                f"snowwatch:{setting}", f"context {setting} is not set: fine for a synth, not for a deploy"
+            )
+        # Outside the VPC: it needs only the IdP's JWKS URL, and a NAT outage must not stop sign-in.
         self.authorizer_function = AppFunction(
             self,
             "AuthorizerFunction",
             spec=AUTHORIZER,
             config=config,
             packaging=packaging,
-            network=network,
-            security_group=network.functions_sg,
+            network=None,
             environment=auth_env,
         )
 
@@ -156,15 +155,16 @@ class Api(Construct):
             self,
             "AccessLogs",
             retention=retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if config.prod else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN if profile.retain else RemovalPolicy.DESTROY,
         )
 
+        cache_on = profile.stage_cache_gb is not None
         # A method-level setting replaces the stage's for that method, so each one restates the
         # stage's logging, metrics and throttling next to its own caching.
         method_options = {
             method_options_key(route): apigw.MethodDeploymentOptions(
-                caching_enabled=route.cached,
-                cache_ttl=Duration.seconds(route.cache_ttl) if route.cached else None,
+                caching_enabled=cache_on and route.cached,
+                cache_ttl=Duration.seconds(route.cache_ttl) if cache_on and route.cached else None,
                 cache_data_encrypted=True,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
@@ -185,8 +185,8 @@ class Api(Construct):
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             deploy_options=apigw.StageOptions(
                 stage_name=API_STAGE,
-                cache_cluster_enabled=True,
-                cache_cluster_size=API_CACHE_CLUSTER_SIZE,
+                cache_cluster_enabled=cache_on,
+                cache_cluster_size=profile.stage_cache_gb,
                 caching_enabled=False,
                 cache_data_encrypted=True,
                 throttling_rate_limit=API_THROTTLE_RATE,
@@ -214,7 +214,9 @@ class Api(Construct):
                 allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type"],
                 max_age=Duration.hours(1),
-            ),
+            )
+            if config.dashboard_origin
+            else None,
         )
         self.stage = self.rest_api.deployment_stage
         ack(
@@ -239,6 +241,7 @@ class Api(Construct):
             "Authorizer",
             handler=self.authorizer_function.function,
             identity_source=apigw.IdentitySource.header("Authorization"),
+            validation_regex=AUTHORIZER_IDENTITY_REGEX,
             results_cache_ttl=Duration.seconds(AUTHORIZER_CACHE_TTL_S),
         )
 
@@ -255,7 +258,7 @@ class Api(Construct):
             method = self.rest_api.root.resource_for_path(route.path).add_method(
                 route.method,
                 integration,
-                authorizer=None if public else self.authorizer,
+                authorizer=None if public else self.authorizer,  # (cache keys apply only with a cache)
                 authorization_type=apigw.AuthorizationType.NONE if public else apigw.AuthorizationType.CUSTOM,
                 request_parameters=request_parameters(route),
                 request_validator=self.validator,
@@ -278,15 +281,84 @@ class Api(Construct):
                 ack(method, "AwsSolutions-APIG4", "CORS preflight requests carry no credentials by definition.")
                 ack(method, "AwsSolutions-COG4", "CORS preflight requests carry no credentials by definition.")
 
-        cors_origin = f"'{config.dashboard_origin}'"
+        headers = {"Content-Type": "'application/json'"}
+        if config.dashboard_origin:
+            headers["Access-Control-Allow-Origin"] = f"'{config.dashboard_origin}'"
         for id_, response_type, status, code, message in GATEWAY_RESPONSES:
             self.rest_api.add_gateway_response(
                 id_,
                 type=response_type,
                 status_code=status or None,
-                response_headers={"Access-Control-Allow-Origin": cors_origin, "Content-Type": "'application/json'"},
+                response_headers=headers,
                 templates={"application/json": envelope(code, message)},
             )
+        if cache_on:
+            self._pin_cache_control(config)
+
+    def _pin_cache_control(self, config: Config) -> None:
+        """Only callers allowed execute-api:InvalidateCache may bypass or flush a cache entry with a
+        `Cache-Control: max-age=0` header, and the others get 403 (the API's default would serve
+        them with a warning header). CloudFormation has no property for it; re-applied whenever the
+        API is deployed again (the deployment id is the custom resource's physical id)."""
+        stage = self.rest_api.deployment_stage
+        deployment = self.rest_api.latest_deployment
+        assert deployment is not None
+        patches = [
+            {"op": "replace", "path": f"/{path}/caching/requireAuthorizationForCacheControl", "value": "true"}
+            for path in self._cached_method_paths()
+        ] + [
+            {
+                "op": "replace",
+                "path": f"/{path}/caching/unauthorizedCacheControlHeaderStrategy",
+                "value": "FAIL_WITH_403",
+            }
+            for path in self._cached_method_paths()
+        ]
+        call = cr.AwsSdkCall(
+            service="APIGateway",
+            action="updateStage",
+            parameters={
+                "restApiId": self.rest_api.rest_api_id,
+                "stageName": stage.stage_name,
+                "patchOperations": patches,
+            },
+            physical_resource_id=cr.PhysicalResourceId.of(deployment.deployment_id),
+        )
+        self.cache_control = cr.AwsCustomResource(
+            self,
+            "PinCacheControl",
+            on_create=call,
+            on_update=call,
+            install_latest_aws_sdk=False,
+            log_group=logs.LogGroup(
+                self,
+                "PinCacheControlLogs",
+                retention=retention(config.log_retention_days),
+                removal_policy=RemovalPolicy.DESTROY,
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        actions=["apigateway:PATCH"],
+                        resources=[
+                            Stack.of(self).format_arn(
+                                service="apigateway",
+                                account="",
+                                resource="/restapis",
+                                resource_name=f"{self.rest_api.rest_api_id}/stages/{stage.stage_name}",
+                                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                            )
+                        ],
+                    )
+                ]
+            ),
+        )
+        self.cache_control.node.add_dependency(stage)
+
+    @staticmethod
+    def _cached_method_paths() -> list[str]:
+        """`*/*` plus each cached method, as a stage patch path (`~1` escapes a `/` of the resource path)."""
+        return ["*/*"] + [f"{route.path.replace('/', '~1')}/{route.method}" for route in ROUTES if route.cached]
 
     @property
     def url(self) -> str:

@@ -1,26 +1,29 @@
 """Dashboard: the web front end in a private S3 bucket behind CloudFront, with the API as a second
 origin for /api/* and /health (one origin for the browser: no CORS needed in production).
 
-The web build (web/dist) belongs to the front end; it is deployed when it exists, else a
-placeholder page is. CloudFront never caches API responses: the API Gateway stage cache does that,
-keyed on the Authorization header. The CloudFront cache policy for the API still puts the
-Authorization header and every query string into its key (with a 1-second maximum TTL), because
-CloudFront forwards the Authorization header to an origin only when it is part of the cache key.
+The web build (web/dist) belongs to the front end; `make deploy` (and `make synth`) build it first.
+A synth without it (the infrastructure tests) deploys a placeholder page and warns. CloudFront never
+caches API responses: the API Gateway stage cache does that, keyed on the Authorization header. The
+CloudFront cache policy for the API still puts the Authorization header and every query string into
+its key (with a 1-second maximum TTL), because CloudFront forwards the Authorization header to an
+origin only when it is part of the cache key.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from infra.config import Config
 from infra.constants import WEB_DIST_DIR
+from infra.constructs.acks import ack
 from infra.constructs.api import Api
-from infra.constructs.function import ack
+from infra.constructs.function import retention
 
 SPA_REWRITE = """function handler(event) {
   var request = event.request;
@@ -40,7 +43,7 @@ PLACEHOLDER = """<!doctype html>
 class Dashboard(Construct):
     def __init__(self, scope: Construct, id: str, *, config: Config, api: Api) -> None:
         super().__init__(scope, id)
-        removal = RemovalPolicy.RETAIN if config.prod else RemovalPolicy.DESTROY
+        removal = RemovalPolicy.RETAIN if config.profile.retain else RemovalPolicy.DESTROY
 
         self.logs_bucket = s3.Bucket(
             self,
@@ -52,7 +55,7 @@ class Dashboard(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
             removal_policy=removal,
-            auto_delete_objects=not config.prod,
+            auto_delete_objects=not config.profile.retain,
         )
         ack(self.logs_bucket, "AwsSolutions-S1", "This bucket is the access-log destination itself.")
 
@@ -65,7 +68,7 @@ class Dashboard(Construct):
             server_access_logs_bucket=self.logs_bucket,
             server_access_logs_prefix="s3/",
             removal_policy=removal,
-            auto_delete_objects=not config.prod,
+            auto_delete_objects=not config.profile.retain,
         )
 
         api_cache = cloudfront.CachePolicy(
@@ -140,10 +143,13 @@ class Dashboard(Construct):
             "Attach a web ACL in production if the organisation's policy requires one.",
         )
 
+        built = (WEB_DIST_DIR / "index.html").is_file()
+        if not built:
+            Annotations.of(self).add_warning_v2(
+                "snowwatch:web-not-built", "web/dist is missing: a placeholder page is deployed (run `make deploy`)"
+            )
         sources = (
-            [s3deploy.Source.asset(str(WEB_DIST_DIR))]
-            if WEB_DIST_DIR.is_dir()
-            else [s3deploy.Source.data("index.html", PLACEHOLDER)]
+            [s3deploy.Source.asset(str(WEB_DIST_DIR))] if built else [s3deploy.Source.data("index.html", PLACEHOLDER)]
         )
         self.deployment = s3deploy.BucketDeployment(
             self,
@@ -153,6 +159,12 @@ class Dashboard(Construct):
             distribution=self.distribution,
             distribution_paths=["/*"],
             memory_limit=256,
+            log_group=logs.LogGroup(
+                self,
+                "DeployLogs",
+                retention=retention(config.log_retention_days),
+                removal_policy=RemovalPolicy.DESTROY,
+            ),
         )
 
     @property

@@ -1,12 +1,16 @@
-"""Database: RDS PostgreSQL 17, its credentials (Secrets Manager, rotated), the RDS Proxy, and the
-migration function that a CDK Trigger runs on every deploy that changes the migrations.
+"""Database: RDS PostgreSQL 17, its master credentials (Secrets Manager, rotated), the RDS Proxy
+(profile `prod`), and the migration function that a CDK Trigger runs on every deploy that changes it.
 
-Every function, the migration function included, connects through the proxy with TLS (DB_HOST =
-proxy endpoint, DB_SSL = true; the proxy presents an ACM certificate that the default trust store
-verifies, which the instance's RDS CA certificate would not) using the credentials in the database
-secret (DB_SECRET_ARN). The trigger runs after the proxy and its target group exist; while the
-target is still registering, the proxy holds the client connection (borrow timeout, 120 s) rather
-than refusing it.
+Logins (DESIGN §5: each function family logs in as its own role, created by migration 0320):
+- api, jobs, notify: IAM authentication as `snowwatch_api` / `snowwatch_jobs` / `snowwatch_notify`
+  (`rds-db:connect` for exactly that user). `prod`: through the RDS Proxy with end-to-end IAM auth
+  (no stored credentials at all); `lean`: straight to the instance with IAM database auth.
+- migrate: the master user, from the master secret, straight to the instance. No other function
+  may read that secret.
+
+TLS always (`rds.force_ssl`). The proxy presents an ACM certificate the default trust store
+verifies; the instance presents an RDS CA certificate, so functions that reach the instance
+directly load Amazon's RDS CA bundle (DB_CA_BUNDLE_URL) on cold start.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import hashlib
 
 from aws_cdk import Duration, RemovalPolicy, triggers
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -25,18 +28,20 @@ from infra.config import Config
 from infra.constants import (
     DB_ADMIN_USER,
     DB_ALLOCATED_STORAGE_GB,
-    DB_BACKUP_RETENTION_DAYS,
-    DB_BACKUP_RETENTION_DAYS_PROD,
     DB_MAX_ALLOCATED_STORAGE_GB,
     DB_NAME,
     DB_PORT,
     DB_PROXY_MAX_CONNECTIONS_PERCENT,
+    DB_ROLES,
     DB_SECRET_ROTATION_DAYS,
     MIGRATE,
+    MIGRATION_CONNECT_ATTEMPTS,
+    MIGRATION_CONNECT_PAUSE_S,
     MIGRATION_TRIGGER_TIMEOUT_S,
     MIGRATIONS_DIR,
 )
-from infra.constructs.function import AppFunction, ack, retention
+from infra.constructs.acks import ack
+from infra.constructs.function import AppFunction, retention
 from infra.constructs.network import Network
 from infra.constructs.packaging import Packaging
 
@@ -44,6 +49,8 @@ from infra.constructs.packaging import Packaging
 # W3691 as not creatable); minor upgrades are applied automatically after that.
 ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
 LOG_EXPORTS = ("postgresql", "upgrade")
+RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+ROTATION_FUNCTION = "db-rotation"
 
 
 def migrations_hash() -> str:
@@ -59,6 +66,7 @@ def migrations_hash() -> str:
 class Database(Construct):
     def __init__(self, scope: Construct, id: str, *, config: Config, network: Network, packaging: Packaging) -> None:
         super().__init__(scope, id)
+        profile = config.profile
         engine = rds.DatabaseInstanceEngine.postgres(version=ENGINE_VERSION)
         parameters = rds.ParameterGroup(
             self,
@@ -68,7 +76,8 @@ class Database(Construct):
             parameters={"rds.force_ssl": "1", "log_min_duration_statement": "2000"},
         )
         # The exported log groups are created here, with retention, before the instance exists
-        # (otherwise RDS creates them without retention, or CDK adds a log-retention custom resource).
+        # (otherwise RDS creates them without retention). They carry fixed names, so they are
+        # never retained: a retry after a failed first deploy must be able to create them again.
         instance_id = f"{config.stack_name}-postgres".lower()
         log_groups = [
             logs.LogGroup(
@@ -76,7 +85,7 @@ class Database(Construct):
                 f"Logs{kind.capitalize()}",
                 log_group_name=f"/aws/rds/instance/{instance_id}/{kind}",
                 retention=retention(config.log_retention_days),
-                removal_policy=RemovalPolicy.RETAIN if config.prod else RemovalPolicy.DESTROY,
+                removal_policy=RemovalPolicy.DESTROY,
             )
             for kind in LOG_EXPORTS
         ]
@@ -93,15 +102,16 @@ class Database(Construct):
             credentials=rds.Credentials.from_generated_secret(
                 DB_ADMIN_USER, secret_name=f"{config.stack_name}/database"
             ),
+            iam_authentication=True,
             parameter_group=parameters,
             storage_encrypted=True,
             storage_type=rds.StorageType.GP3,
             allocated_storage=DB_ALLOCATED_STORAGE_GB,
             max_allocated_storage=DB_MAX_ALLOCATED_STORAGE_GB,
-            multi_az=config.prod,
-            deletion_protection=config.prod,
-            backup_retention=Duration.days(DB_BACKUP_RETENTION_DAYS_PROD if config.prod else DB_BACKUP_RETENTION_DAYS),
-            delete_automated_backups=not config.prod,
+            multi_az=profile.multi_az,
+            deletion_protection=profile.retain,
+            backup_retention=Duration.days(profile.backup_days),
+            delete_automated_backups=not profile.retain,
             copy_tags_to_snapshot=True,
             auto_minor_version_upgrade=True,
             publicly_accessible=False,
@@ -111,61 +121,80 @@ class Database(Construct):
         )
         for group in log_groups:
             self.instance.node.add_dependency(group)
-        if not config.prod:
+        if not profile.multi_az:
             ack(
                 self.instance,
                 "AwsSolutions-RDS3",
-                "Multi-AZ is enabled with prod=true; non-production stacks run single-AZ to halve the cost.",
+                "Multi-AZ is on with profile=prod; the lean profile runs single-AZ to halve the cost.",
             )
+        if not profile.retain:
             ack(
                 self.instance,
                 "AwsSolutions-RDS10",
-                "Deletion protection is enabled with prod=true; non-production stacks must be destroyable "
+                "Deletion protection is on with profile=prod; lean stacks must be destroyable "
                 "(a final snapshot is still taken: removal policy SNAPSHOT).",
             )
         ack(
             self.instance,
             "AwsSolutions-RDS11",
             "The default port is kept: the instance sits in isolated subnets and its security group admits "
-            "only the proxy and rotation security groups; a non-standard port adds no protection.",
+            "only snowwatch's own security groups; a non-standard port adds no protection.",
         )
         assert self.instance.secret is not None
         self.secret: secretsmanager.ISecret = self.instance.secret
 
-        # Rotation: Secrets Manager's hosted single-user rotation function, inside the VPC.
-        self.secret.add_rotation_schedule(
+        # Rotation: Secrets Manager's hosted single-user rotation function, inside the VPC. Its log
+        # group is created here so that it has a retention (the function would create it without).
+        rotation_name = f"{config.stack_name}-{ROTATION_FUNCTION}"
+        rotation_logs = logs.LogGroup(
+            self,
+            "RotationLogs",
+            log_group_name=f"/aws/lambda/{rotation_name}",
+            retention=retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        rotation = self.secret.add_rotation_schedule(
             "Rotation",
             hosted_rotation=secretsmanager.HostedRotation.postgre_sql_single_user(
-                function_name=f"{config.stack_name}-db-rotation",
+                function_name=rotation_name,
                 vpc=network.vpc,
                 vpc_subnets=network.app_subnets,
                 security_groups=[network.rotation_sg],
             ),
             automatically_after=Duration.days(DB_SECRET_ROTATION_DAYS),
         )
+        rotation.node.add_dependency(rotation_logs)
 
-        self.proxy = rds.DatabaseProxy(
-            self,
-            "Proxy",
-            proxy_target=rds.ProxyTarget.from_instance(self.instance),
-            secrets=[self.secret],
-            vpc=network.vpc,
-            vpc_subnets=network.app_subnets,
-            security_groups=[network.proxy_sg],
-            require_tls=True,
-            iam_auth=False,
-            max_connections_percent=DB_PROXY_MAX_CONNECTIONS_PERCENT,
-            idle_client_timeout=Duration.minutes(30),
-            debug_logging=False,
-        )
+        pg = ec2.Port.tcp(DB_PORT)
+        # Migrate and the rotation function always reach the instance itself.
+        for client in (network.family_sgs["migrate"], network.rotation_sg):
+            network.database_sg.connections.allow_from(client, pg, "Postgres")
+        self.proxy: rds.DatabaseProxy | None = None
+        if profile.rds_proxy:
+            self.proxy = rds.DatabaseProxy(
+                self,
+                "Proxy",
+                proxy_target=rds.ProxyTarget.from_instance(self.instance),  # adds proxy -> database
+                vpc=network.vpc,
+                vpc_subnets=network.app_subnets,
+                security_groups=[network.proxy_sg],
+                require_tls=True,
+                iam_auth=True,
+                default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
+                max_connections_percent=DB_PROXY_MAX_CONNECTIONS_PERCENT,
+                idle_client_timeout=Duration.minutes(30),
+                debug_logging=False,
+            )
+            entry: ec2.SecurityGroup = network.proxy_sg
+            self.endpoint = self.proxy.endpoint
+        else:
+            entry = network.database_sg
+            self.endpoint = self.instance.db_instance_endpoint_address
+        for family in DB_ROLES:
+            network.family_sgs[family].connections.allow_to(entry, pg, f"{family} functions to Postgres")
 
-        # The database settings every function gets (snowwatch.settings.CommonSettings).
-        self.environment = {
-            "DB_SECRET_ARN": self.secret.secret_arn,
-            "DB_HOST": self.proxy.endpoint,
-            "DB_SSL": "true",
-        }
-
+        migrate_sg = network.family_sgs["migrate"]
+        migrate_sg.connections.allow_to(network.database_sg, pg, "migrations to the instance")
         self.migrate = AppFunction(
             self,
             "Migrate",
@@ -173,21 +202,44 @@ class Database(Construct):
             config=config,
             packaging=packaging,
             network=network,
-            security_group=network.functions_sg,
-            environment={**self.environment, "MIGRATIONS_HASH": migrations_hash()},
+            environment={
+                "DB_SECRET_ARN": self.secret.secret_arn,
+                "DB_HOST": self.instance.db_instance_endpoint_address,
+                "DB_SSL": "true",
+                "DB_CA_BUNDLE_URL": RDS_CA_BUNDLE_URL,
+                "MIGRATIONS_HASH": migrations_hash(),
+                "MIGRATE_CONNECT_ATTEMPTS": str(MIGRATION_CONNECT_ATTEMPTS),
+                "MIGRATE_CONNECT_PAUSE_SECONDS": str(MIGRATION_CONNECT_PAUSE_S),
+            },
         )
-        self.grant_connect(self.migrate.role)
+        self.secret.grant_read(self.migrate.role)  # the only reader of the master secret
 
         self.migration_trigger = triggers.Trigger(
             self,
             "MigrateOnDeploy",
             handler=self.migrate.function,
-            execute_after=[self.proxy],
+            execute_after=[self.instance, *([self.proxy] if self.proxy else [])],
             execute_on_handler_change=True,
             invocation_type=triggers.InvocationType.REQUEST_RESPONSE,
             timeout=Duration.seconds(MIGRATION_TRIGGER_TIMEOUT_S),
         )
 
-    def grant_connect(self, grantee: iam.IGrantable) -> None:
-        """Read the database credentials (the functions authenticate to the proxy with them)."""
-        self.secret.grant_read(grantee)
+    def environment(self, family: str) -> dict[str, str]:
+        """The database settings of a function family (snowwatch.settings.CommonSettings)."""
+        env = {
+            "DB_HOST": self.endpoint,
+            "DB_PORT": str(DB_PORT),
+            "DB_NAME": DB_NAME,
+            "DB_USER": DB_ROLES[family],
+            "DB_IAM_AUTH": "true",
+            "DB_SSL": "true",
+        }
+        if self.proxy is None:
+            env["DB_CA_BUNDLE_URL"] = RDS_CA_BUNDLE_URL
+        return env
+
+    def grant_connect(self, fn: AppFunction, family: str) -> None:
+        """`rds-db:connect` as the family's role, and nothing else of the database."""
+        user = DB_ROLES[family]
+        target = self.proxy if self.proxy is not None else self.instance
+        target.grant_connect(fn.role, user)

@@ -1,11 +1,16 @@
-"""cdk-nag acknowledgements for resources that CDK itself generates (singleton custom-resource
-providers), which snowwatch's own constructs cannot configure."""
+"""Resources that CDK itself generates (singleton custom-resource providers): cdk-nag
+acknowledgements, and a log group with a retention for each provider function, which snowwatch's
+own constructs cannot configure otherwise."""
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnResource, RemovalPolicy, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
 
-from infra.constructs.function import ack
+from infra.constructs.acks import ack
+from infra.constructs.function import retention
 
 BASIC_EXECUTION = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
@@ -28,9 +33,35 @@ BUCKET_DEPLOYMENT: dict[str, str] = {
     "AwsSolutions-L1": "CDK's BucketDeployment provider pins its own runtime (it bundles the AWS CLI layer).",
 }
 
+# AwsCustomResource's singleton provider (the API's cache-control pin).
+AWS_CUSTOM_RESOURCE: dict[str, str] = {
+    f"AwsSolutions-IAM4[Policy::{BASIC_EXECUTION}]": "CDK's AwsCustomResource provider (generated) uses the AWS "
+    "managed basic execution role for its own logs.",
+    "AwsSolutions-L1": "CDK's AwsCustomResource provider pins its own Node.js runtime.",
+}
+
 
 def acknowledge_cdk_internals(stack: Stack) -> None:
     for child in stack.node.children:
         if child.node.id.startswith("Custom::CDKBucketDeployment"):
             for rule, reason in BUCKET_DEPLOYMENT.items():
                 ack(child, rule, reason)
+        if child.node.id.startswith("AWS679f53fac002430cb0da5b7982bd2287"):
+            for rule, reason in AWS_CUSTOM_RESOURCE.items():
+                ack(child, rule, reason)
+
+
+def give_providers_a_log_group(stack: Stack, retention_days: int) -> None:
+    """Every Lambda function without a log group of its own (CDK's provider functions) logs to one
+    created here with a retention, instead of the never-expiring group Lambda would create."""
+    for construct in stack.node.find_all():
+        if not isinstance(construct, CfnResource) or construct.cfn_resource_type != "AWS::Lambda::Function":
+            continue
+        if isinstance(construct, lambda_.CfnFunction) and construct.logging_config is not None:
+            continue
+        scope = construct.node.scope
+        assert isinstance(scope, Construct)
+        group = logs.LogGroup(
+            scope, f"{construct.node.id}Logs", retention=retention(retention_days), removal_policy=RemovalPolicy.DESTROY
+        )
+        construct.add_property_override("LoggingConfig.LogGroup", group.log_group_name)

@@ -1,9 +1,12 @@
-"""Notifications: the SQS queue (with its DLQ and redrive), the SES sending identity and access to
-the Slack secrets.
+"""Notifications: the SQS queue (with its DLQ and redrive) and the SES sending identity.
+
+SES: by default the sender's identity is *imported* (it must already exist and be verified in the
+account: dev and prod stacks may share a sender, and a second stack creating the same identity
+fails); `-c ses_create_identity=true` creates it instead (a verification mail goes to the address).
+`make preflight` says which applies and whether the account is still in the SES sandbox.
 
 Slack credentials are per budget (a bot token + channel, or a webhook URL): the API writes each to
-its own secret under ``snowwatch/slack/`` and stores only the ARN; notify reads them. There is no
-single stack-wide Slack secret to create.
+its own secret under ``<stack>/<org>/slack/`` and stores only the ARN; notify reads them.
 
 Flow (DESIGN §4): budget_check and security write alert + outbox rows in one transaction; the
 outbox relay (the notify function on its 5-minute schedule) publishes pending rows to the queue;
@@ -29,9 +32,9 @@ from infra.constants import (
     NOTIFY_EVENT_SOURCE_MAX_CONCURRENCY,
     NOTIFY_MAX_RECEIVE_COUNT,
     NOTIFY_QUEUE_RETENTION_DAYS,
-    SLACK_SECRET_PREFIX,
 )
-from infra.constructs.function import SECRET_READ, AppFunction, ack, grant_secret_prefix
+from infra.constructs.acks import ack
+from infra.constructs.function import AppFunction
 
 
 class Notifications(Construct):
@@ -57,9 +60,10 @@ class Notifications(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=NOTIFY_MAX_RECEIVE_COUNT),
         )
 
-        # The sending identity: an email address identity (verification mail goes to it), or a
-        # domain identity when the sender's domain should be verified instead (DKIM records to add).
-        self.identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(config.ses_sender))
+        # The sending identity: imported (exists already) unless the context asks to create it.
+        self.identity: ses.EmailIdentity | None = None
+        if config.ses_create_identity:
+            self.identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(config.ses_sender))
 
     @property
     def environment(self) -> dict[str, str]:
@@ -78,7 +82,6 @@ class Notifications(Construct):
                 max_concurrency=NOTIFY_EVENT_SOURCE_MAX_CONCURRENCY,
             )
         )
-        grant_secret_prefix(notify, "ReadSlackSecrets", SLACK_SECRET_PREFIX, SECRET_READ, "Slack targets")
         stack = Stack.of(self)
         # SES authorises SendEmail against the identities involved (in the sandbox, the recipients'
         # too), so the statement names identity/* and pins the From address with a condition.

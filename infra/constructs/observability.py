@@ -1,14 +1,16 @@
-"""Observability: alarms (DLQ depth, job failures, API 5xx and p95 latency) into an SNS topic, and
-one CloudWatch dashboard over the API, the functions, the queue and the database.
+"""Observability: alarms (DLQ depths, job failures, API 5xx and p95 latency) into an SNS topic, and
+one CloudWatch dashboard over the API, the functions, the queues and the database.
 
 Alarm notifications go to the topic; subscribe an address with context `alarm_email` (or subscribe
 anything else to the topic after deploy). The topic is encrypted with a customer-managed key
-because CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key.
+because CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key. Both the topic
+policy and the key policy allow `cloudwatch.amazonaws.com`, only for this account's alarms
+(`aws:SourceAccount`, `aws:SourceArn`): `enforce_ssl` alone leaves a policy with only a Deny.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -21,7 +23,7 @@ from infra.config import Config
 from infra.constants import API_LATENCY_P95_ALARM_MS
 from infra.constructs.api import Api
 from infra.constructs.database import Database
-from infra.constructs.function import AppFunction
+from infra.constructs.jobs import Jobs
 from infra.constructs.notifications import Notifications
 
 FIVE_MINUTES = Duration.minutes(5)
@@ -35,21 +37,48 @@ class Observability(Construct):
         *,
         config: Config,
         api: Api,
-        jobs: dict[str, AppFunction],
+        jobs: Jobs,
         notifications: Notifications,
         database: Database,
     ) -> None:
         super().__init__(scope, id)
+        stack = Stack.of(self)
+        alarms_of_this_account = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(
+                    service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+                )
+            },
+        }
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
         key = kms.Key(
             self,
             "AlarmTopicKey",
             description="snowwatch alarm topic",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN if config.prod else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN if config.profile.retain else RemovalPolicy.DESTROY,
         )
-        key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsEncrypt",
+                principals=[cloudwatch],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions=alarms_of_this_account,
+            )
+        )
         self.topic = sns.Topic(
             self, "Alarms", display_name=f"{config.stack_name} alarms", master_key=key, enforce_ssl=True
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[cloudwatch],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=alarms_of_this_account,
+            )
         )
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
@@ -79,7 +108,19 @@ class Observability(Construct):
             1,
             "Notifications reached the dead-letter queue: they failed 5 times (status 'failed' in the API).",
         )
-        for job, fn in jobs.items():
+        alarm(
+            "JobsDlqDepth",
+            jobs.dlq.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES, statistic="Maximum"),
+            1,
+            "A job message failed 3 times (see job_runs); redrive the jobs DLQ to its source queues after a fix.",
+        )
+        alarm(
+            "DeliveryDlqDepth",
+            jobs.delivery_dlq.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES, statistic="Maximum"),
+            1,
+            "A schedule could not deliver to its job queue, or an asynchronous invoke of a job function failed.",
+        )
+        for job, fn in jobs.functions.items():
             alarm(
                 f"JobErrors{fn.node.id}",
                 fn.function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
@@ -90,7 +131,7 @@ class Observability(Construct):
                 f"JobThrottles{fn.node.id}",
                 fn.function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
                 1,
-                f"The {job} job function was throttled at its reserved concurrency.",
+                f"The {job} job function was throttled (account concurrency quota; see `make preflight`).",
                 periods=3,
             )
         stage = api.stage
@@ -108,7 +149,7 @@ class Observability(Construct):
             periods=3,
         )
 
-        functions = [api.handler, api.authorizer_function, *jobs.values()]
+        functions = [api.handler, api.authorizer_function, *jobs.functions.values()]
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"{config.stack_name}-overview")
         self.dashboard.add_widgets(
             cw.GraphWidget(
@@ -148,10 +189,11 @@ class Observability(Construct):
                 width=12,
             ),
             cw.GraphWidget(
-                title="Notifications queue",
+                title="Notification and job queues",
                 left=[
                     notifications.queue.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES),
                     notifications.dlq.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES),
+                    jobs.dlq.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES),
                 ],
                 right=[notifications.queue.metric_approximate_age_of_oldest_message(period=FIVE_MINUTES)],
                 width=12,

@@ -96,10 +96,19 @@ def synth(layers_built: ModuleType, tmp_path_factory: pytest.TempPathFactory) ->
     return synthesize(tmp_path_factory.mktemp("cdk.out"))
 
 
-PROD_CONTEXT = {"prod": True, "timezone": "Europe/Berlin"}
+PROD_CONTEXT = {
+    "profile": "prod",
+    "timezone": "Europe/Berlin",
+    "jwks_url": "https://idp.example.org/.well-known/jwks.json",
+    "jwt_audience": "snowwatch",
+    "jwt_issuer": "https://idp.example.org/",
+    "ses_create_identity": True,
+    "dashboard_origin": "https://dashboard.example.org",
+}
 
 
 @pytest.fixture(scope="session")
 def prod_synth(layers_built: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The app with production context and a non-UTC timezone."""
+    """The app with the prod profile, its identity provider, a created SES identity, a CORS origin and
+    a non-UTC timezone."""
     return synthesize(tmp_path_factory.mktemp("cdk.out.prod"), PROD_CONTEXT)

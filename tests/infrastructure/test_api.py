@@ -9,7 +9,7 @@ import pytest
 from infra.constants import API_STAGE, AUTHORIZER_CACHE_TTL_S
 from snowwatch.routes import ROUTES, Route
 
-from .conftest import Synth
+from .conftest import PROD_CONTEXT, Synth
 
 pytestmark = pytest.mark.infrastructure
 
@@ -62,13 +62,14 @@ def _route_id(route: Route) -> str:
 
 
 @pytest.fixture(scope="module")
-def methods(synth: Synth) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
-    return _methods(synth)
+def methods(prod_synth: Synth) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+    """The prod profile's methods: it has the stage cache (lean has none) and a CORS origin."""
+    return _methods(prod_synth)
 
 
 @pytest.fixture(scope="module")
-def settings(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
-    return _method_settings(synth)
+def settings(prod_synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
+    return _method_settings(prod_synth)
 
 
 def test_every_route_has_exactly_one_method(methods: dict[tuple[str, str], Any]) -> None:
@@ -81,14 +82,14 @@ def test_every_route_has_exactly_one_method(methods: dict[tuple[str, str], Any])
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=_route_id)
-def test_route_authorizer(route: Route, synth: Synth, methods: dict[tuple[str, str], Any]) -> None:
+def test_route_authorizer(route: Route, prod_synth: Synth, methods: dict[tuple[str, str], Any]) -> None:
     """Given a route
     When its method is synthesized
     Then public routes have no authorizer and every other route uses the TOKEN authorizer
     through a Lambda proxy integration of the API function."""
     logical_id, props = methods[(route.method, route.path)]
-    authorizer = next(iter(synth.of_type("AWS::ApiGateway::Authorizer")))
-    template = synth.assertions()
+    authorizer = next(iter(prod_synth.of_type("AWS::ApiGateway::Authorizer")))
+    template = prod_synth.assertions()
     from aws_cdk.assertions import Match
 
     if route.auth == "public":
@@ -158,12 +159,12 @@ def test_uncached_route_declares_its_parameters(route: Route, methods: dict[tupl
     assert {f"method.request.querystring.{q}" for q in route.query} <= set(declared)
 
 
-def test_stage_cache_and_defaults(synth: Synth, settings: dict[tuple[str, str], dict[str, Any]]) -> None:
-    """Given the API stage
+def test_stage_cache_and_defaults(prod_synth: Synth, settings: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Given the API stage of the prod profile
     When it is synthesized
     Then the cache cluster is on, caching is off and encrypted stage-wide, throttling, logging,
     metrics, tracing and JSON access logs are configured."""
-    template = synth.assertions()
+    template = prod_synth.assertions()
     from aws_cdk.assertions import Match
 
     template.has_resource_properties(
@@ -221,11 +222,11 @@ def test_gateway_responses_use_the_error_envelope(synth: Synth, response_type: s
     assert set(json.loads(body)["error"]) == {"code", "message", "details"}
 
 
-def test_cors_preflight_for_the_dashboard_origin(synth: Synth, methods: dict[tuple[str, str], Any]) -> None:
-    """Given the dashboard origin in the context
+def test_cors_preflight_for_the_dashboard_origin(methods: dict[tuple[str, str], Any]) -> None:
+    """Given a dashboard origin in the context
     When the API is synthesized
     Then every route's resource answers a CORS preflight for exactly that origin, without auth."""
-    origin = "http://localhost:3001"  # cdk.json default
+    origin = PROD_CONTEXT["dashboard_origin"]
     for route in ROUTES:
         _, props = methods[("OPTIONS", route.path)]
         assert props["AuthorizationType"] == "NONE"

@@ -20,7 +20,7 @@ def test_instance(synth: Synth) -> None:
     """Given the default (non-production) context
     When the database is synthesized
     Then it is PostgreSQL 17, encrypted, private, with backups, TLS forced, logs exported;
-    deletion protection and multi-AZ are off (on only with prod=true)."""
+    deletion protection and multi-AZ are off (on only with profile=prod)."""
     props = _instance(synth)
     assert props["Engine"] == "postgres" and props["EngineVersion"].split(".")[0] == "17"
     assert props["StorageEncrypted"] is True
@@ -33,7 +33,7 @@ def test_instance(synth: Synth) -> None:
 
 
 def test_production_instance(prod_synth: Synth) -> None:
-    """Given prod=true
+    """Given profile=prod
     When the database is synthesized
     Then deletion protection and multi-AZ are on and backups are kept 30 days."""
     props = _instance(prod_synth)
@@ -52,22 +52,24 @@ def test_credentials_are_rotated(synth: Synth) -> None:
     assert props["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
 
 
-def test_proxy_requires_tls(synth: Synth) -> None:
-    """Given the RDS Proxy
+def test_proxy_requires_tls_and_iam(prod_synth: Synth) -> None:
+    """Given the RDS Proxy (profile=prod)
     When it is synthesized
-    Then it requires TLS and authenticates with the database secret."""
-    synth.assertions().has_resource_properties("AWS::RDS::DBProxy", {"RequireTLS": True, "EngineFamily": "POSTGRESQL"})
+    Then it requires TLS and IAM authentication end to end (no stored credentials)."""
+    prod_synth.assertions().has_resource_properties(
+        "AWS::RDS::DBProxy", {"RequireTLS": True, "EngineFamily": "POSTGRESQL", "DefaultAuthScheme": "IAM_AUTH"}
+    )
 
 
 def test_migrations_run_on_deploy(synth: Synth) -> None:
     """Given the migration function
     When the stack is synthesized
-    Then a CDK Trigger invokes it after the proxy exists, and its configuration carries the hash
+    Then a CDK Trigger invokes it after the instance exists, and its configuration carries the hash
     of the migration files (a changed migration re-runs the trigger)."""
     (trigger,) = synth.of_type("Custom::Trigger").values()
     assert "DatabaseMigrate" in json.dumps(trigger["Properties"]["HandlerArn"])
     depends = trigger.get("DependsOn", [])
-    assert any("DatabaseProxy" in d for d in depends)
+    assert any("DatabaseInstance" in d for d in depends)
     migrate = [
         fn["Properties"]
         for fn in synth.of_type("AWS::Lambda::Function").values()

@@ -95,21 +95,23 @@ def test_runtime_is_the_newest_python(synth: Synth) -> None:
 def test_function_baseline(spec: FunctionSpec, synth: Synth) -> None:
     """Given a function
     When it is synthesized
-    Then it traces with X-Ray, logs to its own log group with a retention, runs in the VPC's
-    private subnets, and gets the settings environment for AWS."""
+    Then it traces with X-Ray, logs to its own (unnamed) log group with a retention, runs in the
+    VPC's private subnets (all but the authorizer), and gets the settings environment for AWS."""
     props = _ours(synth)[f"Snowwatch-{spec.name}"]
     assert props["TracingConfig"] == {"Mode": "Active"}
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
     log_group = synth.resources[log_group_id]["Properties"]
-    assert log_group["LogGroupName"] == f"/aws/lambda/Snowwatch-{spec.name}"
+    assert "LogGroupName" not in log_group
     assert log_group["RetentionInDays"] > 0
-    subnets = props["VpcConfig"]["SubnetIds"]
-    assert subnets and all("appSubnet" in s["Ref"] for s in subnets)
     env = props["Environment"]["Variables"]
     assert env["SNOWWATCH_ENV"] == "aws" and env["POWERTOOLS_SERVICE_NAME"] == f"snowwatch-{spec.name}"
-    if spec.name != "authorizer":
-        assert {"DB_SECRET_ARN", "DB_HOST"} <= set(env) and env["DB_SSL"] == "true"
-        assert "DatabaseProxy" in json.dumps(env["DB_HOST"])
+    if spec.name == "authorizer":
+        assert "VpcConfig" not in props and "DB_HOST" not in env
+        return
+    subnets = props["VpcConfig"]["SubnetIds"]
+    assert subnets and all("appSubnet" in s["Ref"] for s in subnets)
+    assert "DB_HOST" in env and env["DB_SSL"] == "true"
+    assert "DatabaseInstance" in json.dumps(env["DB_HOST"])  # lean: no proxy
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.name)
@@ -123,47 +125,38 @@ def test_snowflake_layer_only_where_snowflake_is_read(spec: FunctionSpec, synth:
     assert "depsbase" in layers and "snowwatch" in layers
 
 
-def test_api_invokes_exactly_the_job_functions(synth: Synth) -> None:
+def test_api_starts_jobs_through_their_queues(synth: Synth) -> None:
     """Given the API function
     When its role is synthesized
-    Then it may invoke exactly the job functions (JOB_FUNCTIONS) and write, never read, the
-    connector and Slack secrets."""
+    Then it may send to exactly the job queues (JOB_QUEUES: manual runs) and invoke no function."""
     props = _ours(synth)["Snowwatch-api"]
     statements = _role_statements(synth, props["Role"])
-    invoke = [s for s in statements if "lambda:InvokeFunction" in _as_list(s["Action"])]
-    assert len(invoke) == 1
-    targets = {json.dumps(r).split(":function:")[1].split('"')[0] for r in _as_list(invoke[0]["Resource"])}
-    assert targets == {f"Snowwatch-{job}" for job in JOBS}
-    assert json.loads(props["Environment"]["Variables"]["JOB_FUNCTIONS"]) == {j: f"Snowwatch-{j}" for j in JOBS}
-    secrets = [s for s in statements if any(a.startswith("secretsmanager:Create") for a in _as_list(s["Action"]))]
-    prefixes = {json.dumps(s["Resource"]).split(":secret:")[1].split('"')[0] for s in secrets}
-    assert prefixes == {"snowwatch/connectors/*", "snowwatch/slack/*"}
-    db_reads = [s for s in statements if "secretsmanager:GetSecretValue" in _as_list(s["Action"])]
-    assert all("snowwatch/" not in json.dumps(s["Resource"]) for s in db_reads), "the API reads a connector secret"
+    assert "lambda:InvokeFunction" not in _actions(statements)
+    queues = json.loads(json.dumps(props["Environment"]["Variables"]["JOB_QUEUES"]))
+    assert all(f'"{job}' in json.dumps(queues) for job in JOBS)
+    send = [s for s in statements if "sqs:SendMessage" in _as_list(s["Action"])]
+    targets = {r["Fn::GetAtt"][0] for s in send for r in _as_list(s["Resource"])}
+    assert len(targets) == len(JOBS) and all("JobsQueue" not in t and "Queue" in t for t in targets)
 
 
 @pytest.mark.parametrize(
     ("name", "present", "absent"),
     [
-        ("sync", {"lambda:InvokeFunction", "secretsmanager:GetSecretValue"}, {"sqs:SendMessage", "ses:SendEmail"}),
-        ("security", {"lambda:InvokeFunction", "sqs:SendMessage"}, {"ses:SendEmail", "secretsmanager:CreateSecret"}),
-        ("budget_check", {"sqs:SendMessage"}, {"lambda:InvokeFunction", "ses:SendEmail"}),
-        ("notify", {"sqs:ReceiveMessage", "sqs:SendMessage", "ses:SendEmail"}, {"lambda:InvokeFunction"}),
-        ("snapshot", {"secretsmanager:GetSecretValue"}, {"sqs:SendMessage", "lambda:InvokeFunction"}),
-        ("authorizer", set(), {"secretsmanager:GetSecretValue", "lambda:InvokeFunction", "sqs:SendMessage"}),
-        ("migrate", {"secretsmanager:GetSecretValue"}, {"sqs:SendMessage", "lambda:InvokeFunction"}),
+        ("sync", {"sqs:SendMessage", "secretsmanager:GetSecretValue", "rds-db:connect"}, {"ses:SendEmail"}),
+        ("security", {"sqs:SendMessage", "rds-db:connect"}, {"ses:SendEmail", "secretsmanager:CreateSecret"}),
+        ("budget_check", {"sqs:SendMessage", "rds-db:connect"}, {"ses:SendEmail", "secretsmanager:GetSecretValue"}),
+        ("notify", {"sqs:ReceiveMessage", "sqs:SendMessage", "ses:SendEmail"}, {"secretsmanager:CreateSecret"}),
+        ("snapshot", {"sqs:ReceiveMessage", "rds-db:connect"}, {"ses:SendEmail", "secretsmanager:GetSecretValue"}),
+        ("authorizer", set(), {"secretsmanager:GetSecretValue", "rds-db:connect", "sqs:SendMessage"}),
+        ("migrate", {"secretsmanager:GetSecretValue"}, {"sqs:SendMessage", "rds-db:connect"}),
     ],
 )
 def test_role_holds_only_what_its_function_uses(name: str, present: set[str], absent: set[str], synth: Synth) -> None:
     """Given a function's role
     When it is synthesized
-    Then it grants what the function uses and not what other functions use; a self-invoking
-    job may invoke only itself."""
+    Then it grants what the function uses and not what other functions use; no role invokes a function."""
     props = _ours(synth)[f"Snowwatch-{name}"]
-    statements = _role_statements(synth, props["Role"])
-    actions = _actions(statements)
+    actions = _actions(_role_statements(synth, props["Role"]))
     assert present <= actions
     assert not (absent & actions)
-    for s in statements:
-        if "lambda:InvokeFunction" in _as_list(s["Action"]):
-            assert json.dumps(s["Resource"]).endswith(f':function:Snowwatch-{name}"]]}}'), s["Resource"]
+    assert "lambda:InvokeFunction" not in actions

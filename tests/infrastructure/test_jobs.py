@@ -26,8 +26,13 @@ def test_schedule(schedule: Schedule, synth: Synth) -> None:
     """Given an entry of the schedule table
     When the app is synthesized with the default context
     Then an EventBridge Scheduler schedule runs its job with its cron expression in UTC, delivering
-    {"trigger": "schedule", **payload} to the job's function."""
+    {"trigger": "schedule", **payload} to the queue the job's function consumes."""
     fn_id, _ = _function(synth, schedule.job)
+    (mapping,) = [
+        m["Properties"]
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": fn_id} and m["Properties"]["BatchSize"] == 1
+    ]
     matches = [
         s["Properties"]
         for s in synth.of_type("AWS::Scheduler::Schedule").values()
@@ -39,7 +44,7 @@ def test_schedule(schedule: Schedule, synth: Synth) -> None:
     assert props["ScheduleExpressionTimezone"] == "UTC"
     assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
     assert props["State"] == "ENABLED"
-    assert props["Target"]["Arn"] == {"Fn::GetAtt": [fn_id, "Arn"]}
+    assert props["Target"]["Arn"] == mapping["EventSourceArn"]
     assert json.loads(props["Target"]["Input"]) == {"trigger": "schedule", **schedule.payload}
 
 
@@ -64,18 +69,24 @@ def test_schedules_follow_the_timezone_context(prod_synth: Synth) -> None:
 def test_job_function(job: str, synth: Synth) -> None:
     """Given a job of the schedule table
     When the app is synthesized
-    Then it has its own function, sized and capped as constants.JOB_SPECS says, never retried
-    asynchronously, and per-connector jobs know their own function name for the fan-out."""
+    Then it has its own function, sized as constants.JOB_SPECS says, bounded by its event source's
+    maximum concurrency, never retried asynchronously, and per-connector jobs dispatch to their own queue."""
     logical_id, props = _function(synth, job)
     spec = JOB_SPECS[job]
     assert props["MemorySize"] == spec.memory_mb
     assert props["Timeout"] == spec.timeout_s
-    assert props["ReservedConcurrentExecutions"] == spec.reserved_concurrency
+    assert "ReservedConcurrentExecutions" not in props
+    (mapping,) = [
+        m["Properties"]
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": logical_id} and m["Properties"]["BatchSize"] == 1
+    ]
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == spec.max_concurrency
     env = props["Environment"]["Variables"]
-    assert env["SNOWWATCH_ENV"] == "aws"
+    assert env["SNOWWATCH_ENV"] == "aws" and env["DISPATCH_MODE"] == "sqs"
+    assert mapping["EventSourceArn"]["Fn::GetAtt"][0] in json.dumps(env["JOB_QUEUES"])
     if job in PER_CONNECTOR_JOBS:
-        assert env["DISPATCH_MODE"] == "lambda"
-        assert json.loads(env["JOB_FUNCTIONS"]) == {job: f"Snowwatch-{job}"}
+        assert '"' + job + '"' in json.dumps(env["JOB_QUEUES"]).replace('\\"', '"')
     configs = [
         c["Properties"]
         for c in synth.of_type("AWS::Lambda::EventInvokeConfig").values()
@@ -87,10 +98,10 @@ def test_job_function(job: str, synth: Synth) -> None:
 def test_queue_redrive(synth: Synth) -> None:
     """Given the notifications queue
     When it is synthesized
-    Then it redrives to its DLQ after NOTIFY_MAX_RECEIVE_COUNT receives, both queues encrypted,
+    Then it redrives to its DLQ after NOTIFY_MAX_RECEIVE_COUNT receives, every queue is encrypted,
     and its visibility timeout covers the notify function's timeout six times."""
     queues = synth.of_type("AWS::SQS::Queue")
-    main = [q["Properties"] for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    main = [q["Properties"] for lid, q in queues.items() if lid.startswith("NotificationsQueue")]
     assert len(main) == 1
     redrive = main[0]["RedrivePolicy"]
     assert redrive["maxReceiveCount"] == NOTIFY_MAX_RECEIVE_COUNT == 5
@@ -105,7 +116,10 @@ def test_notify_consumes_the_queue_with_partial_batch_responses(synth: Synth) ->
     When the app is synthesized
     Then an SQS event source feeds it with ReportBatchItemFailures."""
     logical_id, _ = _function(synth, "notify")
-    mappings = list(synth.of_type("AWS::Lambda::EventSourceMapping").values())
+    mappings = [
+        m for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if "NotificationsQueue" in json.dumps(m["Properties"]["EventSourceArn"])
+    ]  # fmt: skip
     assert len(mappings) == 1
     props = mappings[0]["Properties"]
     assert props["FunctionName"] == {"Ref": logical_id}
@@ -113,10 +127,10 @@ def test_notify_consumes_the_queue_with_partial_batch_responses(synth: Synth) ->
     assert "NotificationsQueue" in json.dumps(props["EventSourceArn"])
 
 
-def test_ses_identity_from_context(synth: Synth) -> None:
-    """Given `ses_sender` in the context
+def test_ses_sender_from_context(synth: Synth, prod_synth: Synth) -> None:
+    """Given `ses_sender` in the context (and `ses_create_identity=true` in the prod context)
     When the app is synthesized
-    Then SES has that email identity and notify sends as it."""
-    synth.assertions().has_resource_properties("AWS::SES::EmailIdentity", {"EmailIdentity": "alerts@example.com"})
+    Then notify sends as it, and the identity is created only when asked."""
+    prod_synth.assertions().has_resource_properties("AWS::SES::EmailIdentity", {"EmailIdentity": "alerts@example.com"})
     _, props = _function(synth, "notify")
     assert props["Environment"]["Variables"]["SES_SENDER"] == "alerts@example.com"

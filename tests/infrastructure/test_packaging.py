@@ -16,9 +16,12 @@ pytestmark = pytest.mark.infrastructure
 def test_layers_are_built_for_the_runtime(layers_built: ModuleType) -> None:
     """Given the layer build script
     When it has run
-    Then it targets the runtime's CPython version and both dependency layers exist."""
+    Then it targets the runtime's CPython version and architecture, and both dependency layers exist."""
+    from infra.constructs.packaging import ARCHITECTURE
+
     assert layers_built.PYTHON_VERSION == LAMBDA_PYTHON_VERSION
-    assert layers_built.PLATFORM == "manylinux2014_x86_64"
+    assert layers_built.DEPLOYED_ARCH == ARCHITECTURE.name == "arm64"
+    assert layers_built.PLATFORM == "manylinux2014_aarch64"
     for name in ("deps-base", "deps-snowflake"):
         assert (LAYER_ASSET_DIRS[name] / "python").is_dir()
 
@@ -51,3 +54,18 @@ def test_unzipped_sizes_under_the_lambda_limit(layers_built: ModuleType) -> None
     for size in sizes.values():
         assert 0 < size.total_bytes < LAMBDA_UNZIPPED_LIMIT_BYTES, size
     assert sizes["api"].total_bytes < sizes["sync"].total_bytes
+
+
+def test_every_deployed_wheel_carries_the_target_platform(layers_built: ModuleType) -> None:
+    """Given the deployed (arm64) layers
+    When every installed wheel's tags are read (dist-info/WHEEL)
+    Then each wheel with compiled code is tagged for aarch64 manylinux and CPython 3.14 (or the
+    stable ABI), and no x86_64 wheel slipped in."""
+    tags = layers_built.wheel_platform_tags()
+    assert tags, "no compiled wheel found: are the layers built?"
+    for dist, wheel_tags in tags.items():
+        assert all("aarch64" in t and "manylinux" in t for t in wheel_tags), (dist, wheel_tags)
+        assert all(t.split("-")[0] in ("cp314", "cp3", "py3") or t.split("-")[1] == "abi3" for t in wheel_tags), (
+            dist,
+            wheel_tags,
+        )

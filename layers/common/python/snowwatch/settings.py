@@ -37,17 +37,26 @@ class RuntimeSettings(BaseSettings):
 
 
 class DatabaseSettings(RuntimeSettings):
-    """Where Postgres is. Locally: a URL. In AWS: the RDS secret and the proxy (or instance) host."""
+    """Where Postgres is. Locally: a URL. In AWS: the family's role with an IAM token (DB_IAM_AUTH,
+    DB_USER, DB_HOST = the RDS Proxy or the instance), or, for migrate only, the RDS master secret."""
 
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     db_secret_arn: str | None = Field(default=None, alias="DB_SECRET_ARN")
     db_host: str | None = Field(default=None, alias="DB_HOST")
+    db_port: int = Field(default=5432, alias="DB_PORT")
+    db_name: str = Field(default="snowwatch", alias="DB_NAME")
+    db_user: str | None = Field(default=None, alias="DB_USER")
+    db_iam_auth: bool = Field(default=False, alias="DB_IAM_AUTH")
     db_ssl: bool = Field(default=False, alias="DB_SSL")
+    # Extra CA certificates for TLS to an RDS instance (its certificate is signed by the RDS CA).
+    db_ca_bundle_url: str | None = Field(default=None, alias="DB_CA_BUNDLE_URL")
 
     @model_validator(mode="after")
     def _database_reachable_somehow(self) -> DatabaseSettings:
-        if not self.database_url and not self.db_secret_arn:
-            raise ValueError("set DATABASE_URL (local) or DB_SECRET_ARN (AWS)")
+        if self.db_iam_auth and not (self.db_user and self.db_host):
+            raise ValueError("DB_IAM_AUTH needs DB_USER and DB_HOST")
+        if not self.database_url and not self.db_secret_arn and not self.db_iam_auth:
+            raise ValueError("set DATABASE_URL (local), DB_IAM_AUTH with DB_USER (AWS) or DB_SECRET_ARN (migrate)")
         return self
 
 
@@ -67,9 +76,9 @@ class SecretsSettings(RuntimeSettings):
 class DispatchSettings(RuntimeSettings):
     """How work reaches other functions: job functions (fan-out, manual runs) and the notify queue."""
 
-    # job name -> Lambda function name; empty locally, where jobs run in-process.
-    job_functions: dict[str, str] = Field(default_factory=dict, alias="JOB_FUNCTIONS")
-    dispatch_mode: Literal["lambda", "inline", "thread"] = Field(default="inline", alias="DISPATCH_MODE")
+    # job name -> SQS queue URL (one queue per job function); locally, jobs may also run in-process.
+    job_queues: dict[str, str] = Field(default_factory=dict, alias="JOB_QUEUES")
+    dispatch_mode: Literal["sqs", "inline", "thread"] = Field(default="inline", alias="DISPATCH_MODE")
     notify_queue_url: str | None = Field(default=None, alias="NOTIFY_QUEUE_URL")
 
 

@@ -18,8 +18,10 @@ import socket
 import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -67,9 +69,34 @@ def _params_from_secret(settings: CommonSettings, force_fetch: bool = False) -> 
     }
 
 
+def _params_from_iam(settings: CommonSettings) -> dict[str, Any]:
+    """The function family's role with an IAM authentication token (valid 15 minutes, signed
+    locally: no network call), against the RDS Proxy or the instance."""
+    from snowwatch import aws
+
+    host, user = settings.db_host or "", settings.db_user or ""
+    token = aws.client("rds", settings.aws_region).generate_db_auth_token(
+        DBHostname=host, Port=settings.db_port, DBUsername=user, Region=settings.aws_region
+    )
+    return {"user": user, "password": token, "host": host, "port": settings.db_port, "database": settings.db_name}
+
+
+@cache
+def _tls_context(ca_bundle_url: str | None) -> ssl.SSLContext:
+    """The default trust store, plus Amazon's RDS CA bundle when the instance is reached directly."""
+    context = ssl.create_default_context()
+    if ca_bundle_url:
+        with urllib.request.urlopen(ca_bundle_url, timeout=10) as answer:  # noqa: S310 - an https URL from settings
+            context.load_verify_locations(cadata=answer.read().decode())
+    return context
+
+
 def connection_params(settings: CommonSettings) -> dict[str, Any]:
-    """user, password, host, port, database: from DATABASE_URL locally, from the RDS secret in AWS."""
-    return _params_from_url(settings.database_url) if settings.database_url else _params_from_secret(settings)
+    """user, password, host, port, database: from DATABASE_URL locally; in AWS the family's role with
+    an IAM token, or (migrate) the RDS master secret."""
+    if settings.database_url:
+        return _params_from_url(settings.database_url)
+    return _params_from_iam(settings) if settings.db_iam_auth else _params_from_secret(settings)
 
 
 INVALID_PASSWORD_SQLSTATE = "28P01"  # noqa: S105 - a SQLSTATE, not a password
@@ -106,13 +133,13 @@ def connect(settings: CommonSettings) -> Connection:
     In AWS the secret is cached for 5 minutes; when the password was rotated meanwhile the
     login fails with 28P01, and the secret is fetched afresh once before giving up.
     """
-    ssl_context = ssl.create_default_context() if settings.db_ssl else None
+    ssl_context = _tls_context(settings.db_ca_bundle_url) if settings.db_ssl else None
     extra = {"ssl_context": ssl_context, "timeout": 30, "application_name": settings.service_name}
     try:
         return _no_delay(SafeConnection(**connection_params(settings), **extra))
     except pg8000.exceptions.DatabaseError as exc:
         rotated = bool(exc.args) and isinstance(exc.args[0], dict) and exc.args[0].get("C") == INVALID_PASSWORD_SQLSTATE
-        if not rotated or settings.database_url:
+        if not rotated or settings.database_url or settings.db_iam_auth:
             raise
         logger.warning("database login refused; re-reading the rotated secret")
         return _no_delay(SafeConnection(**_params_from_secret(settings, force_fetch=True), **extra))

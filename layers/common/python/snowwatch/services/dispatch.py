@@ -1,7 +1,10 @@
-"""How a unit of job work reaches a job function: one mechanism for fan-out and manual runs.
+"""How a unit of job work reaches a job function: one mechanism for fan-out, continuations and
+manual runs.
 
-In AWS: an asynchronous Lambda invoke of the job's function. Locally: the same handler run
-in-process, on a thread (the local server) or inline (tests and the CLI).
+``sqs`` (AWS, and the local stack's SQS pump): one message on the job's queue (JOB_QUEUES); the
+job function consumes it through its event source mapping (bounded by maximum concurrency,
+redriven to the DLQ after repeated failures). ``thread``/``inline`` (locally): the same handler
+run in-process, on a thread (the local server) or inline (tests and the CLI).
 """
 
 from __future__ import annotations
@@ -35,13 +38,11 @@ def register_local(job: str, handler: LocalHandler) -> None:
 def dispatch(settings: DispatchSettings, job: str, payload: dict[str, Any]) -> None:
     """Start ``job`` with ``payload`` without waiting for it."""
     body = json.loads(json.dumps(payload, default=str))
-    if settings.dispatch_mode == "lambda":
-        function = settings.job_functions.get(job)
-        if not function:
-            raise RuntimeError(f"no function configured for job {job!r} (JOB_FUNCTIONS)")
-        aws.client("lambda", settings.aws_region).invoke(
-            FunctionName=function, InvocationType="Event", Payload=json.dumps(body).encode()
-        )
+    if settings.dispatch_mode == "sqs":
+        queue = settings.job_queues.get(job)
+        if not queue:
+            raise RuntimeError(f"no queue configured for job {job!r} (JOB_QUEUES)")
+        aws.client("sqs", settings.aws_region).send_message(QueueUrl=queue, MessageBody=json.dumps(body))
         return
     handler = _local_handlers.get(job)
     if handler is None:

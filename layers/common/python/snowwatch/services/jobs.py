@@ -11,18 +11,29 @@ A running run beats a heartbeat every ``HEARTBEAT_SECONDS`` from a thread with i
 runs whose heartbeat stopped (the function timed out or crashed, or its connection died) are failed
 with the reason by the reaper that every run start calls. A failure is recorded on a fresh connection,
 since the one the work used may be the reason it failed.
+
+A job function receives either one event (a direct invoke: `aws lambda invoke` with
+``{"connector_id": ...}``) or a batch of SQS records from its job queue, each record's body being
+such an event. Records go through Powertools' BatchProcessor: a record whose run fails (recorded in
+job_runs) is reported in ``batchItemFailures`` and comes back after the visibility timeout, then
+goes to the DLQ; the others are done.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 from uuid import UUID
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from snowwatch.db import Connection, connect
 from snowwatch.errors import ConflictError, NotFoundError, ValidationFailedError
@@ -109,6 +120,10 @@ def _record_failure(conn: Connection, settings: RunnerSettings, ctx: JobContext[
         logger.exception("could not record the failure; the reaper will fail the run when its heartbeat stops")
 
 
+# All-failed batches are reported item by item too (not raised), so SQS retries exactly the failed ones.
+_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
 def handle(
     conn: Connection,
     settings: RunnerSettings,
@@ -116,11 +131,37 @@ def handle(
     raw_event: dict[str, Any] | None,
     work: Work,
 ) -> dict[str, Any]:
-    """Entry point of every job function's handler."""
+    """Entry point of every job function's handler: one event, or a batch from the job's queue."""
+    if raw_event and "Records" in raw_event:
+        if not is_job_batch(settings, job, raw_event):
+            raise ValueError(f"SQS records from a queue that is not {job}'s (JOB_QUEUES)")
+        return dict(
+            process_partial_response(
+                event=raw_event, record_handler=partial(_record, conn, settings, job, work), processor=_processor
+            )
+        )
     event = JobEvent.model_validate(raw_event or {})
     if job in PER_CONNECTOR_JOBS and event.connector_id is None:
         return fan_out(conn, settings, job, event)
     return run(conn, settings, job, event, work)
+
+
+def is_job_batch(settings: RunnerSettings, job: str, raw_event: dict[str, Any]) -> bool:
+    """True when every record comes from ``job``'s own queue (the notify function also consumes the
+    notifications queue, whose records are outbox ids)."""
+    queue = settings.job_queues.get(job, "").rstrip("/").rsplit("/", 1)[-1]
+    records = raw_event.get("Records") or []
+    return bool(queue and records) and all(
+        str(r.get("eventSourceARN", "")).rsplit(":", 1)[-1] == queue for r in records
+    )
+
+
+def _record(conn: Connection, settings: RunnerSettings, job: str, work: Work, record: SQSRecord) -> dict[str, Any]:
+    """One message of the job's queue: its body is the event a direct invoke would carry."""
+    body = json.loads(record.body)
+    if not isinstance(body, dict) or "Records" in body:
+        raise ValueError("a job message is one JSON event object")
+    return handle(conn, settings, job, body, work)
 
 
 def fan_out(conn: Connection, settings: RunnerSettings, job: str, event: JobEvent) -> dict[str, Any]:
