@@ -116,6 +116,8 @@ class Moto:
     notify_queue_url: str
     notify_dlq_url: str
     ses_sender: str
+    job_queue_urls: dict[str, str]
+    jobs_dlq_url: str
 
     def stop(self) -> None:
         self.server.stop()
@@ -131,8 +133,12 @@ def aws_env(url: str) -> dict[str, str]:
     }
 
 
+JOB_MAX_RECEIVE_COUNT = 3  # as infra/constants.py
+
+
 def start_moto(port: int | None = None, ses_sender: str = "alerts@snowwatch.local") -> Moto:
-    """A moto server with the notify queue (and its DLQ) and a verified SES sender."""
+    """A moto server with the notify queue (and its DLQ), one queue per job (and the jobs DLQ, as
+    the CDK builds them) and a verified SES sender."""
     import logging
 
     import boto3
@@ -156,8 +162,19 @@ def start_moto(port: int | None = None, ses_sender: str = "alerts@snowwatch.loca
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
         },
     )["QueueUrl"]
+    from snowwatch.schedules import JOBS
+
+    jobs_dlq = sqs.create_queue(QueueName="snowwatch-jobs-dlq")["QueueUrl"]
+    jobs_dlq_arn = sqs.get_queue_attributes(QueueUrl=jobs_dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": jobs_dlq_arn, "maxReceiveCount": str(JOB_MAX_RECEIVE_COUNT)})
+    job_queues = {
+        job: sqs.create_queue(
+            QueueName=f"snowwatch-job-{job}", Attributes={"VisibilityTimeout": "30", "RedrivePolicy": redrive}
+        )["QueueUrl"]
+        for job in JOBS
+    }
     boto3.client("ses", region_name=REGION, endpoint_url=url).verify_email_identity(EmailAddress=ses_sender)
-    return Moto(server, url, queue, dlq, ses_sender)
+    return Moto(server, url, queue, dlq, ses_sender, job_queues, jobs_dlq)
 
 
 # ---------------------------------------------------------------- fakesnow

@@ -36,15 +36,18 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     }
 
 
-def pump_once(queue_url: str, invoke: Invoke, max_batches: int = 100, wait_seconds: int = 0) -> int:
-    """Receive batches of up to 10 until the queue looks empty; return how many messages were handled."""
+def pump_once(
+    queue_url: str, invoke: Invoke, max_batches: int = 100, wait_seconds: int = 0, batch_size: int = 10
+) -> int:
+    """Receive batches (up to ``batch_size``: 10 for notify, 1 for the job queues, as the CDK sets
+    them) until the queue looks empty; return how many messages were handled."""
     sqs = boto3.client("sqs", region_name=REGION)
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     handled = 0
     for _ in range(max_batches):
         got = sqs.receive_message(
             QueueUrl=queue_url,
-            MaxNumberOfMessages=10,
+            MaxNumberOfMessages=batch_size,
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["ApproximateReceiveCount"],
         ).get("Messages", [])

@@ -119,6 +119,7 @@ class LocalStack:
             "JWT_ALGORITHM": "HS256",
             "JWT_SECRET": self.jwt_secret,
             "DISPATCH_MODE": self.dispatch_mode,
+            "JOB_QUEUES": json.dumps(self.moto.job_queue_urls),
             "NOTIFY_QUEUE_URL": self.moto.notify_queue_url,
             "NOTIFY_DLQ_URL": self.moto.notify_dlq_url,
             "SES_SENDER": self.moto.ses_sender,
@@ -232,14 +233,35 @@ class LocalStack:
         """Locally, each job's Lambda function is its real handler, run in-process."""
         from snowwatch.schedules import JOBS
         from snowwatch.services.dispatch import register_local
-        from snowwatch_local.handlers import load
-
-        def local_function(job: str) -> Any:
-            handler = load(job).lambda_handler
-            return lambda event, _context: handler(event, FakeLambdaContext(job))
 
         for job in JOBS:
-            register_local(job, local_function(job))
+            register_local(job, self.local_function(job))
+
+    @staticmethod
+    def local_function(job: str) -> Any:
+        """What plays the job's Lambda function: its real handler with a fake context."""
+        from snowwatch_local.handlers import load
+
+        handler = load(job).lambda_handler
+        return lambda event, _context=None: handler(event, FakeLambdaContext(job))
+
+    def pump_jobs(self, jobs: tuple[str, ...] | None = None) -> int:
+        """The job queues' event source mappings, once: deliver what is queued to each job's handler
+        (dispatch mode `sqs`, as in AWS) until the queues look empty; how many messages were handled."""
+        from snowwatch.schedules import JOBS
+        from snowwatch_local.sqs import pump_once
+
+        assert self.moto is not None
+        handled = 0
+        for _ in range(10):  # a run may queue more work (fan-out, continuations)
+            round_ = sum(
+                pump_once(self.moto.job_queue_urls[job], self.local_function(job), batch_size=1)
+                for job in (jobs or JOBS)
+            )
+            handled += round_
+            if not round_:
+                break
+        return handled
 
     def run_job(self, job: str, **payload: Any) -> Any:
         """Run a job through its real handler, synchronously."""
