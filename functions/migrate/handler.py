@@ -8,11 +8,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from snowwatch.db import migrate
 from snowwatch.observability import logger
-from snowwatch.settings import CommonSettings, get_settings
+from snowwatch.settings import MigrateSettings, get_settings
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    applied = migrate.apply(get_settings(CommonSettings))
+    settings = get_settings(MigrateSettings)
+    applied = migrate.apply(settings, settings.connect_attempts, settings.connect_pause_seconds)
     logger.info("migrations applied", extra={"applied": applied})
     return {"applied": applied}

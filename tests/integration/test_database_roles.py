@@ -121,7 +121,7 @@ def _in_thread(fn: Callable[[], Any]) -> Any:
 
         try:
             box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+        except BaseException as exc:  # re-raised on the caller's thread
             box["error"] = exc
         finally:
             close_connection()

@@ -10,7 +10,7 @@ function composes exactly the concerns it uses, so it validates nothing it never
 | sync, security | :class:`JobSettings` (database, dispatch, secrets, Snowflake) |
 | budget_check, snapshot | :class:`RunnerSettings` (database, dispatch) |
 | notify | :class:`NotifySettings` (database, dispatch, secrets, egress, delivery) |
-| migrate | :class:`DatabaseSettings` |
+| migrate | :class:`MigrateSettings` (database, connect patience) |
 
 :func:`get_settings` caches the validated instance for the life of the execution environment. Values
 come from the environment (Lambda configuration in AWS, the local stack's defaults locally).
@@ -62,6 +62,13 @@ class DatabaseSettings(RuntimeSettings):
 
 # The name the first wave used for "what every function needs"; kept for its callers.
 CommonSettings = DatabaseSettings
+
+
+class MigrateSettings(DatabaseSettings):
+    """The migration function: how patiently it waits for the database on deploy."""
+
+    connect_attempts: int = Field(default=1, ge=1, le=60, alias="MIGRATE_CONNECT_ATTEMPTS")
+    connect_pause_seconds: float = Field(default=0, ge=0, le=120, alias="MIGRATE_CONNECT_PAUSE_SECONDS")
 
 
 class SecretsSettings(RuntimeSettings):

@@ -7,9 +7,11 @@ own tables and skipped.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+from snowwatch.observability import logger
 from snowwatch.settings import CommonSettings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -39,11 +41,27 @@ def _backend(settings: CommonSettings) -> Any:
     return backend
 
 
-def apply(settings: CommonSettings) -> list[str]:
+def _connected_backend(settings: CommonSettings, attempts: int, pause_seconds: float) -> Any:
+    """The backend, connecting up to ``attempts`` times: on deploy the instance may still be finishing
+    its first boot (or its proxy registering it) when the migration trigger runs."""
+    import pg8000.exceptions
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return _backend(settings)
+        except (pg8000.exceptions.InterfaceError, OSError) as exc:
+            if attempt == attempts:
+                raise
+            logger.warning("database not reachable yet", extra={"attempt": attempt, "error": type(exc).__name__})
+            time.sleep(pause_seconds)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def apply(settings: CommonSettings, attempts: int = 1, pause_seconds: float = 0) -> list[str]:
     """Apply pending migrations; return the ids applied now (empty when up to date)."""
     from yoyo import read_migrations
 
-    backend = _backend(settings)
+    backend = _connected_backend(settings, max(1, attempts), pause_seconds)
     migrations = read_migrations(str(MIGRATIONS_DIR))
     with backend.lock():
         pending = backend.to_apply(migrations)
