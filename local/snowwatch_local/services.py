@@ -167,7 +167,7 @@ def start_moto(port: int | None = None, ses_sender: str = "alerts@snowwatch.loca
     jobs_dlq = sqs.create_queue(QueueName="snowwatch-jobs-dlq")["QueueUrl"]
     jobs_dlq_arn = sqs.get_queue_attributes(QueueUrl=jobs_dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     redrive = json.dumps({"deadLetterTargetArn": jobs_dlq_arn, "maxReceiveCount": str(JOB_MAX_RECEIVE_COUNT)})
-    job_queues = {
+    job_queues: dict[str, str] = {
         job: sqs.create_queue(
             QueueName=f"snowwatch-job-{job}", Attributes={"VisibilityTimeout": "30", "RedrivePolicy": redrive}
         )["QueueUrl"]
