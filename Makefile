@@ -64,7 +64,7 @@ web/dist/index.html: $(WEB_SOURCES)
 	$(MAKE) web
 
 # --- AWS (CDK): layers and an offline synth; see docs/deploy.md -----------------------------------
-.PHONY: layers synth
+.PHONY: layers synth preflight deploy
 layers: install ## Build the Lambda dependency layers into build/layers (pip for manylinux, no Docker; reused when the pins are unchanged)
 	$(BIN)/python scripts/build_layers.py
 
@@ -72,3 +72,9 @@ CONTEXT ?=
 synth: layers web/dist/index.html ## Synthesize offline into cdk.out (cdk-nag must pass); print resource counts, idle cost, sizes. CONTEXT="-c profile=prod ..."
 	$(BIN)/python infra/app.py $(CONTEXT)
 	$(BIN)/python infra/report.py cdk.out
+
+preflight: install ## With AWS credentials: read the Lambda concurrency quota and the SES sender/sandbox, say what to change
+	$(BIN)/python scripts/preflight.py $(CONTEXT)
+
+deploy: synth ## Build the dashboard and layers, synthesize, then `cdk deploy` with CONTEXT (see docs/deploy.md)
+	npx --yes aws-cdk@2 deploy --app cdk.out $(CONTEXT)

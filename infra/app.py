@@ -7,7 +7,6 @@ synth; any unacknowledged finding fails the synth (report: cdk.out/policy-valida
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -30,13 +29,8 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from infra.config import Config, ConfigError  # noqa: E402
 from infra.constants import APP_NAME  # noqa: E402
+from infra.context import cdk_json_context, context_args  # noqa: E402
 from infra.stack import SnowwatchStack  # noqa: E402
-
-CDK_JSON = ROOT / "cdk.json"
-
-
-def cdk_json_context() -> dict[str, Any]:
-    return dict(json.loads(CDK_JSON.read_text()).get("context", {})) if CDK_JSON.is_file() else {}
 
 
 def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
@@ -53,20 +47,6 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
     cdk.Tags.of(app).add("app", APP_NAME, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
-
-
-def context_args(argv: list[str]) -> dict[str, Any]:
-    """`-c key=value` pairs (as the CDK CLI takes them) for `make synth CONTEXT="-c profile=prod ..."`."""
-    context: dict[str, Any] = {}
-    args = iter(argv)
-    for arg in args:
-        if arg not in ("-c", "--context"):
-            raise SystemExit(f"usage: infra/app.py [-c key=value ...] (got {arg!r})")
-        key, sep, value = next(args, "").partition("=")
-        if not sep:
-            raise SystemExit("a context value is key=value")
-        context[key] = value
-    return context
 
 
 def main(argv: list[str]) -> None:
