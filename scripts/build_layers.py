@@ -16,11 +16,11 @@ A layer is rebuilt only when its inputs change: the hash of (pins, Python versio
 script's LAYOUT_VERSION) is stored next to it. ``--force`` rebuilds anyway; ``--sizes`` prints the
 per-function unzipped sizes (asset + layers) after building.
 
-``--arch x86_64`` builds the same layers, from the same pins, for another architecture into
-build/layers-x86_64/ (the packaged smoke test runs them on this machine; the deployed layers stay
-in build/layers/).
+``--arch x86_64 --python 3.13`` builds the same layers, from the same pins, for another
+architecture and CPython version into build/layers-x86_64-py3.13/ (the packaged smoke test runs
+them on this machine's interpreter; the deployed layers stay in build/layers/).
 
-Usage: .venv/bin/python scripts/build_layers.py [--force] [--sizes] [--arch arm64|x86_64]
+Usage: .venv/bin/python scripts/build_layers.py [--force] [--sizes] [--arch arm64|x86_64] [--python X.Y]
 """
 
 from __future__ import annotations
@@ -66,11 +66,11 @@ def layer_requirements() -> dict[str, list[str]]:
     return {"base": sorted(base), "snowflake": sorted(snowflake)}
 
 
-def _hash(requirements: list[str], *, arch: str, upstream: str = "") -> str:
+def _hash(requirements: list[str], *, arch: str, python: str, upstream: str = "") -> str:
     payload = json.dumps(
         {
             "requirements": requirements,
-            "python": PYTHON_VERSION,
+            "python": python,
             "platform": PLATFORMS[arch],
             "layout": LAYOUT_VERSION,
             "upstream": upstream,
@@ -80,16 +80,21 @@ def _hash(requirements: list[str], *, arch: str, upstream: str = "") -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def layer_dir(name: str, arch: str = DEPLOYED_ARCH) -> Path:
-    return BUILD / name if arch == DEPLOYED_ARCH else ROOT / "build" / f"layers-{arch}" / name
+def layer_dir(name: str, arch: str = DEPLOYED_ARCH, python: str = PYTHON_VERSION) -> Path:
+    """build/layers/<name> for the deployed platform, build/layers-<arch>-py<X.Y>/<name> for another."""
+    if (arch, python) == (DEPLOYED_ARCH, PYTHON_VERSION):
+        return BUILD / name
+    return ROOT / "build" / f"layers-{arch}-py{python}" / name
 
 
-def _is_current(name: str, digest: str, arch: str) -> bool:
-    marker = layer_dir(name, arch) / HASH_FILE
-    return marker.is_file() and marker.read_text().strip() == digest and (layer_dir(name, arch) / "python").is_dir()
+def _is_current(out: Path, digest: str) -> bool:
+    marker = out / HASH_FILE
+    return marker.is_file() and marker.read_text().strip() == digest and (out / "python").is_dir()
 
 
-def _pip_install(target: Path, requirements: list[str], arch: str, constraints: Path | None = None) -> None:
+def _pip_install(
+    target: Path, requirements: list[str], arch: str, python: str, constraints: Path | None = None
+) -> None:
     cmd = [
         sys.executable,
         "-m",
@@ -102,7 +107,7 @@ def _pip_install(target: Path, requirements: list[str], arch: str, constraints: 
         PLATFORMS[arch],
         "--only-binary=:all:",
         "--python-version",
-        PYTHON_VERSION,
+        python,
         "--implementation",
         "cp",
         "--target",
@@ -156,32 +161,34 @@ def _strip(site: Path) -> None:
     shutil.rmtree(site / "bin", ignore_errors=True)
 
 
-def build_base(force: bool = False, arch: str = DEPLOYED_ARCH) -> str:
+def build_base(force: bool = False, arch: str = DEPLOYED_ARCH, python: str = PYTHON_VERSION) -> str:
     reqs = layer_requirements()["base"]
-    digest = _hash(reqs, arch=arch)
-    if not force and _is_current("base", digest, arch):
-        print(f"layer base ({arch}): up to date ({digest[:12]})")
+    digest = _hash(reqs, arch=arch, python=python)
+    out = layer_dir("base", arch, python)
+    if not force and _is_current(out, digest):
+        print(f"layer base ({arch}, {python}): up to date ({digest[:12]})")
         return digest
-    out = layer_dir("base", arch)
     shutil.rmtree(out, ignore_errors=True)
     site = out / "python"
-    print(f"layer base ({arch}): pip install {len(reqs)} pins for CPython {PYTHON_VERSION} {PLATFORMS[arch]}")
-    _pip_install(site, reqs, arch)
+    print(f"layer base ({arch}): pip install {len(reqs)} pins for CPython {python} {PLATFORMS[arch]}")
+    _pip_install(site, reqs, arch, python)
     _strip(site)
     (out / HASH_FILE).write_text(digest + "\n")
     return digest
 
 
-def build_snowflake(base_digest: str, force: bool = False, arch: str = DEPLOYED_ARCH) -> str:
+def build_snowflake(
+    base_digest: str, force: bool = False, arch: str = DEPLOYED_ARCH, python: str = PYTHON_VERSION
+) -> str:
     reqs = layer_requirements()["snowflake"]
-    digest = _hash(reqs, arch=arch, upstream=base_digest)
-    if not force and _is_current("snowflake", digest, arch):
-        print(f"layer snowflake ({arch}): up to date ({digest[:12]})")
+    digest = _hash(reqs, arch=arch, python=python, upstream=base_digest)
+    out = layer_dir("snowflake", arch, python)
+    if not force and _is_current(out, digest):
+        print(f"layer snowflake ({arch}, {python}): up to date ({digest[:12]})")
         return digest
-    out = layer_dir("snowflake", arch)
     shutil.rmtree(out, ignore_errors=True)
     site = out / "python"
-    base_site = layer_dir("base", arch) / "python"
+    base_site = layer_dir("base", arch, python) / "python"
     base = _distributions(base_site)
     # Resolve shared dependencies to exactly the versions the base layer holds, then drop them:
     # Lambda merges both layers into /opt/python, so one copy is enough.
@@ -189,7 +196,7 @@ def build_snowflake(base_digest: str, force: bool = False, arch: str = DEPLOYED_
     out.mkdir(parents=True, exist_ok=True)
     constraints.write_text("".join(f"{name}=={version}\n" for name, (version, _) in sorted(base.items())))
     print(f"layer snowflake: pip install {reqs} (constrained to the base layer's versions)")
-    _pip_install(site, reqs, arch, constraints)
+    _pip_install(site, reqs, arch, python, constraints)
     removed = 0
     for name, (_, info) in _distributions(site).items():
         if name in base:
@@ -202,10 +209,10 @@ def build_snowflake(base_digest: str, force: bool = False, arch: str = DEPLOYED_
     return digest
 
 
-def build(force: bool = False, arch: str = DEPLOYED_ARCH) -> dict[str, Path]:
-    """Both dependency layers for ``arch`` (reused when current); name -> layer directory."""
-    build_snowflake(build_base(force, arch), force, arch)
-    return {name: layer_dir(name, arch) for name in ("base", "snowflake")}
+def build(force: bool = False, arch: str = DEPLOYED_ARCH, python: str = PYTHON_VERSION) -> dict[str, Path]:
+    """Both dependency layers for ``arch`` and ``python`` (reused when current); name -> layer directory."""
+    build_snowflake(build_base(force, arch, python), force, arch, python)
+    return {name: layer_dir(name, arch, python) for name in ("base", "snowflake")}
 
 
 def wheel_platform_tags(arch: str = DEPLOYED_ARCH) -> dict[str, list[str]]:
@@ -225,8 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="rebuild even when the inputs are unchanged")
     parser.add_argument("--sizes", action="store_true", help="print each function's unzipped size")
     parser.add_argument("--arch", choices=sorted(PLATFORMS), default=DEPLOYED_ARCH)
+    parser.add_argument("--python", default=PYTHON_VERSION, help="CPython X.Y the layers are for")
     args = parser.parse_args(argv)
-    dirs = build(args.force, args.arch)
+    dirs = build(args.force, args.arch, args.python)
     sys.path.insert(0, str(ROOT))
     from infra.sizes import print_function_sizes, tree_size
 

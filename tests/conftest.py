@@ -158,6 +158,14 @@ def env_override(values: dict[str, str]) -> Iterator[None]:
         get_settings.cache_clear()
 
 
+def role_url(stack: LocalStack, role: str) -> str:
+    """The stack's database as one function family's Postgres role (migration 0320; trust auth locally)."""
+    from urllib.parse import urlparse, urlunparse
+
+    parsed = urlparse(stack.database_url)
+    return urlunparse(parsed._replace(netloc=f"{role}@{parsed.hostname or '127.0.0.1'}:{parsed.port or 5432}"))
+
+
 @pytest.fixture
 def lone_connector(stack: LocalStack, db: Any) -> Iterator[Any]:
     """A connector of the demo org with no Snowflake behind it, for hand-made table contents."""

@@ -6,23 +6,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 import pg8000.native
 import pytest
 
 from snowwatch.db.connection import _params_from_url
-from tests.conftest import env_override
+from tests.conftest import env_override, role_url
 
 pytestmark = pytest.mark.integration
 
 DENIED = "42501"  # insufficient_privilege
-
-
-def role_url(stack: Any, role: str) -> str:
-    parsed = urlparse(stack.database_url)
-    netloc = f"{role}@{parsed.hostname or '127.0.0.1'}:{parsed.port or 5432}"
-    return urlunparse(parsed._replace(netloc=netloc))
 
 
 @pytest.fixture

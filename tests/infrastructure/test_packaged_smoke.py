@@ -1,0 +1,207 @@
+"""The packages work as deployed: every function of the synthesized template, imported from its staged
+asset directory and its layers alone by a fresh interpreter (`python -I -S`: no virtualenv, no
+site-packages), with the environment the template gives it, invoked against the local stack.
+
+The dependency layers are the deployed ones rebuilt from the same pins by the same script
+(scripts/build_layers.py) for this machine's architecture and an interpreter it has, cached on the
+pins like `make layers`. What the template gives as a CloudFormation reference (the database
+endpoint, a queue URL) is replaced by its local counterpart: the family's Postgres role on the local
+server (IAM auth and TLS are AWS-only), the moto queues. Duration: bench/ does not time it; the
+test's own `--durations` line in `make test` shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from snowwatch.schedules import JOBS
+from snowwatch_local.stack import ADMIN
+from tests.conftest import role_url
+
+from .conftest import Synth
+
+pytestmark = pytest.mark.infrastructure
+
+RUNNER = Path(__file__).with_name("packaged_runner.py")
+LOCAL_ARCH = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine()]
+# Template values that stay as they are; anything else that is not a plain string must be mapped here.
+DB_KEYS = {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_IAM_AUTH", "DB_SSL", "DB_CA_BUNDLE_URL", "DB_SECRET_ARN"}
+
+
+def _runs(python: str) -> bool:
+    done = subprocess.run([python, "-I", "-S", "-c", "pass"], capture_output=True, timeout=30, check=False)
+    return done.returncode == 0
+
+
+def local_python(wanted: str) -> tuple[str, str]:
+    """An interpreter of this machine: the runtime's version if present, else the newest 3.x (from
+    PATH or pyenv's versions), else the one running the tests."""
+    for minor in range(int(wanted.split(".")[1]), 10, -1):
+        name = f"python3.{minor}"
+        candidates = [shutil.which(name), *sorted(Path.home().glob(f".pyenv/versions/3.{minor}.*/bin/{name}"))]
+        for found in candidates:
+            if found and _runs(str(found)):
+                return str(found), f"3.{minor}"
+    return sys.executable, f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+@pytest.fixture(scope="module")
+def local_layers(layers_built: ModuleType) -> tuple[str, dict[str, Path]]:
+    """(interpreter, layer name -> directory) for this machine: the deployed layers where the
+    platform matches, else the same pins built for it (cached on the pins)."""
+    python, version = local_python(layers_built.PYTHON_VERSION)
+    dirs = layers_built.build(arch=LOCAL_ARCH, python=version)
+    return python, {"Packagingdepsbase": dirs["base"], "Packagingdepssnowflake": dirs["snowflake"]}
+
+
+def _asset_dir(synth: Synth, code: dict[str, Any]) -> Path:
+    key = code["S3Key"]
+    path = synth.outdir / f"asset.{key.removesuffix('.zip')}"
+    assert path.is_dir(), f"no staged asset for {key}"
+    return path
+
+
+def packaged_paths(synth: Synth, props: dict[str, Any], local: dict[str, Path]) -> list[str]:
+    """What Lambda puts on sys.path: the function's code, then each layer's python/ folder in order."""
+    paths = [str(_asset_dir(synth, props["Code"]))]
+    for ref in props["Layers"]:
+        logical_id = ref["Ref"]
+        prefix = next((p for p in local if logical_id.startswith(p)), None)
+        layer = local[prefix] if prefix else _asset_dir(synth, synth.resources[logical_id]["Properties"]["Content"])
+        paths.append(str(layer / "python"))
+    return paths
+
+
+def local_environment(template_env: dict[str, Any], stack: Any) -> dict[str, str]:
+    """The template's environment with its CloudFormation references replaced by the local stack's."""
+    env: dict[str, str] = {}
+    for key, value in template_env.items():
+        if key in DB_KEYS:
+            continue
+        if isinstance(value, str):
+            env[key] = value
+        elif key == "JOB_QUEUES":
+            text = json.dumps(value)
+            env[key] = json.dumps(
+                {job: url for job, url in stack.moto.job_queue_urls.items() if f'\\"{job}\\"' in text}
+            )
+        elif key == "NOTIFY_QUEUE_URL":
+            env[key] = stack.moto.notify_queue_url
+        elif key == "DASHBOARD_URL":
+            env[key] = "http://localhost:3001"
+        else:
+            raise AssertionError(f"no local value for {key}={value}")
+    if template_env.get("DB_IAM_AUTH") == "true":  # locally: the same role, over the local server's trust auth
+        env["DATABASE_URL"] = role_url(stack, str(template_env["DB_USER"]))
+    elif "DB_SECRET_ARN" in template_env:  # migrate: the master user
+        env["DATABASE_URL"] = stack.database_url
+    assert stack.moto and stack.fakesnow
+    env |= {
+        "AWS_ENDPOINT_URL": stack.moto.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SNOWFLAKE_HOST": "127.0.0.1",
+        "SNOWFLAKE_PORT": str(stack.fakesnow.port),
+        "SNOWFLAKE_PROTOCOL": "http",
+        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+    }
+    return env
+
+
+def invoke_packaged(python: str, paths: list[str], handler: str, env: dict[str, str], events: list[Any]) -> Any:
+    done = subprocess.run(
+        [python, "-I", "-S", str(RUNNER)],
+        input=json.dumps({"paths": paths, "handler": handler, "env": env, "events": events}),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def events_for(name: str, stack: Any) -> list[Any]:
+    from snowwatch.models.users import Claims
+    from snowwatch.services.auth import authorizer_context
+    from snowwatch_local.apigw import rest_event
+
+    cid = str(stack.connector_id)
+    if name == "api":
+        context = authorizer_context(Claims(**ADMIN))
+        return [
+            rest_event("GET", "/health"),
+            rest_event("GET", f"/api/connectors/{cid}/cost/overview", authorizer=context),
+        ]
+    if name == "authorizer":
+        return [{"type": "TOKEN", "authorizationToken": "Bearer not.a.jwt", "methodArn": "arn:aws:execute-api:x"}]
+    if name == "migrate":
+        return [{}]
+    if name == "budget_check":  # through its queue, as the event source mapping delivers it
+        arn = f"arn:aws:sqs:us-east-1:123456789012:{stack.moto.job_queue_urls['budget_check'].rsplit('/', 1)[-1]}"
+        record = {"messageId": "m1", "receiptHandle": "r1", "body": json.dumps({"trigger": "manual"}),
+                  "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "",
+                  "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"}  # fmt: skip
+        return [{"Records": [record]}]
+    payload: dict[str, Any] = {"trigger": "manual"}
+    if name in ("sync", "security"):
+        payload["connector_id"] = cid
+    if name == "sync":
+        payload["mode"] = "metering"
+    if name == "notify":
+        payload["mode"] = "relay"
+    return [payload]
+
+
+def check(name: str, outcomes: list[dict[str, Any]]) -> None:
+    if name == "authorizer":  # a malformed token is refused: the packaged PyJWT and settings work
+        assert outcomes == [{"ok": False, "error": "Exception: Unauthorized"}]
+        return
+    assert all(o["ok"] for o in outcomes), outcomes
+    results = [o["result"] for o in outcomes]
+    if name == "api":
+        assert [r["statusCode"] for r in results] == [200, 200], results
+        assert "money" in json.loads(results[1]["body"])
+    elif name == "migrate":
+        assert results == [{"applied": []}]
+    elif name == "budget_check":
+        assert results == [{"batchItemFailures": []}]
+    else:
+        assert results[0]["status"] == "succeeded", results
+
+
+def _our_functions(synth: Synth) -> dict[str, dict[str, Any]]:
+    return {
+        props["FunctionName"].removeprefix("Snowwatch-"): props
+        for fn in synth.of_type("AWS::Lambda::Function").values()
+        if isinstance(props := fn["Properties"], dict) and str(props.get("FunctionName", "")).startswith("Snowwatch-")
+    }
+
+
+@pytest.mark.parametrize("name", ["api", "authorizer", "migrate", *JOBS])
+def test_the_packaged_function_runs(
+    name: str, synth: Synth, stack: Any, local_layers: tuple[str, dict[str, Path]]
+) -> None:
+    """Given a function of the synthesized template, its staged asset and its layers (rebuilt for this
+    machine from the same pins), alone on the path of a fresh `python -I -S`, with its template environment
+    When its handler is imported and invoked against the local stack (the API: /health and a cost route;
+    the authorizer: a malformed token; migrate: once; each job: one run)
+    Then it answers as deployed, and nothing was imported from outside its packages and the standard library."""
+    python, local = local_layers
+    props = _our_functions(synth)[name]
+    paths = packaged_paths(synth, props, local)
+    env = local_environment(props["Environment"]["Variables"], stack)
+    answer = invoke_packaged(python, paths, props["Handler"], env, events_for(name, stack))
+    assert answer["foreign_modules"] == []
+    check(name, answer["outcomes"])
