@@ -1,7 +1,7 @@
 """`make bench`: run every benchmark module and write one JSON file under bench/results/.
 
 Headline figures sit at the top level of the JSON (with their targets); each module's detail
-sits under its own key. Modules: bench.cost, bench.budgets, bench.security.
+sits under its own key. Modules: bench.cost, bench.budgets, bench.security, bench.deploy.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-MODULES = ("cost", "budgets", "security")
+MODULES = ("cost", "budgets", "security", "deploy")
 RESULTS = Path(__file__).parent / "results"
 
 TARGETS = {
@@ -24,6 +24,7 @@ TARGETS = {
     "cost_api_p95_ms_max": "<= 50",
     "sync_statements_per_connector": "constant, not growing with data",
     "budget_check_vs_aggregate_ratio": "<= 3",
+    "idle_cost_usd_month_lean": "<= 40",
 }
 
 
