@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -54,13 +53,13 @@ def run(results: dict[str, Any]) -> None:
     detail: dict[str, Any] = {"prices_as_of": PRICES_AS_OF, "region": REGION}
     for name, context in PROFILES.items():
         template = synthesize(context)
-        by_item: Counter[str] = Counter()
+        by_item: dict[str, float] = {}
         for cost in idle_costs(template):
-            by_item[cost.what] += cost.usd_month
+            by_item[cost.what] = by_item.get(cost.what, 0.0) + cost.usd_month
         detail[name] = {
             "resources": len(template["Resources"]),
             "idle_cost_usd_month": idle_cost_total(template),
-            "idle_cost_by_item": {k: round(v, 2) for k, v in by_item.most_common()},
+            "idle_cost_by_item": {k: round(v, 2) for k, v in sorted(by_item.items(), key=lambda kv: -kv[1])},
         }
         results[f"idle_cost_usd_month_{name}"] = idle_cost_total(template)
     results["deploy"] = detail
