@@ -168,7 +168,7 @@ class Database(Construct):
         pg = ec2.Port.tcp(DB_PORT)
         # Migrate and the rotation function always reach the instance itself.
         for client in (network.family_sgs["migrate"], network.rotation_sg):
-            network.database_sg.connections.allow_from(client, pg, "Postgres")
+            client.connections.allow_to(network.database_sg, pg, "Postgres to the instance")
         self.proxy: rds.DatabaseProxy | None = None
         if profile.rds_proxy:
             self.proxy = rds.DatabaseProxy(
@@ -193,8 +193,6 @@ class Database(Construct):
         for family in DB_ROLES:
             network.family_sgs[family].connections.allow_to(entry, pg, f"{family} functions to Postgres")
 
-        migrate_sg = network.family_sgs["migrate"]
-        migrate_sg.connections.allow_to(network.database_sg, pg, "migrations to the instance")
         self.migrate = AppFunction(
             self,
             "Migrate",

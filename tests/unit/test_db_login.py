@@ -29,7 +29,8 @@ def test_iam_login_uses_the_family_role_and_a_signed_token(monkeypatch: pytest.M
     signed locally (no call to AWS)."""
     for key, value in AWS.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for key in ("AWS_ENDPOINT_URL", "DATABASE_URL", "DB_SECRET_ARN"):  # a local stack may have set them
+        monkeypatch.delenv(key, raising=False)
     settings = CommonSettings(
         DB_IAM_AUTH=True, DB_USER="snowwatch_api", DB_HOST="db.example.internal", DB_PORT=5432, DB_NAME="snowwatch"
     )
@@ -43,10 +44,11 @@ def test_iam_login_uses_the_family_role_and_a_signed_token(monkeypatch: pytest.M
     assert fields["X-Amz-Credential"][0].endswith("/us-east-1/rds-db/aws4_request")
 
 
-def test_iam_login_needs_a_user_and_a_host() -> None:
+def test_iam_login_needs_a_user_and_a_host(monkeypatch: pytest.MonkeyPatch) -> None:
     """Given DB_IAM_AUTH without DB_USER
     When the settings are validated
     Then they are refused at cold start, not at the first query."""
+    monkeypatch.delenv("DB_USER", raising=False)
     with pytest.raises(ValueError, match="DB_USER"):
         CommonSettings(DB_IAM_AUTH=True, DB_HOST="db.example.internal")
 
