@@ -10,16 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from routers._context import caller, conn, connector, settings
 from snowwatch.models.budgets import BudgetAlertOut, BudgetIn, BudgetOut, BudgetSnapshotOut
 from snowwatch.models.common import Day, Page
-from snowwatch.models.connectors import Connector
 from snowwatch.routes import path_of
 from snowwatch.services import budgets
 
 router = Router()
-
-
-def _connector(_path_id: str) -> Connector:
-    """The path's connector, resolved and org-checked once by admission."""
-    return connector(router)
 
 
 @router.get(path_of("budgets_list"), summary="The connector's budgets with where each stands this period")
@@ -28,28 +22,27 @@ def list_budgets(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[BudgetOut]:
-    return budgets.list_(conn(router), _connector(connector_id), limit, offset)
+    return budgets.list_(conn(router), connector(router), limit, offset)
 
 
 @router.post(path_of("budgets_create"), summary="Create a budget (admin); a Slack credential goes to Secrets Manager")
 def create_budget(connector_id: str, body: Annotated[BudgetIn, Body()]) -> tuple[BudgetOut, int]:
-    connector = _connector(connector_id)
-    return budgets.create(conn(router), connector, body, settings(router), caller(router).user_id), 201
+    return budgets.create(conn(router), connector(router), body, settings(router), caller(router).user_id), 201
 
 
 @router.get(path_of("budgets_get"), summary="One budget with its current period's spend and forecast")
 def get_budget(connector_id: str, budget_id: str) -> BudgetOut:
-    return budgets.get(conn(router), _connector(connector_id), budget_id)
+    return budgets.get(conn(router), connector(router), budget_id)
 
 
 @router.put(path_of("budgets_update"), summary="Replace a budget (admin); omit `slack` to keep the stored target")
 def update_budget(connector_id: str, budget_id: str, body: Annotated[BudgetIn, Body()]) -> BudgetOut:
-    return budgets.replace(conn(router), _connector(connector_id), budget_id, body, settings(router))
+    return budgets.replace(conn(router), connector(router), budget_id, body, settings(router))
 
 
 @router.delete(path_of("budgets_delete"), summary="Delete a budget, its alerts and snapshots (admin)")
 def delete_budget(connector_id: str, budget_id: str) -> tuple[dict, int]:
-    budgets.delete(conn(router), _connector(connector_id), budget_id, settings(router))
+    budgets.delete(conn(router), connector(router), budget_id, settings(router))
     return {}, 204
 
 
@@ -60,7 +53,7 @@ def budget_history(
     start: Annotated[Day | None, Query()] = None,
     end: Annotated[Day | None, Query()] = None,
 ) -> list[BudgetSnapshotOut]:
-    return budgets.history(conn(router), _connector(connector_id), budget_id, start, end)
+    return budgets.history(conn(router), connector(router), budget_id, start, end)
 
 
 @router.get(path_of("budgets_alerts"), summary="Fired alerts, newest first, with delivery status per channel")
@@ -70,4 +63,4 @@ def budget_alerts(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[BudgetAlertOut]:
-    return budgets.alerts(conn(router), _connector(connector_id), budget_id, limit, offset)
+    return budgets.alerts(conn(router), connector(router), budget_id, limit, offset)
