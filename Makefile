@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: install demo test test-unit test-integration test-infrastructure test-e2e lint typecheck \
-	migrate openapi openapi-check bench clean
+	migrate openapi openapi-check security-docs bench clean
 
 $(STAMP): requirements-dev.txt layers/common/pyproject.toml pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,6 +44,9 @@ migrate: install ## Apply migrations to DATABASE_URL (or the local default); ide
 
 openapi: install ## Regenerate docs/openapi.json from the resolver
 	$(BIN)/snowwatch openapi --write docs/openapi.json
+
+security-docs: install ## Regenerate the rules table of docs/security-rules.md from the rule registry
+	$(BIN)/snowwatch security-docs --write docs/security-rules.md
 
 openapi-check: install ## Fail when docs/openapi.json differs from the code
 	$(BIN)/snowwatch openapi --check docs/openapi.json

@@ -23,7 +23,7 @@ def _ms(seconds: float) -> float:
 
 def bench(stack: Any) -> dict[str, Any]:
     from snowwatch.db import get_connection, query_one
-    from snowwatch.services import security
+    from snowwatch.services import security_reads as security
     from snowwatch.services import security_rules as rules
     from snowwatch.settings import JobSettings, get_settings
 
@@ -44,7 +44,7 @@ def bench(stack: Any) -> dict[str, Any]:
     t_all = time.perf_counter()
     for r in rules.RULES:
         t = time.perf_counter()
-        r.fn(conn, cid, now)
+        r.run(conn, cid, now)
         per_rule[r.id] = _ms(time.perf_counter() - t)
     evaluation_ms = _ms(time.perf_counter() - t_all)
 

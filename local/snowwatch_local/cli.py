@@ -5,6 +5,7 @@ snowwatch jobs run NAME [--connector ID] [--mode full|metering] run one job by h
 snowwatch token [--role admin|member]                         a dev token for the running demo
 snowwatch migrate                                             apply migrations to DATABASE_URL
 snowwatch openapi --write PATH | --check PATH                 generate / verify the OpenAPI file
+snowwatch security-docs --write PATH | --check PATH           generate / verify the rules table of a doc
 """
 
 from __future__ import annotations
@@ -181,6 +182,23 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_security_docs(args: argparse.Namespace) -> int:
+    from snowwatch.services.security_rules import with_rules_table
+
+    path = Path(args.write or args.check)
+    current = path.read_text()
+    text = with_rules_table(current)
+    if args.write:
+        path.write_text(text)
+        _print(f"wrote {path}")
+        return 0
+    if current != text:
+        _print(f"{path} differs from the rule registry: run `make security-docs`")
+        return 1
+    _print(f"{path} is current")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="No application metrics")  # metrics are off locally
     parser = argparse.ArgumentParser(
@@ -210,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--write")
     group.add_argument("--check")
     openapi.set_defaults(func=cmd_openapi)
+    rules_doc = sub.add_parser("security-docs", help="generate or check the rules table of docs/security-rules.md")
+    group = rules_doc.add_mutually_exclusive_group(required=True)
+    group.add_argument("--write", metavar="PATH")
+    group.add_argument("--check", metavar="PATH")
+    rules_doc.set_defaults(func=cmd_security_docs)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -14,7 +14,7 @@ import pytest
 from snowwatch.db import query, query_one, transaction
 from snowwatch.models.connectors import Connector
 from snowwatch.models.security import Finding
-from snowwatch.services import security
+from snowwatch.services import security_alerts, security_reads
 from snowwatch.snowflake import guard
 
 pytestmark = pytest.mark.integration
@@ -87,7 +87,7 @@ def test_access_history_is_skipped_when_absent(stack, db) -> None:
     out = stack.run_job("security", connector_id=str(stack.connector_id))
     assert out["status"] == "succeeded"
     assert out["rows"]["security.ACCESS_HISTORY"].startswith("skipped")
-    summary = security.summary(db, stack.connector_id)
+    summary = security_reads.summary(db, stack.connector_id)
     assert summary.last_extraction is not None
     assert any(s.startswith("ACCESS_HISTORY") for s in summary.last_extraction.skipped)
 
@@ -134,7 +134,7 @@ def _finding(at: datetime, severity: str = "high", subject: str = "EVE") -> Find
 
 def _apply(db: Any, connector: Connector, findings: list[Finding]) -> dict[str, int]:
     with transaction(db):
-        return security.apply_findings(db, connector, findings, datetime.now(UTC))
+        return security_alerts.apply_findings(db, connector, findings, datetime.now(UTC))
 
 
 def _alert(db: Any, connector: Connector) -> dict[str, Any]:

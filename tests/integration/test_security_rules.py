@@ -12,6 +12,7 @@ import pytest
 from snowwatch.db import query
 from snowwatch.models.security import Finding
 from snowwatch.services import security_rules as rules
+from snowwatch.services.security_rules.base import Rule
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +27,7 @@ def extracted(stack: Any, db: Any) -> UUID:
 
 def run(rule_id: str, db: Any, cid: UUID) -> list[Finding]:
     r = next(x for x in rules.RULES if x.id == rule_id)
-    return r.fn(db, cid, datetime.now(UTC))
+    return r.run(db, cid, datetime.now(UTC))
 
 
 def subjects(findings: list[Finding]) -> set[str]:
@@ -212,6 +213,24 @@ def test_network_policy_missing(db, lone_connector) -> None:
     assert subjects(found) == {"account"}
     assert found[0].severity == "critical"
     assert "ALTER ACCOUNT SET NETWORK_POLICY" in (found[0].remediation_sql or "")
+
+
+def _bad_sql(conn: Any, connector_id: UUID, now: datetime) -> list[dict[str, Any]]:
+    return query(conn, "SELECT no_such_column FROM enterprise.snowflake_users WHERE connector_id = :c", c=connector_id)
+
+
+def test_a_failing_rule_is_recorded_in_the_run_and_never_stops_the_others(stack, db, extracted, monkeypatch) -> None:
+    """Given a rule whose statement fails in Postgres, registered first, when the job runs, then the run
+    succeeds, its rows record the failure under the rule id, and the other rules still report findings."""
+    broken = Rule(id="broken_rule", severity="high", title="B", fires="f", rationale="r", fetch=_bad_sql,
+                  judge=lambda rows, now: [])  # fmt: skip
+    monkeypatch.setattr(rules, "RULES", [broken, *rules.RULES])
+    out = stack.run_job("security", connector_id=str(extracted))
+    assert out["status"] == "succeeded", out
+    assert "UndefinedColumn" in out["rows"]["rule_errors"]["broken_rule"] or "no_such_column" in str(
+        out["rows"]["rule_errors"]["broken_rule"]
+    )
+    assert out["rows"]["rules"]["mfa_admin"] == 1 and out["rows"]["findings"] > 20
 
 
 def test_every_rule_has_a_test_here() -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from snowwatch.services import security
+from snowwatch.services import security, security_alerts, security_reads
 from snowwatch.services import security_rules as rules
+from snowwatch.services.security_rules import base, network
 from snowwatch.snowflake import guard
 from snowwatch.snowflake.queries import (
     security_access_history,
@@ -65,7 +67,7 @@ def test_login_row_keeps_null_user_and_maps_yes_no() -> None:
      ("10.0.0.0/8", False), ("", False), (None, False), ("0.0.0.0/1", False), ("::/0", True), ("garbage", False)],
 )  # fmt: skip
 def test_allows_everything(allowed, expected) -> None:
-    assert rules.allows_everything(allowed) is expected
+    assert network.allows_everything(allowed) is expected
 
 
 def test_only_active_account_attachments_count_as_account_policies() -> None:
@@ -75,7 +77,7 @@ def test_only_active_account_attachments_count_as_account_policies() -> None:
         {"name": "NONE", "attached_to": []},
         {"name": "ACC", "attached_to": [{"domain": "ACCOUNT", "entity": "X", "status": "ACTIVE"}]},
     ]
-    assert [p["name"] for p in rules.account_policies(policies)] == ["ACC"]
+    assert [p["name"] for p in network.account_policies(policies)] == ["ACC"]
 
 
 def test_policy_rows_attach_references_and_drop_them_from_deleted_policies() -> None:
@@ -97,29 +99,29 @@ def test_lifecycle_transitions() -> None:
     """Given each alert state, when a finding arrives, then insert / recur / reopen only after resolved_at."""
     resolved_at = NOW
     resolved = {"status": "resolved", "resolved_at": resolved_at}
-    assert security.transition(None, NOW) == "insert"
-    assert security.transition({"status": "open", "resolved_at": None}, NOW) == "recur"
-    assert security.transition(resolved, NOW - timedelta(minutes=1)) == "keep_resolved"
-    assert security.transition(resolved, NOW) == "keep_resolved"  # at resolved_at exactly: not after
-    assert security.transition(resolved, NOW + timedelta(seconds=1)) == "reopen"
+    assert security_alerts.transition(None, NOW) == "insert"
+    assert security_alerts.transition({"status": "open", "resolved_at": None}, NOW) == "recur"
+    assert security_alerts.transition(resolved, NOW - timedelta(minutes=1)) == "keep_resolved"
+    assert security_alerts.transition(resolved, NOW) == "keep_resolved"  # at resolved_at exactly: not after
+    assert security_alerts.transition(resolved, NOW + timedelta(seconds=1)) == "reopen"
 
 
 def test_fingerprint_is_rule_plus_subject() -> None:
-    assert security.fingerprint("stale_user", "A") == security.fingerprint("stale_user", "A")
-    assert security.fingerprint("stale_user", "A") != security.fingerprint("stale_user", "B")
-    assert security.fingerprint("stale_user", "A") != security.fingerprint("mfa_admin", "A")
+    assert security_alerts.fingerprint("stale_user", "A") == security_alerts.fingerprint("stale_user", "A")
+    assert security_alerts.fingerprint("stale_user", "A") != security_alerts.fingerprint("stale_user", "B")
+    assert security_alerts.fingerprint("stale_user", "A") != security_alerts.fingerprint("mfa_admin", "A")
 
 
 def test_security_score_formula() -> None:
     """100 - (20 critical + 8 high + 3 medium + 1 low), floored at 0; info weighs nothing."""
-    assert security.security_score({}) == 100
-    assert security.security_score({"critical": 1, "high": 2, "medium": 3, "low": 4, "info": 9}) == 100 - 49
-    assert security.security_score({"critical": 6}) == 0
+    assert security_reads.security_score({}) == 100
+    assert security_reads.security_score({"critical": 1, "high": 2, "medium": 3, "low": 4, "info": 9}) == 100 - 49
+    assert security_reads.security_score({"critical": 6}) == 0
 
 
 def test_identifiers_in_remediation_sql_are_quoted() -> None:
-    assert rules.ident('we"ird') == '"we""ird"'
-    assert rules.literal("o'k") == "'o''k'"
+    assert base.ident('we"ird') == '"we""ird"'
+    assert base.literal("o'k") == "'o''k'"
 
 
 def test_every_rule_is_registered_once_with_a_valid_severity_and_rationale() -> None:
@@ -171,3 +173,110 @@ def test_synthetic_seed_is_deterministic() -> None:
     seed.seed(b, SCALES["tiny"], NOW)
     assert a.statements == b.statements
     assert not any("RANDOM(" in s.upper() for s in a.statements)
+
+
+# ---------------------------------------------------------------- rules as declarations: judges over hand-made rows
+
+
+def test_docs_rules_table_matches_the_registry() -> None:
+    """Given docs/security-rules.md, when its table is regenerated from the registry, then nothing changes."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "security-rules.md").read_text()
+    assert rules.with_rules_table(doc) == doc, "run `make security-docs`"
+    assert f"{len(rules.RULES)} rules." in doc
+
+
+def test_rendered_table_follows_a_changed_registry() -> None:
+    """Given one rule more than the registry, when rendered, then its row appears (the drift test can fail)."""
+    extra = base.Rule(
+        id="zz_extra", severity="low", title="t", fires="f", rationale="r" * 50,
+        fetch=lambda conn, c, now: [], judge=lambda rows, now: [],
+    )  # fmt: skip
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "security-rules.md").read_text()
+    assert "`zz_extra`" in rules.with_rules_table(doc, [*rules.RULES, extra])
+
+
+def _raise(conn: object, c: object, now: datetime) -> list[dict[str, object]]:
+    raise RuntimeError("boom")
+
+
+def test_a_failing_rule_is_recorded_and_the_others_still_run() -> None:
+    """Given a rule whose fetch raises placed before a working rule, when evaluated, then the error is recorded
+    under its id and the working rule's finding is still produced."""
+    broken = base.Rule(id="broken", severity="high", title="B", fires="f", rationale="r",
+                       fetch=_raise, judge=lambda rows, now: [])  # fmt: skip
+    working = base.Rule(
+        id="working", severity="low", title="W", fires="f", rationale="r",
+        fetch=lambda conn, c, now: [{"user_name": "U"}],
+        judge=lambda rows, now: [base.Draft(r["user_name"], "d", [r], None, now) for r in rows],
+    )  # fmt: skip
+    out = rules.evaluate(None, None, NOW, [broken, working])  # type: ignore[arg-type]
+    assert out.errors == {"broken": "RuntimeError: boom"}
+    assert [(f.rule_id, f.subject, f.title) for f in out.findings] == [("working", "U", "W: U")]
+    assert out.per_rule == {"working": 1}
+
+
+def test_every_judge_is_pure_and_quiet_on_no_rows() -> None:
+    """Given no rows, when each rule judges, then nothing fires except the two 'missing' findings
+    (no account network policy; fewer than 2 admins)."""
+    fired = {r.id for r in rules.RULES if r.findings([], NOW)}
+    assert fired == {"network_policy_account", "admin_count"}
+
+
+def _no_mfa(name: str, admin: bool) -> dict[str, object]:
+    return {"user_name": name, "email": None, "type": None, "default_role": None, "ext_authn_duo": False,
+            "has_mfa": False, "last_success_login": None, "created_on": None, "is_admin": admin}  # fmt: skip
+
+
+def test_mfa_rules_split_admins_from_other_users() -> None:
+    """Given an admin and a non-admin without MFA, then mfa_admin has the admin, mfa_password_user the other."""
+    rows = [_no_mfa("A", True), _no_mfa("U", False)]
+    by_id = {r.id: r for r in rules.RULES}
+    assert [f.subject for f in by_id["mfa_admin"].findings(rows, NOW)] == ["A"]
+    found = by_id["mfa_password_user"].findings(rows, NOW)
+    assert [f.subject for f in found] == ["U"] and found[0].observed_at == NOW
+    assert found[0].evidence == [_no_mfa("U", False)]
+
+
+def test_admin_count_bounds() -> None:
+    """Given 2 and 9 admins nothing fires; 1 and 10 fire."""
+    r = next(x for x in rules.RULES if x.id == "admin_count")
+
+    def admins(n: int) -> list[dict[str, object]]:
+        return [{"user_name": f"U{i}", "admin_role": "ACCOUNTADMIN", "path": ["ACCOUNTADMIN"]} for i in range(n)]
+
+    assert not r.findings(admins(2), NOW) and not r.findings(admins(9), NOW)
+    assert "Only 1" in r.findings(admins(1), NOW)[0].description
+    assert r.findings(admins(10), NOW)[0].title.endswith("(10 admins)")
+
+
+def test_malicious_ip_is_critical_only_when_a_login_succeeded() -> None:
+    """Given one IP with a failed and one with a successful flagged login, then high and critical."""
+    r = next(x for x in rules.RULES if x.id == "malicious_ip_login")
+
+    def login(ip: str, ok: bool) -> dict[str, object]:
+        return {"event_id": 1, "event_timestamp": NOW, "user_name": "U", "client_ip": ip, "is_success": ok,
+                "first_authentication_factor": "PASSWORD", "info": {"categories": ["TOR_EXITS"]}}  # fmt: skip
+
+    found = {f.subject: f.severity for f in r.findings([login("1.1.1.1", False), login("2.2.2.2", True)], NOW)}
+    assert found == {"1.1.1.1": "high", "2.2.2.2": "critical"}
+
+
+def test_account_policy_open_is_high_and_user_policy_does_not_count() -> None:
+    """Given an open account policy and a user-level one, then one high finding about the account policy."""
+    r = next(x for x in rules.RULES if x.id == "network_policy_account")
+    policies = [
+        {"name": "ACC", "allowed_ip_list": "0.0.0.0/0", "attached_to": [{"domain": "ACCOUNT", "status": "ACTIVE"}]},
+        {"name": "USR", "allowed_ip_list": "0.0.0.0/0", "attached_to": [{"domain": "USER", "status": "ACTIVE"}]},
+    ]
+    found = r.findings(policies, NOW)
+    assert [(f.severity, f.title) for f in found] == [
+        ("high", "Account network policy missing or open: ACC allows 0.0.0.0/0")
+    ]
+
+
+def test_evidence_is_capped_and_json_ready() -> None:
+    """Given a judge with 30 evidence rows holding datetimes, then 25 rows with ISO strings."""
+    r = base.Rule(id="x", severity="low", title="X", fires="f", rationale="r", fetch=lambda conn, c, now: [],
+                  judge=lambda rows, now: [base.Draft("s", "d", [{"at": NOW}] * 30, None, NOW)])  # fmt: skip
+    (f,) = r.findings([], NOW)
+    assert len(f.evidence) == 25 and f.evidence[0] == {"at": NOW.isoformat()}

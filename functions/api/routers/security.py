@@ -23,7 +23,7 @@ from snowwatch.models.security import (
     StaleUserOut,
 )
 from snowwatch.routes import path_of
-from snowwatch.services import security
+from snowwatch.services import security_reads as security
 
 router = Router()
 

@@ -1,0 +1,136 @@
+"""The security API's reads over the extracted tables (stale users, failed logins, login history,
+MFA adoption, the last run). Every statement filters on ``connector_id``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from snowwatch.db import Connection, query, query_one
+from snowwatch.repositories.security_events import FAILURES, NOISE_ERROR_CODES
+from snowwatch.repositories.security_identity import ACTIVE_USER, HUMAN_USER
+
+
+def stale_user_rows(conn: Connection, connector_id: UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    total = query_one(
+        conn, "SELECT count(*) AS n FROM enterprise.snowflake_stale_users WHERE connector_id = :c", c=connector_id
+    )
+    rows = query(
+        conn,
+        """SELECT user_name, created_on, last_success_login, days_inactive, has_password, default_role, detected_at
+           FROM enterprise.snowflake_stale_users WHERE connector_id = :c
+           ORDER BY days_inactive DESC, user_name LIMIT :limit OFFSET :offset""",
+        c=connector_id,
+        limit=limit,
+        offset=offset,
+    )
+    return rows, int(total["n"]) if total else 0
+
+
+def failed_logins(conn: Connection, connector_id: UUID, since: datetime) -> dict[str, Any]:
+    """Failed logins since ``since`` (noise codes excluded) by user and by IP."""
+    params = {"c": connector_id, "since": since, "noise": list(NOISE_ERROR_CODES)}
+    base = f"WITH {FAILURES}"
+    total = query_one(conn, base + " SELECT count(*) AS n FROM failures", **params)
+    by_user = query(
+        conn,
+        base
+        + """ SELECT user_name, count(*) AS failures, count(DISTINCT client_ip) AS distinct_ips,
+                          min(event_timestamp) AS first_failure, max(event_timestamp) AS last_failure
+                   FROM failures GROUP BY user_name ORDER BY failures DESC, user_name NULLS LAST LIMIT 100""",
+        **params,
+    )
+    by_ip = query(
+        conn,
+        base
+        + """ SELECT client_ip, count(*) AS failures, count(DISTINCT user_name) AS distinct_users,
+                          min(event_timestamp) AS first_failure, max(event_timestamp) AS last_failure
+                   FROM failures GROUP BY client_ip ORDER BY failures DESC, client_ip NULLS LAST LIMIT 100""",
+        **params,
+    )
+    return {"total": int(total["n"]) if total else 0, "by_user": by_user, "by_ip": by_ip}
+
+
+def login_history(
+    conn: Connection,
+    connector_id: UUID,
+    *,
+    user: str | None,
+    ip: str | None,
+    success: bool | None,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    where = "connector_id = :c"
+    params: dict[str, Any] = {"c": connector_id}
+    if user is not None:
+        where += " AND upper(user_name) = upper(:user)"
+        params["user"] = user
+    if ip is not None:
+        where += " AND client_ip = :ip"
+        params["ip"] = ip
+    if success is not None:
+        where += " AND is_success = :success"
+        params["success"] = success
+    if start is not None:
+        where += " AND event_timestamp >= :start"
+        params["start"] = start
+    if end is not None:
+        where += " AND event_timestamp < :end"
+        params["end"] = end
+    total = query_one(conn, f"SELECT count(*) AS n FROM enterprise.snowflake_login_history WHERE {where}", **params)
+    rows = query(
+        conn,
+        f"""SELECT event_id, event_timestamp, event_type, user_name, client_ip, reported_client_type,
+                   first_authentication_factor, second_authentication_factor, is_success, error_code, error_message
+            FROM enterprise.snowflake_login_history WHERE {where}
+            ORDER BY event_timestamp DESC, event_id DESC LIMIT :limit OFFSET :offset""",
+        **params,
+        limit=limit,
+        offset=offset,
+    )
+    return rows, int(total["n"]) if total else 0
+
+
+def failed_logins_count(conn: Connection, connector_id: UUID, since: datetime) -> int:
+    row = query_one(
+        conn,
+        f"WITH {FAILURES} SELECT count(*) AS n FROM failures",
+        c=connector_id,
+        since=since,
+        noise=list(NOISE_ERROR_CODES),
+    )
+    return int(row["n"]) if row else 0
+
+
+def stale_user_count(conn: Connection, connector_id: UUID) -> int:
+    row = query_one(
+        conn, "SELECT count(*) AS n FROM enterprise.snowflake_stale_users WHERE connector_id = :c", c=connector_id
+    )
+    return int(row["n"]) if row else 0
+
+
+def last_security_run(conn: Connection, connector_id: UUID) -> dict[str, Any] | None:
+    return query_one(
+        conn,
+        """SELECT id, status, finished_at, rows FROM enterprise.job_runs
+           WHERE job = 'security' AND connector_id = :c AND status IN ('succeeded', 'failed')
+           ORDER BY created_at DESC LIMIT 1""",
+        c=connector_id,
+    )
+
+
+def mfa_adoption(conn: Connection, connector_id: UUID) -> dict[str, Any]:
+    row = query_one(
+        conn,
+        f"""SELECT count(*) AS password_users,
+                   count(*) FILTER (WHERE u.has_mfa OR u.ext_authn_duo) AS with_mfa
+            FROM enterprise.snowflake_users u
+            WHERE u.connector_id = :c AND {ACTIVE_USER} AND {HUMAN_USER} AND u.has_password""",
+        c=connector_id,
+    )
+    return row or {"password_users": 0, "with_mfa": 0}
