@@ -27,6 +27,15 @@ ERRORS = {
     "422": "Validation failed (also: NUL characters, dates outside 2000-01-01..2100-12-31)",
 }
 
+FRESHNESS_PARAMETER = {
+    "name": route_table.FRESHNESS,
+    "in": "query",
+    "required": False,
+    "description": "Ignored by the API but part of the stage-cache key: set it (e.g. to the time of your last "
+    "change) to get a copy newer than that change instead of a cached one.",
+    "schema": {"type": "string", "maxLength": 64, "title": "Freshness key"},
+}
+
 
 def build(app: Any) -> dict[str, Any]:
     spec: dict[str, Any] = json.loads(
@@ -55,6 +64,8 @@ def build(app: Any) -> dict[str, Any]:
         operation["operationId"] = route.name
         operation["x-snowwatch-auth"] = route.auth
         operation["x-snowwatch-cache-ttl"] = route.cache_ttl if route.cached else 0
+        if route.cached:
+            operation.setdefault("parameters", []).append(FRESHNESS_PARAMETER)
         responses = operation.setdefault("responses", {})
         if route.status != 200 and "200" in responses:
             success = responses.pop("200")

@@ -68,7 +68,7 @@ def cache_key_parameters(route: Route) -> list[str]:
     return [
         AUTH_HEADER,
         *(f"method.request.path.{p}" for p in route.path_params),
-        *(f"method.request.querystring.{q}" for q in route.query),
+        *(f"method.request.querystring.{q}" for q in route.cache_key_query),
     ]
 
 
@@ -78,7 +78,7 @@ def request_parameters(route: Route) -> dict[str, bool]:
     (401), not request validation (400)."""
     params: dict[str, bool] = {AUTH_HEADER: False}
     params |= {f"method.request.path.{p}": True for p in route.path_params}
-    params |= {f"method.request.querystring.{q}": False for q in route.query}
+    params |= {f"method.request.querystring.{q}": False for q in route.cache_key_query}
     return params
 
 

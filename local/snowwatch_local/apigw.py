@@ -59,7 +59,7 @@ class _Entry:
 
 class StageCache:
     """API Gateway's stage cache, per the route table: per GET route with a TTL, keyed on the
-    Authorization header, the path parameters and the route's declared query strings."""
+    Authorization header, the path parameters, the route's declared query strings and the freshness key."""
 
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
@@ -68,7 +68,7 @@ class StageCache:
     @staticmethod
     def key(route: route_table.Route, path: str, headers: dict[str, str], query: dict[str, list[str]]) -> str:
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-        declared = {k: query.get(k, []) for k in route.query}
+        declared = {k: query.get(k, []) for k in route.cache_key_query}
         raw = json.dumps([route.name, path, auth, declared], sort_keys=True)
         return hashlib.sha256(raw.encode()).hexdigest()
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from infra.constants import API_STAGE, AUTHORIZER_CACHE_TTL_S
-from snowwatch.routes import ROUTES, Route
+from snowwatch.routes import FRESHNESS, ROUTES, Route
 
 from .conftest import PROD_CONTEXT, Synth
 
@@ -131,15 +131,15 @@ def test_route_caching(
 def test_cached_route_cache_key(route: Route, methods: dict[tuple[str, str], Any]) -> None:
     """Given a cached route
     When its method is synthesized
-    Then the cache key holds the Authorization header, every path parameter and every query string
-    of the route, and each is a declared method request parameter."""
+    Then the cache key holds the Authorization header, every path parameter, every query string
+    of the route and the freshness key, and each is a declared method request parameter."""
     _, props = methods[(route.method, route.path)]
     keys = props["Integration"]["CacheKeyParameters"]
     declared = props["RequestParameters"]
     expected = [
         AUTH_HEADER,
         *(f"method.request.path.{p}" for p in route.path_params),
-        *(f"method.request.querystring.{q}" for q in route.query),
+        *(f"method.request.querystring.{q}" for q in (*route.query, FRESHNESS)),
     ]
     assert AUTH_HEADER in keys
     assert set(keys) == set(expected)

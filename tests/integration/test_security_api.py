@@ -102,6 +102,22 @@ def test_gets_are_cached_per_route_table(api, connector_id) -> None:
     assert first.headers.get("X-Cache") in ("HIT", "MISS") and second.headers["X-Cache"] == "HIT"
 
 
+def test_the_freshness_key_gets_a_copy_newer_than_a_change(api, connector_id) -> None:
+    """Given a cached alert list that predates a resolve
+    When the client re-reads it with the freshness key `v` set to the time of its change
+    Then the API accepts `v`, the stage cache misses, and the answer shows the resolution at once."""
+    url = f"{base(connector_id)}/alerts"
+    query = {"rule": "mfa_password_user", "status": "open"}
+    alert = api.get(url, query=query).json()["items"][0]
+    assert api.get(url, query=query).headers["X-Cache"] == "HIT"
+    api.call("PUT", f"{url}/{alert['id']}/resolve", json_body={"note": "freshness"})
+    stale = api.get(url, query=query)
+    fresh = api.get(url, query={**query, "v": "1700000000000"})
+    assert stale.headers["X-Cache"] == "HIT" and alert["id"] in {a["id"] for a in stale.json()["items"]}
+    assert fresh.status == 200 and fresh.headers["X-Cache"] == "MISS"
+    assert alert["id"] not in {a["id"] for a in fresh.json()["items"]}
+
+
 def test_extract_is_admin_only_and_returns_a_run(api, connector_id) -> None:
     """Given an admin, when POST extract, then 202 with a run id that reads back; a member gets 403."""
     assert api.post(f"{base(connector_id)}/extract", as_="member").status == 403

@@ -27,6 +27,13 @@ def test_declared_query_strings_split_entries_and_undeclared_ones_do_not() -> No
     assert key(status="open", utm="x") == key(status="open")
 
 
+def test_the_freshness_key_splits_entries() -> None:
+    """Given a cached answer, when the client sets the freshness key `v` (after a change of its own),
+    then that request misses the earlier entry and gets its own."""
+    assert key(status="open", v="1700000000000") != key(status="open")
+    assert key(status="open", v="1700000000000") != key(status="open", v="1700000000001")
+
+
 def test_entries_expire_after_their_ttl() -> None:
     cache = StageCache()
     cache.put("k", 0, {"status": 200, "headers": {}, "body": "{}"})

@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import {
   ApiError,
   api,
+  cacheTtl,
   changedAt,
   isFresh,
   onChange,
@@ -35,7 +36,7 @@ type GetArgs<P extends PathsWith<"get">> = Args<NonNullable<paths[P]["get"]>>;
 
 /** GETs `path` whenever it or its arguments change, after a change to its connector, or on reload(). */
 export function useGet<P extends PathsWith<"get">>(path: P | null, args: GetArgs<P> = {}): Loaded<GetAnswer<P>> {
-  const [state, setState] = useState<{ answer?: Answer<GetAnswer<P>>; error?: ApiError; loading: boolean }>({
+  const [state, setState] = useState<{ answer?: Answer<GetAnswer<P>> & { v?: number }; error?: ApiError; loading: boolean }>({
     loading: path !== null,
   });
   const [tick, setTick] = useState(0);
@@ -50,9 +51,13 @@ export function useGet<P extends PathsWith<"get">>(path: P | null, args: GetArgs
     }
     const ctl = new AbortController();
     setState((s) => ({ ...s, loading: true, error: undefined }));
+    // After this tab changed the connector, cached GETs carry the freshness key `v` (part of the stage-cache
+    // key, ignored by the API): the answer is then newer than the change, in AWS as locally.
+    const v = version && cacheTtl(path) ? version : 0;
+    const sent = v ? ({ ...args, query: { ...(args.query as object), v: String(v) } } as unknown as GetArgs<P>) : args;
     api
-      .get(path, args, ctl.signal)
-      .then((answer) => setState({ answer, loading: false }))
+      .get(path, sent, ctl.signal)
+      .then((answer) => setState({ answer: { ...answer, v }, loading: false }))
       .catch((e: unknown) => {
         if ((e as Error).name === "AbortError") return;
         const err = e instanceof ApiError ? e : new ApiError(0, "client", String(e));
@@ -62,7 +67,7 @@ export function useGet<P extends PathsWith<"get">>(path: P | null, args: GetArgs
   }, [key, tick, version]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   const answer = state.answer;
-  const freshAfter = (ts: number) => (answer && key ? isFresh(path as string, key, answer, ts) : false);
+  const freshAfter = (ts: number) => (answer && key ? (answer.v ?? 0) >= ts || isFresh(path as string, key, answer, ts) : false);
   const stale = !!answer && !!key && !freshAfter(changedAt(connectorId));
   usePoll(reload, STALE_POLL_MS, stale && !state.loading);
   return { data: answer?.data, error: state.error, loading: state.loading, cache: answer?.cache ?? null, stale, freshAfter, reload };

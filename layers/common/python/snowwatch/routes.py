@@ -6,6 +6,9 @@ A test fails if the resolver and this table drift apart.
 
 Cache keys always include the Authorization header, every path parameter and every query string
 listed here (never the path alone: tenants would see each other's data). Writes are never cached.
+A cached route's key also holds ``FRESHNESS`` (``v``), a query string the API ignores: a client that has
+just changed a connector's data sets it (to the time of its change) and gets a copy newer than the change
+at once instead of waiting out the TTL (docs/decisions.md, "freshness key").
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 PAGE = ("limit", "offset")
 RANGE = ("start", "end")
+FRESHNESS = "v"  # in every cached route's cache key, ignored by the API (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,11 @@ class Route:
     @property
     def cached(self) -> bool:
         return self.method == "GET" and self.cache_ttl > 0
+
+    @property
+    def cache_key_query(self) -> tuple[str, ...]:
+        """The query strings a cached answer is keyed on: the declared ones and the freshness key."""
+        return (*self.query, FRESHNESS) if self.cached else self.query
 
 
 C = "/api/connectors/{connector_id}"
