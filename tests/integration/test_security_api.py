@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
+
+from snowwatch.services import security_reads
 
 pytestmark = pytest.mark.integration
 
@@ -160,3 +164,56 @@ def test_resolve_records_who_and_when_and_reads_back(api, connector_id) -> None:
     assert body["resolved_by_email"] == "admin@demo.snowwatch.local" and body["resolved_at"]
     listed = api.get(f"{base(connector_id)}/alerts", query={"status": "resolved", "rule": "admin_default_role"})
     assert [a["id"] for a in listed.json()["items"]] == [alert["id"]]
+
+
+def _stale_alert(api: Any, connector_id: str, subject: str) -> dict[str, Any]:
+    items = api.get(f"{base(connector_id)}/alerts", query={"rule": "stale_user", "limit": 10}).json()["items"]
+    return next(a for a in items if a["subject"] == subject)
+
+
+def test_reopened_alert_keeps_its_resolution_history(api, stack, connector_id) -> None:
+    """Given a stale-user alert resolved with a note while the user is still stale, when the job runs again,
+    then the alert reopens and its detail shows who resolved it, when, the note, why and when it reopened, and
+    the reopen count; a second resolve and reopen keeps both resolutions."""
+    alert = _stale_alert(api, connector_id, "HENRY_STALE")
+    path = f"{base(connector_id)}/alerts/{alert['id']}"
+    assert api.call("PUT", f"{path}/resolve", json_body={"note": "first: asked HR"}).status == 200
+    stack.run_job("security", connector_id=connector_id)
+    assert api.call("PUT", f"{path}/resolve", json_body={"note": "second: disabled soon"}).status == 200
+    stack.run_job("security", connector_id=connector_id)
+    answer = api.get(path)
+    assert answer.status == 200, answer.body
+    body = answer.json()
+    assert body["status"] == "open" and body["reopened_count"] == 2
+    kinds = [(e["kind"], e["note"]) for e in body["history"]]
+    assert kinds[0] == ("opened", None)
+    resolved = [e for e in body["history"] if e["kind"] == "resolved"]
+    assert [e["note"] for e in resolved] == ["first: asked HR", "second: disabled soon"]
+    assert all(e["actor_email"] == "admin@demo.snowwatch.local" and e["at"] for e in resolved)
+    reopened = [e for e in body["history"] if e["kind"] == "reopened"]
+    assert len(reopened) == 2 and all("observed again" in e["note"] for e in reopened)
+    assert body["reopened_at"] == reopened[-1]["at"]
+
+
+def test_acknowledge_and_snooze(api, db, connector_id) -> None:
+    """Given an open alert, when an admin acknowledges it, then it reads back acknowledged with who and when and
+    still counts as open; when snoozed until a day, then it leaves the open counts until then; a member gets 403,
+    a past or far day 422, acknowledging twice 409, and the history lists both with the snooze date."""
+    alert = _stale_alert(api, connector_id, "IVY_NEVER")
+    path = f"{base(connector_id)}/alerts/{alert['id']}"
+    before = security_reads.summary(db, UUID(connector_id)).open_alerts.low
+    assert api.call("PUT", f"{path}/acknowledge", as_="member", json_body={}).status == 403
+    answer = api.call("PUT", f"{path}/acknowledge", json_body={"note": "HR asked"})
+    assert answer.status == 200, answer.body
+    body = answer.json()
+    assert body["status"] == "acknowledged" and body["acknowledged_by_email"] == "admin@demo.snowwatch.local"
+    assert api.call("PUT", f"{path}/acknowledge", json_body={}).status == 409
+    assert api.call("PUT", f"{path}/snooze", json_body={"until": "2020-01-01"}).status == 422
+    assert api.call("PUT", f"{path}/snooze", json_body={"until": "2099-01-01"}).status == 422
+    until = (date.today() + timedelta(days=7)).isoformat()
+    body = api.call("PUT", f"{path}/snooze", json_body={"until": until, "note": "leave"}).json()
+    assert body["snoozed_until"].startswith(until)
+    events = [(e["kind"], e["note"]) for e in body["history"]]
+    assert events[-2:] == [("acknowledged", "HR asked"), ("snoozed", "leave")]
+    assert body["history"][-1]["until"].startswith(until)
+    assert security_reads.summary(db, UUID(connector_id)).open_alerts.low == before - 1

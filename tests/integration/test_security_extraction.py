@@ -14,6 +14,7 @@ import pytest
 from snowwatch.db import query, query_one, transaction
 from snowwatch.models.connectors import Connector
 from snowwatch.models.security import Finding
+from snowwatch.repositories import security_alerts as alerts_repo
 from snowwatch.services import security_alerts, security_reads
 from snowwatch.snowflake import guard
 
@@ -194,3 +195,29 @@ def test_medium_findings_are_not_notified(db, lone_connector) -> None:
     """Given a medium finding, then an alert but no outbox row."""
     _apply(db, lone_connector, [_finding(datetime.now(UTC), severity="medium", subject="M")])
     assert _outbox(db, _alert(db, lone_connector)["id"]) == []
+
+
+def test_a_snoozed_alert_reopens_without_a_notification(db, lone_connector) -> None:
+    """Given a high alert snoozed for a week and then resolved, when newer evidence reopens it, then it is open
+    again with a 'reopened' event but no second outbox row; the history holds opened, snoozed, resolved,
+    reopened in order."""
+    t0 = datetime.now(UTC) - timedelta(hours=2)
+    _apply(db, lone_connector, [_finding(t0, subject="SNOOZY")])
+    alert = _alert(db, lone_connector)
+    admin = query_one(db, "SELECT id FROM enterprise.users WHERE subject = 'demo-admin'")
+    assert admin is not None
+    with transaction(db):
+        assert alerts_repo.snooze_alert(
+            db, lone_connector.id, alert["id"], admin["id"], datetime.now(UTC) + timedelta(days=7), None
+        )
+        assert alerts_repo.resolve_alert(db, lone_connector.id, alert["id"], admin["id"], "looked at it")
+    assert (
+        _apply(db, lone_connector, [_finding(datetime.now(UTC) + timedelta(seconds=1), subject="SNOOZY")])[
+            "alerts_reopened"
+        ]
+        == 1
+    )
+    assert _alert(db, lone_connector)["status"] == "open"
+    assert len(_outbox(db, alert["id"])) == 1
+    kinds = [e["kind"] for e in alerts_repo.alert_history(db, alert["id"])]
+    assert kinds == ["opened", "snoozed", "resolved", "reopened"]

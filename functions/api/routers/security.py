@@ -1,4 +1,4 @@
-"""The security routes (see snowwatch.routes): 7 cached GETs, the manual extraction and the resolve."""
+"""The security routes (see snowwatch.routes): reads, the manual extraction and the alert lifecycle."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from routers._context import caller, conn, connector, settings
 from snowwatch.models.common import Accepted, Instant, Page
 from snowwatch.models.security import (
+    AcknowledgeRequest,
     AdminAccess,
+    AlertDetail,
     AlertOut,
     AlertStatus,
     FailedLogins,
@@ -20,6 +22,7 @@ from snowwatch.models.security import (
     ResolveRequest,
     SecuritySummary,
     Severity,
+    SnoozeRequest,
     StaleUserOut,
 )
 from snowwatch.routes import path_of
@@ -116,6 +119,21 @@ def extract(connector_id: str) -> tuple[Accepted, int]:
     return security.start_extract(conn(router), caller(router), settings(router), cid), 202
 
 
+@router.get(path_of("security_alert"), summary="One alert with its history (resolutions, reopens, acknowledgements)")
+def alert(connector_id: str, alert_id: str) -> AlertDetail:
+    return security.get_alert(conn(router), _connector_id(connector_id), alert_id)
+
+
 @router.put(path_of("security_resolve"), summary="Resolve an alert (admin); a note is required")
-def resolve(connector_id: str, alert_id: str, body: Annotated[ResolveRequest, Body()]) -> AlertOut:
+def resolve(connector_id: str, alert_id: str, body: Annotated[ResolveRequest, Body()]) -> AlertDetail:
     return security.resolve_alert(conn(router), caller(router), _connector_id(connector_id), alert_id, body.note)
+
+
+@router.put(path_of("security_acknowledge"), summary="Acknowledge an open alert (admin)")
+def acknowledge(connector_id: str, alert_id: str, body: Annotated[AcknowledgeRequest, Body()]) -> AlertDetail:
+    return security.acknowledge_alert(conn(router), caller(router), _connector_id(connector_id), alert_id, body)
+
+
+@router.put(path_of("security_snooze"), summary="Snooze an unresolved alert until a day (admin)")
+def snooze(connector_id: str, alert_id: str, body: Annotated[SnoozeRequest, Body()]) -> AlertDetail:
+    return security.snooze_alert(conn(router), caller(router), _connector_id(connector_id), alert_id, body)

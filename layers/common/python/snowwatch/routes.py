@@ -90,7 +90,7 @@ ROUTES: tuple[Route, ...] = (
     Route("budgets_delete", "DELETE", f"{C}/budgets/{{budget_id}}", auth="admin", status=204),
     Route("budgets_history", "GET", f"{C}/budgets/{{budget_id}}/history", query=RANGE),
     Route("budgets_alerts", "GET", f"{C}/budgets/{{budget_id}}/alerts", query=PAGE),
-    # security: the 9 endpoints
+    # security
     Route("security_summary", "GET", f"{SEC}/summary", cache_ttl=300),
     Route(
         "security_alerts",
@@ -111,7 +111,10 @@ ROUTES: tuple[Route, ...] = (
     Route("security_no_mfa", "GET", f"{SEC}/no-mfa", cache_ttl=600, query=PAGE),
     Route("security_admin_access", "GET", f"{SEC}/admin-access", cache_ttl=600),
     Route("security_extract", "POST", f"{SEC}/extract", auth="admin", status=202),
+    Route("security_alert", "GET", f"{SEC}/alerts/{{alert_id}}"),
     Route("security_resolve", "PUT", f"{SEC}/alerts/{{alert_id}}/resolve", auth="admin"),
+    Route("security_acknowledge", "PUT", f"{SEC}/alerts/{{alert_id}}/acknowledge", auth="admin"),
+    Route("security_snooze", "PUT", f"{SEC}/alerts/{{alert_id}}/snooze", auth="admin"),
 )
 
 BY_NAME: dict[str, Route] = {r.name: r for r in ROUTES}

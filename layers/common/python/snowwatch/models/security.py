@@ -8,10 +8,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from snowwatch.models.common import Number
+from snowwatch.models.common import Day, Number
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
-AlertStatus = Literal["open", "resolved"]
+AlertStatus = Literal["open", "acknowledged", "resolved"]
+AlertEventKind = Literal["opened", "acknowledged", "snoozed", "resolved", "reopened"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
 
 
@@ -52,8 +53,39 @@ class AlertOut(BaseModel):
     resolved_at: datetime | None
     resolved_by: UUID | None
     resolved_by_email: str | None = None
-    resolution_note: str | None
+    resolution_note: str | None = Field(description="The last resolution's note (every one is in the history)")
     reopened_count: int
+    reopened_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by_email: str | None = None
+    snoozed_until: datetime | None = Field(
+        default=None, description="Until then the alert does not count as open and reopens without a notification"
+    )
+
+
+class AlertEventOut(BaseModel):
+    kind: AlertEventKind
+    at: datetime
+    actor_email: str | None = Field(description="Who did it; null for the evaluation (opened, reopened)")
+    note: str | None = Field(description="The note given, or for a reopen why it reopened")
+    until: datetime | None = Field(description="For a snooze: until when")
+
+
+class AlertDetail(AlertOut):
+    history: list[AlertEventOut] = Field(description="Every transition, oldest first")
+
+
+class AcknowledgeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SnoozeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    until: Day = Field(description="The alert is snoozed until the start of this day (UTC); at most 90 days ahead")
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class ResolveRequest(BaseModel):

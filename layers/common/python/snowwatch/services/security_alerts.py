@@ -38,20 +38,34 @@ def transition(existing: Mapping[str, Any] | None, observed_at: datetime) -> Tra
     """What a finding does to its alert.
 
     - no alert with this fingerprint: ``insert`` (open, occurrences 1);
-    - an open alert: ``recur`` (last_seen_at moves forward; occurrences +1 when observed_at is newer);
+    - an open or acknowledged alert: ``recur`` (last_seen_at moves forward; occurrences +1 when
+      observed_at is newer);
     - a resolved alert and the finding observed AFTER resolved_at: ``reopen`` (open again,
-      reopened_count +1, the last resolution kept for the record);
+      reopened_count +1, a ``reopened`` event saying why; every earlier resolution stays in the history);
     - a resolved alert and the finding observed at or before resolved_at (old evidence still inside
       the lookback): ``keep_resolved``, nothing changes.
     """
     if existing is None:
         return "insert"
-    if existing["status"] == "open":
+    if existing["status"] in ("open", "acknowledged"):
         return "recur"
     resolved_at = existing.get("resolved_at")
     if resolved_at is not None and observed_at > resolved_at:
         return "reopen"
     return "keep_resolved"
+
+
+def reopen_reason(finding: Finding, resolved_at: datetime) -> str:
+    return (
+        f"{finding.rule_id} observed again at {finding.observed_at.isoformat()}, after the resolution at "
+        f"{resolved_at.isoformat()}: {finding.description}"
+    )[:2000]
+
+
+def snoozed(alert: Mapping[str, Any], now: datetime) -> bool:
+    """Whether the alert is snoozed at ``now`` (a snoozed alert reopens silently and does not count as open)."""
+    until = alert.get("snoozed_until")
+    return until is not None and until > now
 
 
 def notification_payload(alert_id: UUID, finding: Finding, connector: Connector, action: str) -> dict[str, Any]:
@@ -125,6 +139,9 @@ def apply_findings(
             )
             counts["alerts_reopened" if action == "reopen" else "alerts_recurring"] += 1
             if action == "recur":
+                continue
+            alerts_repo.add_event(conn, alert_id, "reopened", note=reopen_reason(f, current["resolved_at"]))
+            if snoozed(current, now):
                 continue
         if f.severity not in NOTIFY_SEVERITIES:
             continue

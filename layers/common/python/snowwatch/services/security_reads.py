@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
-from snowwatch.db import Connection
-from snowwatch.errors import NotFoundError, ValidationFailedError
+from snowwatch.db import Connection, transaction
+from snowwatch.errors import ConflictError, NotFoundError, ValidationFailedError
 from snowwatch.models.common import Accepted, Caller, Page
 from snowwatch.models.jobs import RunRequest
 from snowwatch.models.security import (
+    AcknowledgeRequest,
     AdminAccess,
     AdminAccessOut,
     AdminGrantPath,
+    AlertDetail,
+    AlertEventOut,
     AlertOut,
     ExtractionInfo,
     FailedLogins,
@@ -27,6 +30,7 @@ from snowwatch.models.security import (
     NoMfaUserOut,
     SecuritySummary,
     SeverityCounts,
+    SnoozeRequest,
     StaleUserOut,
 )
 from snowwatch.observability import logger
@@ -37,6 +41,7 @@ from snowwatch.services import jobs
 from snowwatch.services.security_rules.admins import ADMINS_MAX_EXCLUSIVE, ADMINS_MIN
 from snowwatch.settings import ApiSettings
 
+MAX_SNOOZE = timedelta(days=90)
 SCORE_WEIGHTS = {"critical": 20, "high": 8, "medium": 3, "low": 1, "info": 0}
 SCORE_FORMULA = (
     "max(0, 100 - (20 x open critical + 8 x open high + 3 x open medium + 1 x open low)); info alerts weigh 0"
@@ -110,22 +115,65 @@ def list_alerts(
     return Page[AlertOut](items=[_alert_out(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
-def resolve_alert(conn: Connection, caller: Caller, connector_id: UUID, alert_id: str, note: str) -> AlertOut:
-    """Resolve an alert of this connector (the route already checked the connector belongs to the caller's
-    org); an unknown, malformed or other connector's alert id is 404."""
+def _alert_id(alert_id: str) -> UUID:
     try:
-        aid = UUID(alert_id)
+        return UUID(alert_id)
     except ValueError as exc:
         raise NotFoundError("alert not found") from exc
-    if not note or not note.strip():
-        raise ValidationFailedError("a resolution note is required")
-    if not alerts_repo.resolve_alert(conn, connector_id, aid, caller.user_id, note.strip()):
-        raise NotFoundError("alert not found")
+
+
+def get_alert(conn: Connection, connector_id: UUID, alert_id: str) -> AlertDetail:
+    """One alert with its history (every transition, oldest first)."""
+    aid = _alert_id(alert_id)
     row = alerts_repo.get_alert(conn, connector_id, aid)
     if row is None:
         raise NotFoundError("alert not found")
-    logger.info("security alert resolved", extra={"alert_id": str(aid), "rule_id": row["rule_id"]})
-    return _alert_out(row)
+    history = [AlertEventOut.model_validate(e) for e in alerts_repo.alert_history(conn, aid)]
+    return AlertDetail(**_alert_out(row).model_dump(), history=history)
+
+
+def _changed(conn: Connection, connector_id: UUID, aid: UUID, done: bool, refused: str) -> AlertDetail:
+    if not done:
+        if alerts_repo.get_alert(conn, connector_id, aid) is None:
+            raise NotFoundError("alert not found")
+        raise ConflictError(refused)
+    return get_alert(conn, connector_id, str(aid))
+
+
+def resolve_alert(conn: Connection, caller: Caller, connector_id: UUID, alert_id: str, note: str) -> AlertDetail:
+    """Resolve an open or acknowledged alert of this connector (the route already checked the connector
+    belongs to the caller's org); an unknown, malformed or other connector's alert id is 404, a resolved one 409."""
+    aid = _alert_id(alert_id)
+    if not note or not note.strip():
+        raise ValidationFailedError("a resolution note is required")
+    with transaction(conn):
+        done = alerts_repo.resolve_alert(conn, connector_id, aid, caller.user_id, note.strip())
+    logger.info("security alert resolved", extra={"alert_id": str(aid), "done": done})
+    return _changed(conn, connector_id, aid, done, "the alert is already resolved")
+
+
+def acknowledge_alert(
+    conn: Connection, caller: Caller, connector_id: UUID, alert_id: str, body: AcknowledgeRequest
+) -> AlertDetail:
+    """Acknowledge an open alert (409 when it is not open)."""
+    aid = _alert_id(alert_id)
+    with transaction(conn):
+        done = alerts_repo.acknowledge_alert(conn, connector_id, aid, caller.user_id, body.note)
+    return _changed(conn, connector_id, aid, done, "only an open alert can be acknowledged")
+
+
+def snooze_alert(
+    conn: Connection, caller: Caller, connector_id: UUID, alert_id: str, body: SnoozeRequest, today: date | None = None
+) -> AlertDetail:
+    """Snooze an unresolved alert until a day in the next 90 days (409 when it is resolved)."""
+    aid = _alert_id(alert_id)
+    today = today or datetime.now(UTC).date()
+    if not today < body.until <= today + MAX_SNOOZE:
+        raise ValidationFailedError(f"until must be after today and at most {MAX_SNOOZE.days} days ahead")
+    until = datetime.combine(body.until, time.min, tzinfo=UTC)
+    with transaction(conn):
+        done = alerts_repo.snooze_alert(conn, connector_id, aid, caller.user_id, until, body.note)
+    return _changed(conn, connector_id, aid, done, "a resolved alert cannot be snoozed")
 
 
 def stale_users(conn: Connection, connector_id: UUID, limit: int, offset: int) -> Page[StaleUserOut]:
