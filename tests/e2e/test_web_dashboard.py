@@ -519,6 +519,38 @@ def test_create_a_budget_with_custom_emails_and_see_it_listed(web: dict[str, Any
     assert seen["url"].endswith(f"/budgets/{seen['id']}")
 
 
+def test_add_a_connector_beside_its_snowflake_setup(web: dict[str, Any]) -> None:
+    """Given an admin on the dashboard
+    When they open "Add connector", rename the role, submit a malformed account identifier, fix it and submit
+    Then the Snowflake setup (docs/snowflake-setup.md) follows the form's role name with a Copy button per
+    step, the server's 422 sits on the account field, and the created connector's page shows its details
+    and its setup; the API has it, in this org."""
+    name = "E2E added account"
+    seen = browse(
+        web,
+        "add_connector",
+        {"name": name, "role": "FINOPS_READER", "account": "ACME-E2E", "key": new_private_key_pem()},
+    )
+    try:
+        assert "GRANT DATABASE ROLE SNOWFLAKE.USAGE_VIEWER" in seen["before"] and "SNOWWATCH_READER" in seen["before"]
+        assert "TO ROLE FINOPS_READER" in seen["after"] and "SNOWWATCH_READER" not in seen["after"]
+        assert "CREATE USER IF NOT EXISTS SNOWWATCH" in seen["after"]
+        assert seen["copyButtons"] >= 5
+        assert seen["refused"]["invalid"] == "true" and "ORGNAME-ACCOUNTNAME" in seen["refused"]["text"]
+        assert seen["violations"] == []
+        created = seen["picker"]
+        assert seen["url"] == f"/connectors/{created}/connector"
+        assert name in seen["details"] and "ACME-E2E" in seen["details"] and "not synced yet" in seen["details"]
+        assert "TO ROLE FINOPS_READER" in seen["setup"]
+        status, body = http(web["base"], "GET", f"/api/connectors/{created}", web["token"])
+        assert status == 200 and body["name"] == name and body["role_name"] == "FINOPS_READER"
+    finally:
+        status, page = http(web["base"], "GET", "/api/connectors?limit=500", web["token"])
+        for c in page["items"]:
+            if c["name"] == name:
+                http(web["base"], "DELETE", f"/api/connectors/{c['id']}", web["token"])
+
+
 def test_budget_form_errors_sit_next_to_their_fields(web: dict[str, Any]) -> None:
     """Given the new-budget form,
     when it is sent with no name and no amount, then each field is marked with its own message;

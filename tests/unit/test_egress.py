@@ -7,11 +7,17 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from uuid import uuid4
 
 import pytest
 
 from snowwatch import egress
+from snowwatch.models.notifications import Notification
+from snowwatch.notify import SendError
+from snowwatch.notify.slack import SlackSender
+from snowwatch.settings import NotifySettings
 
 SLACK = egress.Policy(frozenset({"hooks.slack.com"}), frozenset())
 
@@ -69,7 +75,7 @@ class _Hostile(BaseHTTPRequestHandler):
             self.end_headers()
             return
         body = b"secret-internal-reply"
-        self.send_response(200)
+        self.send_response(500 if self.path == "/leaky" else 200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -107,3 +113,26 @@ def test_redirects_are_not_followed(hostile: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as answer:
         egress.opener(exempt).open(urllib.request.Request(f"http://{hostile}/redirect", data=b"{}"), timeout=2)
     assert answer.value.code == 302 and _Hostile.hits == 1
+
+
+def test_a_failed_delivery_keeps_the_status_and_a_fixed_reason_never_the_reply(hostile: str) -> None:
+    """Given a webhook (an exempt local stub) that answers 500 with an internal body
+    When the Slack sender delivers to it
+    Then the failure says the status code and a reason from the fixed vocabulary, and nothing of the reply."""
+    settings = NotifySettings.model_validate(
+        {
+            "DATABASE_URL": "postgresql://unused/x",
+            "EGRESS_EXEMPT_HOSTS": hostile,
+            "NOTIFY_SLACK_RETRY_BACKOFF_SECONDS": 0,
+        }
+    )
+    sender = SlackSender(settings, read_secret=lambda ref, org: {"webhook_url": f"http://{hostile}/leaky"})
+    notification = Notification(
+        id=uuid4(), org_id=uuid4(), connector_id=uuid4(), source_type="budget_alert", source_id=uuid4(),
+        channel="slack", recipients=[], payload={"slack": {"secret_ref": "ref"}, "budget_name": "b"},
+        status="sending", attempts=1, dedupe_key="k", created_at=datetime.now(UTC),
+    )  # fmt: skip
+    with pytest.raises(SendError) as failure:
+        sender.send(notification)
+    assert str(failure.value) == "Slack webhook 500 error"
+    assert "secret" not in str(failure.value) and "internal" not in str(failure.value)

@@ -266,6 +266,46 @@ const scenarios = {
   },
 
   /** Errors on the budget form: each next to its field, threshold rows named. */
+  /** Add a connector: the Snowflake setup follows the form's names; a server 422 sits on its field. */
+  async add_connector(ctx, args) {
+    const { page } = ctx;
+    await ctx.signIn("/");
+    await page.getByRole("link", { name: "Add connector" }).click();
+    await settle(page);
+    const form = page.getByRole("form", { name: "Add a Snowflake account" });
+    const setup = page.locator("#snowflake-setup");
+    const before = (await setup.innerText()).trim();
+    await form.locator("input[name=role_name]").fill(args.role);
+    const after = (await setup.innerText()).trim();
+    await form.locator("input[name=name]").fill(args.name);
+    await form.locator("input[name=account_identifier]").fill("not an account!");
+    await form.locator("textarea[name=private_key]").fill(args.key);
+    await act(page, "/api/connectors", () => form.getByRole("button", { name: "Add connector" }).click());
+    const field = form.locator("input[name=account_identifier]");
+    const refused = {
+      invalid: await field.getAttribute("aria-invalid"),
+      text: (await page.locator("#c-account_identifier-err").innerText()).trim(),
+    };
+    const copyButtons = await setup.getByRole("button", { name: /^Copy: step / }).count();
+    const violations = await axe(page);
+    await shot(page, "connector-new");
+    await field.fill(args.account);
+    await act(page, "/api/connectors", () => form.getByRole("button", { name: "Add connector" }).click());
+    await page.locator("#connector-details").waitFor({ timeout: TIMEOUT });
+    await settle(page);
+    return {
+      before,
+      after,
+      refused,
+      copyButtons,
+      violations,
+      url: pathAndQuery(page),
+      details: (await page.locator("#connector-details").innerText()).trim(),
+      setup: (await page.locator("#snowflake-setup").innerText()).trim(),
+      picker: await page.locator("#connector").inputValue(),
+    };
+  },
+
   async budget_form_errors(ctx, args) {
     const { page } = ctx;
     await ctx.signIn(`/connectors/${args.connector}/budgets`);

@@ -16,6 +16,7 @@ import {
 } from "./auth";
 import { ErrorBox, Loading, useGet } from "./components";
 import { BudgetsPage } from "./pages/budgets";
+import { ConnectorPage, NewConnectorPage } from "./pages/connectors";
 import { CostPage } from "./pages/cost";
 import { HomePage } from "./pages/home";
 import { JobsPage } from "./pages/jobs";
@@ -215,7 +216,8 @@ function Shell({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
 
   const first = useRef(true);
   useEffect(() => {
-    const title = page === "home" ? "Home" : page === "jobs" ? "Jobs" : CONNECTOR_PAGES.find((p) => p.id === page)?.title ?? "";
+    const title =
+      page === "home" ? "Home" : page === "jobs" ? "Jobs" : page === "newconnector" ? "Add a connector" : (CONNECTOR_PAGES.find((p) => p.id === page)?.title ?? "");
     document.title = `${title}${selected ? ` · ${selected.name}` : ""} · snowwatch`;
     if (!first.current) document.getElementById("main")?.focus();
     first.current = false;
@@ -227,10 +229,21 @@ function Shell({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
   else if (!me.data || !connectors.data) body = <Loading />;
   else if (page === "home") body = <HomePage connectors={list} />;
   else if (page === "jobs") body = <JobsPage me={me.data} connectors={list} />;
+  else if (page === "newconnector")
+    body = (
+      <NewConnectorPage
+        isAdmin={isAdmin}
+        onCreated={(c) => {
+          connectors.reload();
+          navigate(connectorHref(c.id, "connector"));
+        }}
+      />
+    );
   else if (page === "notfound") body = <div class="state empty">There is no such page. <a href="/" onClick={onLinkClick}>Go home</a>.</div>;
   else if (!selected) body = <div class="state error" role="alert">This connector does not exist or belongs to another organization.</div>;
   else if (ctx && page === "cost") body = <CostPage ctx={ctx} key={ctx.connectorId} />;
   else if (ctx && page === "budgets") body = <BudgetsPage ctx={ctx} budgetId={route.page === "budgets" ? route.budgetId : undefined} key={ctx.connectorId} />;
+  else if (ctx && page === "connector") body = <ConnectorPage ctx={ctx} key={ctx.connectorId} />;
   else if (ctx) body = <SecurityPage ctx={ctx} key={ctx.connectorId} />;
 
   const connectorPage = CONNECTOR_PAGES.some((p) => p.id === page) ? (page as (typeof CONNECTOR_PAGES)[number]["id"]) : "security";
@@ -282,6 +295,11 @@ function Shell({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
               </option>
             ))}
           </select>
+          {isAdmin && (
+            <a class="link small" href="/connectors/new" onClick={onLinkClick} aria-current={page === "newconnector" ? "page" : undefined}>
+              Add connector
+            </a>
+          )}
           <span class="whoami small" data-testid="whoami">
             {me.data ? `${me.data.email} · ${me.data.role}` : ""}
           </span>

@@ -456,3 +456,26 @@ export function FieldError({ id, text }: { id: string; text?: string }) {
     </span>
   );
 }
+
+/** A code snippet (SQL a user may run in Snowflake) with a Copy button named after it. */
+export function CodeBlock({ code, label, lang = "sql" }: { code: string; label: string; lang?: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div class="code-block">
+      <pre class={`code lang-${lang}`} tabIndex={0} aria-label={label}>
+        <code>{code}</code>
+      </pre>
+      <button
+        type="button"
+        class="copy"
+        aria-label={`Copy: ${label}`}
+        onClick={() => {
+          void navigator.clipboard?.writeText(code).then(() => setCopied(true), () => setCopied(false));
+          setTimeout(() => setCopied(false), 2000);
+        }}
+      >
+        {copied ? "Copied" : "Copy"}
+      </button>
+    </div>
+  );
+}

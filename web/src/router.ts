@@ -7,15 +7,18 @@
 //   /connectors/{id}/security?alert=…   a connector's security page, with that alert opened
 //   /connectors/{id}/cost
 //   /connectors/{id}/budgets[/{budget}] budgets, with that budget opened
+//   /connectors/{id}/connector          what the connector connects with, and its Snowflake setup
+//   /connectors/new                     add a connector (admins)
 //   /signin/callback                    OIDC redirect target
 import { createContext } from "preact";
 import { useContext, useEffect, useState } from "preact/hooks";
 import { CALLBACK_PATH } from "./auth";
 
-export type ConnectorPage = "security" | "cost" | "budgets";
+export type ConnectorPage = "security" | "cost" | "budgets" | "connector";
 export type Route =
   | { page: "home" }
   | { page: "jobs" }
+  | { page: "newconnector" }
   | { page: ConnectorPage; connectorId: string; budgetId?: string }
   | { page: "callback" }
   | { page: "notfound" };
@@ -24,6 +27,7 @@ export const CONNECTOR_PAGES: { id: ConnectorPage; title: string }[] = [
   { id: "security", title: "Security" },
   { id: "cost", title: "Cost" },
   { id: "budgets", title: "Budgets" },
+  { id: "connector", title: "Connector" },
 ];
 
 export function parseRoute(pathname: string): Route {
@@ -31,6 +35,7 @@ export function parseRoute(pathname: string): Route {
   if (pathname === CALLBACK_PATH) return { page: "callback" };
   if (parts.length === 0) return { page: "home" };
   if (parts.length === 1 && parts[0] === "jobs") return { page: "jobs" };
+  if (parts.length === 2 && parts[0] === "connectors" && parts[1] === "new") return { page: "newconnector" };
   if (parts[0] === "connectors" && parts[1]) {
     const page = (parts[2] ?? "security") as ConnectorPage;
     if (!CONNECTOR_PAGES.some((p) => p.id === page)) return { page: "notfound" };

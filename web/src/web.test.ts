@@ -5,6 +5,7 @@ import { pkceChallenge, refreshAt } from "./auth";
 import { labelStep, shortLabel } from "./charts";
 import { addDays, bucketCounts, matches, rangeFrom, rangeInstants, sortRows, toCsv, todayIn } from "./format";
 import { fieldErrors, fieldLabel } from "./pages/budgets";
+import { setupSteps } from "./setup";
 import { totalRows } from "./pages/jobs";
 import { openCounts } from "./pages/security";
 import { connectorHref, legacyHashTarget, parseRoute } from "./router";
@@ -107,5 +108,18 @@ describe("state after actions", () => {
   });
   it("sums a run's row counts", () => {
     expect(totalRows({ a: 2, b: 3, rules: { x: 1 } })).toBe(5);
+  });
+});
+
+describe("snowflake setup", () => {
+  it("shows every numbered step of docs/snowflake-setup.md with the form's names", () => {
+    const steps = setupSteps({ role: "FINOPS_READER", warehouse: "FINOPS_WH", user: "FINOPS_SVC" });
+    expect(steps.map((s) => s.title.slice(0, 2))).toEqual(["1.", "2.", "3.", "4.", "5."]);
+    const sql = steps.map((s) => s.code).join("\n");
+    expect(sql).toContain("GRANT DATABASE ROLE SNOWFLAKE.USAGE_VIEWER      TO ROLE FINOPS_READER;");
+    expect(sql).toContain("GRANT USAGE ON WAREHOUSE FINOPS_WH TO ROLE FINOPS_READER;");
+    expect(sql).toContain("CREATE USER IF NOT EXISTS FINOPS_SVC");
+    expect(sql).toContain("ALTER USER FINOPS_SVC SET NETWORK_POLICY = SNOWWATCH_EGRESS;");
+    expect(sql).not.toMatch(/SNOWWATCH_READER|SNOWWATCH_WH/);
   });
 });

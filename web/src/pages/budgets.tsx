@@ -7,6 +7,7 @@ import type { Ctx } from "../app";
 import { BudgetBar, LineChart } from "../charts";
 import { Async, Badge, FieldError, RangePicker, Section, Table, useGet } from "../components";
 import { fmtCredits, fmtMoney, fmtNumber, fmtPercent, fmtTime, parseEmails, rangeFrom, type DateRange } from "../format";
+import { fieldErrors as formErrors, type Errors, type FormWords } from "../forms";
 import { connectorHref, navigate, useQuery } from "../router";
 
 type Budget = Schemas["BudgetOut"];
@@ -278,7 +279,6 @@ function BudgetAlerts({ ctx, b }: { ctx: Ctx; b: Budget }) {
 }
 
 // ---------------------------------------------------------------- the form
-type Errors = Record<string, string>;
 
 const FIELD_NAMES: Record<string, string> = {
   name: "Name",
@@ -294,31 +294,11 @@ const FIELD_NAMES: Record<string, string> = {
   active: "Active",
 };
 
-/** A 422 detail's message in words a person reads (never the raw validator text alone). */
-export function friendly(d: { loc: (string | number)[]; msg: string; type: string }): string {
-  const field = String(d.loc[0] ?? "");
-  if (d.type === "string_too_short" || d.type === "missing") {
-    return field === "name" ? "Give the budget a name." : `${FIELD_NAMES[field] ?? "This field"} is required.`;
-  }
-  if (d.type === "greater_than" || d.type === "greater_than_equal") return "Must be a positive number.";
-  const most = /less than(?: or equal to)? ([\d.]+)/.exec(d.msg);
-  if (most) return `Must be at most ${Number(most[1]).toLocaleString("en-US")}.`;
-  if (d.type === "string_too_long") return "Too long.";
-  const m = d.msg.replace(/^Value error, /, "");
-  return m.charAt(0).toUpperCase() + m.slice(1) + (m.endsWith(".") ? "" : ".");
-}
+const WORDS: FormWords = { noun: "budget", labels: FIELD_NAMES };
 
-/** Field errors from a 422 answer, keyed by field ("name", "thresholds.1", "alert_emails", "slack"…). */
+/** Field errors of the budget form, keyed by field ("name", "thresholds.1", "alert_emails", "slack"…). */
 export function fieldErrors(details: unknown): Errors {
-  const out: Errors = {};
-  if (!Array.isArray(details)) return out;
-  for (const raw of details) {
-    const d = raw as { loc?: (string | number)[]; msg?: string; type?: string };
-    const loc = (d.loc ?? []).filter((p) => p !== "body");
-    const key = loc[0] === "thresholds" && typeof loc[1] === "number" ? `thresholds.${loc[1]}` : String(loc[0] ?? "form");
-    out[key] ??= friendly({ loc, msg: d.msg ?? "is not valid", type: d.type ?? "" });
-  }
-  return out;
+  return formErrors(details, WORDS);
 }
 
 /** Where an error key is shown, in words ("Threshold 2", "Name"). */
