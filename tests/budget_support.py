@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 from uuid import UUID
 
 from snowwatch.db import Connection, query_one
+from snowwatch.repositories import budgets as budgets_repo
 
 
 def demo_org_id(conn: Connection) -> UUID:
@@ -41,6 +42,22 @@ def make_connector(
         tz=timezone,
     )
     return cid
+
+
+def insert_budget(conn: Connection, connector_id: UUID, **overrides: Any) -> UUID:
+    """A budget row straight through the repository: account scope, monthly, 800 credits, no thresholds."""
+    values = {
+        "connector_id": connector_id,
+        "name": overrides.pop("name", "b"),
+        "scope_type": "account",
+        "period": "monthly",
+        "amount": Decimal(800),
+        "amount_unit": "credits",
+        "thresholds": [],
+        "alert_emails": ["finops@example.com"],
+        **overrides,
+    }
+    return budgets_repo.insert(conn, values)
 
 
 def add_warehouse_metering(

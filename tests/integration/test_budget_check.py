@@ -13,6 +13,7 @@ from tests.budget_support import (
     add_tagged_queries,
     add_warehouse_metering,
     demo_org_id,
+    insert_budget,
     job_ctx,
     make_connector,
 )
@@ -21,23 +22,6 @@ pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 MONTH_START = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def _budget(db, cid: UUID, **kw) -> UUID:
-    from snowwatch.repositories import budgets as repo
-
-    values = {
-        "connector_id": cid,
-        "name": kw.pop("name", "b"),
-        "scope_type": "account",
-        "period": "monthly",
-        "amount": Decimal(800),
-        "amount_unit": "credits",
-        "thresholds": [],
-        "alert_emails": ["finops@example.com"],
-        **kw,
-    }
-    return repo.insert(db, values)
 
 
 def _alerts(db, bid: UUID) -> list[tuple]:
@@ -60,7 +44,7 @@ def test_account_thresholds_actual_forecast_and_absolute_fire_once(db, job_setti
     thresholds fire; a second run fires nothing."""
     cid = make_connector(db, demo_org_id(db))
     add_metering(db, cid, MONTH_START - timedelta(days=10), 24 * 40, 1)
-    bid = _budget(
+    bid = insert_budget(
         db,
         cid,
         thresholds=[
@@ -93,7 +77,7 @@ def test_next_period_fires_again(db, job_settings) -> None:
     """Given a daily budget that fired today, when tomorrow's spend crosses again, then it fires for tomorrow."""
     cid = make_connector(db, demo_org_id(db))
     add_metering(db, cid, NOW - timedelta(days=2), 24 * 4, 2)
-    bid = _budget(db, cid, period="daily", amount=Decimal(20), thresholds=[{"type": "percent", "value": 100}])
+    bid = insert_budget(db, cid, period="daily", amount=Decimal(20), thresholds=[{"type": "percent", "value": 100}])
     assert _check(db, job_settings, cid)["alerts"] == 1  # 12 h x 2 = 24 >= 20
     assert _check(db, job_settings, cid, now=NOW + timedelta(hours=6))["alerts"] == 0
     assert _check(db, job_settings, cid, now=NOW + timedelta(days=1))["alerts"] == 1
@@ -105,7 +89,7 @@ def test_warehouse_scope_counts_only_listed_warehouses_and_currency_uses_price(d
     cid = make_connector(db, demo_org_id(db), credit_price="2.5")
     add_warehouse_metering(db, cid, "ETL_WH", MONTH_START, 24, 1)  # 24 credits = 60.0 currency
     add_warehouse_metering(db, cid, "BI_WH", MONTH_START, 24, 100)
-    bid = _budget(
+    bid = insert_budget(
         db,
         cid,
         scope_type="warehouses",
@@ -123,7 +107,7 @@ def test_query_tag_scope_uses_attributed_credits(db, job_settings) -> None:
     cid = make_connector(db, demo_org_id(db))
     add_tagged_queries(db, cid, "team:etl", MONTH_START + timedelta(days=1), 100, 0.5)  # 50 credits
     add_tagged_queries(db, cid, "team:bi", MONTH_START + timedelta(days=1), 100, 5)
-    bid = _budget(
+    bid = insert_budget(
         db,
         cid,
         scope_type="query_tag",
@@ -140,7 +124,7 @@ def test_period_boundaries_follow_the_connector_timezone(db, job_settings) -> No
     and spend from 04:00 UTC March 19 (00:00 EDT) on counts."""
     cid = make_connector(db, demo_org_id(db), timezone="America/New_York")
     add_metering(db, cid, datetime(2026, 3, 19, 0, tzinfo=UTC), 26, 1)  # 00:00Z 19th .. 01:00Z 20th
-    bid = _budget(db, cid, period="daily", amount=Decimal(100), thresholds=[{"type": "absolute", "value": 1}])
+    bid = insert_budget(db, cid, period="daily", amount=Decimal(100), thresholds=[{"type": "absolute", "value": 1}])
     _check(db, job_settings, cid, now=datetime(2026, 3, 20, 2, 0, tzinfo=UTC))
     (row,) = _alerts(db, bid)
     assert row[2] == "2026-03-19"
@@ -151,7 +135,7 @@ def test_weekly_quarterly_yearly_periods(db, job_settings) -> None:
     from snowwatch.repositories import budgets as repo
 
     cid = make_connector(db, demo_org_id(db))
-    ids = {p: _budget(db, cid, name=p, period=p) for p in ("weekly", "quarterly", "yearly")}
+    ids = {p: insert_budget(db, cid, name=p, period=p) for p in ("weekly", "quarterly", "yearly")}
     status = repo.status(db, NOW, cid)
     assert str(status[ids["weekly"]]["period_start"]) == "2026-03-16"  # Monday
     assert str(status[ids["weekly"]]["period_end"]) == "2026-03-22"
@@ -165,7 +149,7 @@ def test_empty_alert_emails_go_to_org_admins_and_slack_gets_its_own_row(db, job_
     and one Slack row, each with a unique dedupe key."""
     cid = make_connector(db, demo_org_id(db))
     add_metering(db, cid, MONTH_START, 24, 10)
-    bid = _budget(
+    bid = insert_budget(
         db,
         cid,
         alert_emails=[],
@@ -188,11 +172,11 @@ def test_empty_alert_emails_go_to_org_admins_and_slack_gets_its_own_row(db, job_
 def test_inactive_budgets_and_paused_connectors_are_skipped(db, job_settings) -> None:
     cid = make_connector(db, demo_org_id(db))
     add_metering(db, cid, MONTH_START, 24, 10)
-    _budget(db, cid, active=False, thresholds=[{"type": "percent", "value": 1}])
+    insert_budget(db, cid, active=False, thresholds=[{"type": "percent", "value": 1}])
     assert _check(db, job_settings, cid)["alerts"] == 0
     paused = make_connector(db, demo_org_id(db))
     add_metering(db, paused, MONTH_START, 24, 10)
-    _budget(db, paused, thresholds=[{"type": "percent", "value": 1}])
+    insert_budget(db, paused, thresholds=[{"type": "percent", "value": 1}])
     db.run("UPDATE enterprise.connectors SET status = 'paused' WHERE id = :c", c=paused)
     assert _check(db, job_settings, paused)["alerts"] == 0
 
@@ -203,7 +187,7 @@ def test_snapshot_is_one_row_per_budget_per_day_and_idempotent(db, job_settings)
 
     cid = make_connector(db, demo_org_id(db))
     add_metering(db, cid, MONTH_START, 24 * 25, 1)
-    bid = _budget(db, cid, thresholds=[])
+    bid = insert_budget(db, cid, thresholds=[])
     ctx = job_ctx(db, cid, job_settings)
     assert snapshot_budgets(db, ctx, now=NOW) == {"snapshots_closed": 1, "snapshots_today": 1}
     snapshot_budgets(db, ctx, now=NOW + timedelta(hours=1))

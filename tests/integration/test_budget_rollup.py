@@ -13,28 +13,18 @@ from uuid import UUID
 
 import pytest
 
-from tests.budget_support import add_metering, add_warehouse_metering, demo_org_id, job_ctx, make_connector
+from tests.budget_support import (
+    add_metering,
+    add_warehouse_metering,
+    demo_org_id,
+    insert_budget,
+    job_ctx,
+    make_connector,
+)
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
-
-
-def _budget(db, cid: UUID, **kw: Any) -> UUID:
-    from snowwatch.repositories import budgets as repo
-
-    values = {
-        "connector_id": cid,
-        "name": kw.pop("name", "b"),
-        "scope_type": "account",
-        "period": "monthly",
-        "amount": Decimal(800),
-        "amount_unit": "credits",
-        "thresholds": [],
-        "alert_emails": ["finops@example.com"],
-        **kw,
-    }
-    return repo.insert(db, values)
 
 
 def _rebuild(db, cid: UUID, since: datetime | None = None) -> None:
@@ -73,9 +63,11 @@ def _twins(db, timezone: str) -> tuple[UUID, UUID]:
         add_warehouse_metering(db, cid, "ETL_WH", start, hours, 1.5)
         add_warehouse_metering(db, cid, "BI_WH", start + timedelta(hours=7), hours - 7, 0.75)
         for period in ("daily", "weekly", "monthly", "quarterly", "yearly"):
-            _budget(db, cid, name=f"acct-{period}", period=period)
-            _budget(db, cid, name=f"etl-{period}", period=period, scope_type="warehouses", scope_warehouses=["ETL_WH"])
-            _budget(
+            insert_budget(db, cid, name=f"acct-{period}", period=period)
+            insert_budget(
+                db, cid, name=f"etl-{period}", period=period, scope_type="warehouses", scope_warehouses=["ETL_WH"]
+            )
+            insert_budget(
                 db,
                 cid,
                 name=f"both-{period}",
@@ -227,10 +219,10 @@ def test_the_hourly_metering_sync_feeds_the_next_budget_check_within_the_hour(db
     timezone = "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # (POSIX signs: Etc/GMT-2 is UTC+2)
     local_midnight = hour - timedelta(hours=12)
     cid = make_connector(db, demo_org_id(db), timezone=timezone)
-    account = _budget(
+    account = insert_budget(
         db, cid, name="today", period="daily", amount=Decimal(100), thresholds=[{"type": "percent", "value": 100}]
     )
-    forecast = _budget(
+    forecast = insert_budget(
         db,
         cid,
         name="etl-forecast",
