@@ -280,3 +280,17 @@ def test_evidence_is_capped_and_json_ready() -> None:
                   judge=lambda rows, now: [base.Draft("s", "d", [{"at": NOW}] * 30, None, NOW)])  # fmt: skip
     (f,) = r.findings([], NOW)
     assert len(f.evidence) == 25 and f.evidence[0] == {"at": NOW.isoformat()}
+
+
+def test_incident_links_come_from_the_subject_and_the_evidence() -> None:
+    """Given a user-subject finding whose evidence names IPs and an unidentified user, then its links are the
+    user and the IPs, without the placeholder; a rule that does not group has no links."""
+    burst = next(r for r in rules.RULES if r.id == "failed_login_burst_user")
+    row = {"subject": "EVE", "max_in_window": 5, "failures": 5, "first_failure": NOW, "last_failure": NOW,
+           "users": ["EVE", "(unidentified)"], "ips": ["1.1.1.1", None]}  # fmt: skip
+    (f,) = burst.findings([row], NOW)
+    assert f.links == ["ip:1.1.1.1", "user:EVE"]
+    stale = next(r for r in rules.RULES if r.id == "stale_user")
+    row2 = {"user_name": "OLD", "created_on": None, "last_success_login": None, "days_inactive": 100,
+            "has_password": True, "default_role": None}  # fmt: skip
+    assert stale.findings([row2], NOW)[0].links == []

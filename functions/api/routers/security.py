@@ -17,6 +17,8 @@ from snowwatch.models.security import (
     AlertOut,
     AlertStatus,
     FailedLogins,
+    IncidentDetail,
+    IncidentOut,
     LoginEventOut,
     NoMfaUserOut,
     ResolveRequest,
@@ -26,6 +28,7 @@ from snowwatch.models.security import (
     StaleUserOut,
 )
 from snowwatch.routes import path_of
+from snowwatch.services import security_incidents
 from snowwatch.services import security_reads as security
 
 router = Router()
@@ -137,3 +140,34 @@ def acknowledge(connector_id: str, alert_id: str, body: Annotated[AcknowledgeReq
 @router.put(path_of("security_snooze"), summary="Snooze an unresolved alert until a day (admin)")
 def snooze(connector_id: str, alert_id: str, body: Annotated[SnoozeRequest, Body()]) -> AlertDetail:
     return security.snooze_alert(conn(router), caller(router), _connector_id(connector_id), alert_id, body)
+
+
+@router.get(path_of("security_incidents"), summary="Incidents: alerts sharing a user or IP within 24 h, open first")
+def incidents(
+    connector_id: str,
+    status: Annotated[AlertStatus | None, Query()] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[IncidentOut]:
+    return security_incidents.list_incidents(
+        conn(router), _connector_id(connector_id), status=status, limit=limit, offset=offset
+    )
+
+
+@router.get(path_of("security_incident"), summary="One incident with its alerts and history")
+def incident(connector_id: str, incident_id: str) -> IncidentDetail:
+    return security_incidents.get_incident(conn(router), _connector_id(connector_id), incident_id)
+
+
+@router.put(path_of("security_incident_acknowledge"), summary="Acknowledge an open incident (admin)")
+def acknowledge_incident(
+    connector_id: str, incident_id: str, body: Annotated[AcknowledgeRequest, Body()]
+) -> IncidentDetail:
+    cid = _connector_id(connector_id)
+    return security_incidents.acknowledge_incident(conn(router), caller(router), cid, incident_id, body)
+
+
+@router.put(path_of("security_incident_resolve"), summary="Resolve an incident and its alerts (admin); note required")
+def resolve_incident(connector_id: str, incident_id: str, body: Annotated[ResolveRequest, Body()]) -> IncidentDetail:
+    cid = _connector_id(connector_id)
+    return security_incidents.resolve_incident(conn(router), caller(router), cid, incident_id, body.note)

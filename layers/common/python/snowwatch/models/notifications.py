@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Channel = Literal["email", "slack"]
-SourceType = Literal["budget_alert", "security_alert"]
+SourceType = Literal["budget_alert", "security_alert", "security_incident"]
 OutboxStatus = Literal["pending", "sending", "sent", "failed"]
 
 

@@ -34,6 +34,11 @@ class Finding(BaseModel):
     evidence: list[dict[str, Any]] = Field(default_factory=list)
     remediation_sql: str | None = None
     observed_at: datetime
+    links: list[str] = Field(
+        default_factory=list,
+        description="For incident grouping: the users and IPs this finding is about ('user:NAME', 'ip:ADDRESS'); "
+        "empty for rules that do not group",
+    )
 
 
 class AlertOut(BaseModel):
@@ -73,6 +78,39 @@ class AlertEventOut(BaseModel):
 
 class AlertDetail(AlertOut):
     history: list[AlertEventOut] = Field(description="Every transition, oldest first")
+
+
+class IncidentOut(BaseModel):
+    id: UUID
+    connector_id: UUID
+    subject: str = Field(description="The subject of the alert that opened it")
+    keys: list[str] = Field(description="Every user and IP it is about ('user:NAME', 'ip:ADDRESS')")
+    severity: Severity = Field(description="Its most severe alert's")
+    title: str
+    status: AlertStatus
+    first_seen_at: datetime
+    last_seen_at: datetime
+    alert_count: int
+    acknowledged_at: datetime | None
+    acknowledged_by_email: str | None
+    resolved_at: datetime | None
+    resolved_by_email: str | None
+    resolution_note: str | None
+    reopened_count: int
+    reopened_at: datetime | None
+
+
+class IncidentEventOut(BaseModel):
+    kind: Literal["opened", "alert_joined", "acknowledged", "resolved", "reopened"]
+    at: datetime
+    actor_email: str | None
+    note: str | None
+    alert_id: UUID | None
+
+
+class IncidentDetail(IncidentOut):
+    alerts: list[AlertOut] = Field(description="Its alerts (each keeps its own id and lifecycle), most severe first")
+    history: list[IncidentEventOut] = Field(description="Every transition and every alert that joined, oldest first")
 
 
 class AcknowledgeRequest(BaseModel):

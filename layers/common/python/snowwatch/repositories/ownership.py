@@ -16,6 +16,7 @@ from snowwatch.db import Connection
 ITEM_OF_CONNECTOR: dict[str, str] = {
     "budget_id": "SELECT 1 FROM enterprise.snowflake_budgets WHERE id = :id AND connector_id = :connector",
     "alert_id": "SELECT 1 FROM enterprise.snowflake_security_alerts WHERE id = :id AND connector_id = :connector",
+    "incident_id": "SELECT 1 FROM enterprise.snowflake_security_incidents WHERE id = :id AND connector_id = :connector",
 }
 
 

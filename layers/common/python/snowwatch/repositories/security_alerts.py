@@ -14,7 +14,8 @@ from snowwatch.db import Connection, query, query_one
 
 ALERT_COLUMNS = """a.id, a.connector_id, a.rule_id, a.severity, a.fingerprint, a.subject, a.title, a.description,
     a.evidence, a.remediation_sql, a.status, a.first_seen_at, a.last_seen_at, a.occurrences, a.resolved_at,
-    a.resolved_by, a.resolution_note, a.reopened_count, a.reopened_at, a.acknowledged_at, a.snoozed_until"""
+    a.resolved_by, a.resolution_note, a.reopened_count, a.reopened_at, a.acknowledged_at, a.snoozed_until,
+    a.incident_id"""
 # The alert columns plus the people's emails, for the reads.
 ALERT_READ = f"""SELECT {ALERT_COLUMNS}, u.email AS resolved_by_email, k.email AS acknowledged_by_email
     FROM enterprise.snowflake_security_alerts a

@@ -19,6 +19,7 @@ from snowwatch.repositories import security as extraction_repo
 from snowwatch.repositories import security_alerts as alerts_repo
 from snowwatch.repositories import security_identity as identity
 from snowwatch.services import notifications
+from snowwatch.services import security_incidents as incidents
 from snowwatch.services import security_rules as rules
 from snowwatch.services.security_rules.users import STALE_DAYS
 from snowwatch.settings import JobSettings
@@ -138,12 +139,18 @@ def apply_findings(
                 conn, alert_id, data, new_evidence=f.observed_at > current["last_seen_at"], reopen=action == "reopen"
             )
             counts["alerts_reopened" if action == "reopen" else "alerts_recurring"] += 1
-            if action == "recur":
-                continue
-            alerts_repo.add_event(conn, alert_id, "reopened", note=reopen_reason(f, current["resolved_at"]))
-            if snoozed(current, now):
-                continue
-        if f.severity not in NOTIFY_SEVERITIES:
+            if action == "reopen":
+                alerts_repo.add_event(conn, alert_id, "reopened", note=reopen_reason(f, current["resolved_at"]))
+        quiet = action == "recur" or (current is not None and snoozed(current, now))
+        if f.links:  # grouped: the incident notifies, once per opening
+            written: list[UUID] = []
+            counts["notifications"] += incidents.attach(
+                conn, connector, current, alert_id, f, written, notify=not quiet
+            )
+            if outbox_ids is not None:
+                outbox_ids.extend(written)
+            continue
+        if quiet or f.severity not in NOTIFY_SEVERITIES:
             continue
         occurrence = int(current["reopened_count"]) + 1 if current is not None else 0
         ids = _enqueue(

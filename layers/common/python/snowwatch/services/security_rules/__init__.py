@@ -67,12 +67,13 @@ def render_rules_table(rules: Sequence[Rule[Any]] = tuple(RULES)) -> str:
     lines = [
         f"{len(rules)} rules.",
         "",
-        "| Rule id | Severity | Family | What fires | Rationale |",
-        "|---|---|---|---|---|",
+        "| Rule id | Severity | Family | Incident subject | What fires | Rationale |",
+        "|---|---|---|---|---|---|",
     ]
     for r in rules:
         family = r.judge.__module__.rsplit(".", 1)[-1]
-        lines.append(f"| `{r.id}` | {r.severity} | {family} | {_cell(r.fires)} | {_cell(r.rationale)} |")
+        grouped = r.incident or "—"
+        lines.append(f"| `{r.id}` | {r.severity} | {family} | {grouped} | {_cell(r.fires)} | {_cell(r.rationale)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from snowwatch.db import Connection
@@ -49,6 +49,8 @@ class Rule(Generic[R]):
     rationale: str
     fetch: Fetch[R]
     judge: Judge[R]
+    # What the subject is, for event rules whose findings group into incidents; None: never grouped.
+    incident: Literal["user", "ip"] | None = None
 
     def findings(self, rows: Sequence[R], now: datetime) -> list[Finding]:
         """Judge ``rows`` (pure: no I/O)."""
@@ -68,7 +70,26 @@ class Rule(Generic[R]):
             evidence=[jsonable(r) for r in d.evidence[:MAX_EVIDENCE]],
             remediation_sql=d.remediation_sql,
             observed_at=d.observed_at,
+            links=links(self.incident, d) if self.incident else [],
         )
+
+
+USER_FIELDS = ("user_name", "users")
+IP_FIELDS = ("client_ip", "success_ip", "ips", "failure_ips")
+UNKNOWN = ("(unidentified)", "(unknown)", "")
+
+
+def links(kind: str, d: Draft) -> list[str]:
+    """The users and IPs a finding is about: its subject, then those named in its evidence rows."""
+    found = {f"{kind}:{d.subject}"}
+    for row in d.evidence:
+        for prefix, fields in (("user", USER_FIELDS), ("ip", IP_FIELDS)):
+            for name in fields:
+                value = row.get(name)
+                for v in value if isinstance(value, list | tuple) else [value]:
+                    if isinstance(v, str) and v not in UNKNOWN:
+                        found.add(f"{prefix}:{v}")
+    return sorted(found - {f"{kind}:{u}" for u in UNKNOWN})
 
 
 def jsonable(row: Mapping[str, Any]) -> dict[str, Any]:

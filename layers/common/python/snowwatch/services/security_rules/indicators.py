@@ -54,6 +54,7 @@ RULES = [
         "'DBeaver_DBeaverUltimate' running on 'Windows Server 2022'.",
         fetch=lambda conn, c, now: events.attack_tooling_sessions(conn, c, now - EVENT_LOOKBACK),
         judge=judge_tooling,
+        incident="user",
     ),
     Rule(
         id="exfiltration_chain",
@@ -65,5 +66,6 @@ RULES = [
         f"{EXFIL_CHAIN_HOURS} hours: how data left the 2024 victims' accounts.",
         fetch=lambda conn, c, now: events.exfiltration_chains(conn, c, now - EVENT_LOOKBACK, hours=EXFIL_CHAIN_HOURS),
         judge=judge_exfiltration,
+        incident="user",
     ),
 ]

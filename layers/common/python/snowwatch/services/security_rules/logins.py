@@ -116,6 +116,7 @@ RULES = [
             window_minutes=BURST_WINDOW_MINUTES,
         ),
         judge=judge_burst_user,
+        incident="user",
     ),
     Rule(
         id="failed_login_burst_ip",
@@ -133,6 +134,7 @@ RULES = [
             window_minutes=BURST_WINDOW_MINUTES,
         ),
         judge=judge_burst_ip,
+        incident="ip",
     ),
     Rule(
         id="password_spraying",
@@ -146,6 +148,7 @@ RULES = [
             conn, c, now - EVENT_LOOKBACK, min_users=SPRAY_MIN_USERS, window_minutes=SPRAY_WINDOW_MINUTES
         ),
         judge=judge_spraying,
+        incident="ip",
     ),
     Rule(
         id="failures_then_success",
@@ -163,6 +166,7 @@ RULES = [
             window_minutes=FAILURES_BEFORE_SUCCESS_WINDOW_MINUTES,
         ),
         judge=judge_failures_then_success,
+        incident="user",
     ),
     Rule(
         id="malicious_ip_login",
@@ -174,5 +178,6 @@ RULES = [
         "bad actors) in LOGIN_DETAILS; a success from such an IP is critical.",
         fetch=lambda conn, c, now: events.malicious_ip_logins(conn, c, now - EVENT_LOOKBACK),
         judge=judge_malicious_ip,
+        incident="ip",
     ),
 ]

@@ -80,5 +80,6 @@ RULES = [
         "weaker credential that is likely shared or stolen.",
         fetch=lambda conn, c, now: events.keypair_users_password_logins(conn, c, now - EVENT_LOOKBACK),
         judge=judge_keypair_password,
+        incident="user",
     ),
 ]
