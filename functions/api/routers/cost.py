@@ -9,7 +9,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from routers._context import conn, connector
 from snowwatch.models.common import Day
-from snowwatch.models.connectors import Connector
 from snowwatch.models.cost import Anomalies, Daily, Forecast, Overview, Queries, Storage, Users, Warehouses, Waste
 from snowwatch.routes import path_of
 from snowwatch.services import cost, waste
@@ -22,16 +21,14 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def _connector(_path_id: str) -> Connector:
-    """The path's connector, resolved and org-checked once by admission."""
-    return connector(router)
-
-
-@router.get(path_of("cost_overview"), summary="Period totals, change vs previous period, services, top warehouses")
+@router.get(path_of("cost_overview"), summary="Billed totals, change vs previous period, services, top warehouses")
 def overview(
-    connector_id: str, period: Annotated[Literal["7d", "30d", "90d", "mtd", "qtd", "ytd"], Query()] = "30d"
+    connector_id: str,
+    period: Annotated[Literal["7d", "30d", "90d", "mtd", "qtd", "ytd"], Query()] = "30d",
+    start: Annotated[Day | None, Query(description="First local day; with end, replaces period")] = None,
+    end: Annotated[Day | None, Query(description="Last local day, inclusive; with start, replaces period")] = None,
 ) -> Overview:
-    return cost.overview(conn(router), _connector(connector_id), period)
+    return cost.overview(conn(router), connector(router), period, start=start, end=end)
 
 
 @router.get(path_of("cost_daily"), summary="Credits per local day, by service type or warehouse")
@@ -41,24 +38,24 @@ def daily(
     end: End = None,
     group_by: Annotated[Literal["service_type", "warehouse", "total"], Query()] = "service_type",
 ) -> Daily:
-    return cost.daily(conn(router), _connector(connector_id), start, end, group_by)
+    return cost.daily(conn(router), connector(router), start, end, group_by)
 
 
 @router.get(path_of("cost_warehouses"), summary="Per warehouse: credits, idle cost, utilisation, configuration")
 def warehouses(
     connector_id: str, start: Start = None, end: End = None, limit: Limit = 50, offset: Offset = 0
 ) -> Warehouses:
-    return cost.warehouses(conn(router), _connector(connector_id), start, end, limit, offset)
+    return cost.warehouses(conn(router), connector(router), start, end, limit, offset)
 
 
 @router.get(path_of("cost_storage"), summary="Storage trend, per database, top tables, monthly cost")
 def storage(connector_id: str, start: Start = None, end: End = None, limit: Limit = 50, offset: Offset = 0) -> Storage:
-    return cost.storage(conn(router), _connector(connector_id), start, end, limit, offset)
+    return cost.storage(conn(router), connector(router), start, end, limit, offset)
 
 
 @router.get(path_of("cost_waste"), summary="Waste findings with evidence and estimated monthly savings")
 def waste_findings(connector_id: str, start: Start = None, end: End = None) -> Waste:
-    return waste.waste(conn(router), _connector(connector_id), start, end)
+    return waste.waste(conn(router), connector(router), start, end)
 
 
 @router.get(path_of("cost_queries"), summary="Top queries by cost, or by parameterized hash")
@@ -70,7 +67,7 @@ def queries(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Queries:
-    return cost.queries(conn(router), _connector(connector_id), start, end, group_by, limit, offset)
+    return cost.queries(conn(router), connector(router), start, end, group_by, limit, offset)
 
 
 @router.get(path_of("cost_users"), summary="Cost by user or by role")
@@ -82,14 +79,14 @@ def users(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Users:
-    return cost.users(conn(router), _connector(connector_id), start, end, group_by, limit, offset)
+    return cost.users(conn(router), connector(router), start, end, group_by, limit, offset)
 
 
 @router.get(path_of("cost_anomalies"), summary="Days far outside a robust baseline of the previous 28 days")
 def anomalies(connector_id: str, start: Start = None, end: End = None) -> Anomalies:
-    return cost.anomalies(conn(router), _connector(connector_id), start, end)
+    return cost.anomalies(conn(router), connector(router), start, end)
 
 
 @router.get(path_of("cost_forecast"), summary="Month-end forecast from month-to-date spend and the recent run rate")
 def forecast(connector_id: str) -> Forecast:
-    return cost.forecast(conn(router), _connector(connector_id))
+    return cost.forecast(conn(router), connector(router))

@@ -73,7 +73,7 @@ ROUTES: tuple[Route, ...] = (
     Route("jobs_runs_list", "GET", "/api/jobs/runs", query=("job", "connector_id", "status", *PAGE)),
     Route("jobs_runs_get", "GET", "/api/jobs/runs/{run_id}"),
     # cost (all GET, cached)
-    Route("cost_overview", "GET", f"{C}/cost/overview", cache_ttl=300, query=("period",)),
+    Route("cost_overview", "GET", f"{C}/cost/overview", cache_ttl=300, query=("period", *RANGE)),
     Route("cost_daily", "GET", f"{C}/cost/daily", cache_ttl=300, query=(*RANGE, "group_by")),
     Route("cost_warehouses", "GET", f"{C}/cost/warehouses", cache_ttl=300, query=(*RANGE, *PAGE)),
     Route("cost_storage", "GET", f"{C}/cost/storage", cache_ttl=600, query=(*RANGE, *PAGE)),

@@ -22,6 +22,28 @@ CS_BILLED = (
 CS_USED = "Raw CREDITS_USED_CLOUD_SERVICES of the queries, before the daily 10% cloud-services adjustment"
 CREDITS = "credits_compute + credits_cloud_services (billed)"
 
+# Which figure an answer reports (docs/cost.md, "Figures"): every total and every row of one answer is that figure.
+Figure = Literal["billed", "used", "query", "storage"]
+FIGURE = (
+    "billed: credits used + the daily cloud-services adjustment (what Snowflake charges); used: CREDITS_USED "
+    "(compute + cloud services, before the adjustment); query: credits attributed to queries (compute + billed "
+    "cloud services, idle time excluded); storage: bytes x price per TB-month"
+)
+
+
+class SyncState(BaseModel):
+    """Whether the connector's Snowflake data has been read at all: ``never`` means every figure is unknown (not 0)."""
+
+    status: Literal["never", "synced"]
+    last_sync_at: datetime | None
+
+
+class Total(BaseModel):
+    """A breakdown's own total: its rows' credits and amounts add up to exactly these (to the cent)."""
+
+    credits: Number
+    amount: Number
+
 
 class Money(BaseModel):
     """How currency figures in this answer were computed."""
@@ -44,6 +66,9 @@ class Amount(BaseModel):
 
 
 class MonthForecast(BaseModel):
+    """Month-end forecast (figure: used), computed by the budgets' pass (services/forecast.py)."""
+
+    figure: Figure = "used"
     month: str
     month_to_date_credits: Number
     forecast_credits: Number
@@ -54,15 +79,19 @@ class MonthForecast(BaseModel):
 
 
 class Overview(BaseModel):
+    figure: Figure = Field(description=FIGURE)
+    sync: SyncState
     money: Money
     window: Window
-    credits: Number
-    credits_billed: Number
-    amount: Number
-    previous_credits: Number
-    change_pct: Number | None
-    by_service_type: list[Amount]
-    top_warehouses: list[Amount]
+    credits: Number = Field(description="credits used in the window (METERING_HISTORY)")
+    credits_billed: Number = Field(description="the headline: credits used + the cloud-services adjustment")
+    amount: Number = Field(description="credits_billed x money.credit_price")
+    previous_credits: Number | None = Field(description="billed credits of the previous period of the same length")
+    previous_complete: bool = Field(description="false when data starts after the previous period's first day")
+    change_pct: Number | None = Field(description="omitted (null) when the previous period is partial or zero")
+    by_service_type: list[Amount] = Field(description="billed per service type: sums exactly to the headline")
+    warehouses: Total = Field(description="billed credits of all warehouses (WAREHOUSE_METERING)")
+    top_warehouses: list[Amount] = Field(description="top 5 warehouses billed, then 'other': sums to `warehouses`")
     forecast: MonthForecast
 
 
@@ -76,9 +105,12 @@ class DailyPoint(BaseModel):
 
 
 class Daily(BaseModel):
+    figure: Figure
+    sync: SyncState
     money: Money
     window: Window
     group_by: str
+    total: Total
     items: list[DailyPoint]
 
 
@@ -102,8 +134,11 @@ class WarehouseCost(BaseModel):
 
 
 class Warehouses(BaseModel):
+    figure: Figure
+    sync: SyncState
     money: Money
     window: Window
+    total: Total
     page: Page[WarehouseCost]
 
 
@@ -137,6 +172,8 @@ class TableStorage(BaseModel):
 
 
 class Storage(BaseModel):
+    figure: Figure
+    sync: SyncState
     money: Money
     window: Window
     storage_price_per_tb: Number
@@ -158,6 +195,7 @@ class Finding(BaseModel):
 
 
 class Waste(BaseModel):
+    sync: SyncState
     money: Money
     window: Window
     total_estimated_monthly_savings: Number
@@ -182,9 +220,12 @@ class QueryCost(BaseModel):
 
 
 class Queries(BaseModel):
+    figure: Figure
+    sync: SyncState
     money: Money
     window: Window
     group_by: str
+    total: Total
     page: Page[QueryCost]
 
 
@@ -201,9 +242,12 @@ class UserCost(BaseModel):
 
 
 class Users(BaseModel):
+    figure: Figure
+    sync: SyncState
     money: Money
     window: Window
     group_by: str
+    total: Total
     page: Page[UserCost]
 
 
@@ -218,6 +262,8 @@ class Anomaly(BaseModel):
 
 
 class Anomalies(BaseModel):
+    figure: Figure
+    sync: SyncState
     money: Money
     window: Window
     method: str
@@ -225,6 +271,8 @@ class Anomalies(BaseModel):
 
 
 class Forecast(BaseModel):
+    figure: Figure
+    sync: SyncState
     money: Money
     month: MonthForecast
     daily_run_rate_credits: Number

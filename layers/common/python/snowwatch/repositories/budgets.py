@@ -70,7 +70,10 @@ _DAYS = _BUCKET.format(t="d.usage_date", s="d")  # rollup rows: local dates agai
 # raw rows: instants against instants; after the rollup days (today so far) a row lies in every period
 _HOURS = f"CASE WHEN cs.rolled THEN 63 ELSE {_BUCKET.format(t='m.start_time', s='at')} END"
 
-STATE = f"""
+
+def _state(budgets: str) -> str:
+    """The pass over the budgets in ``budgets`` (a table or a subquery with the snowflake_budgets columns)."""
+    return f"""
 cb AS (
     SELECT c.id AS connector_id, c.org_id, c.name AS connector_name, c.timezone, c.currency, c.credit_price,
            e.eval_at, e.eval_local, {ROLLED} AS rolled,
@@ -122,7 +125,7 @@ b AS (
                           WHEN 'monthly' THEN cb.month_l + interval '1 month'
                           WHEN 'quarterly' THEN cb.quarter_l + interval '3 months'
                           ELSE cb.year_l + interval '1 year' END AS end_local
-    FROM enterprise.snowflake_budgets bu
+    FROM {budgets} bu
     JOIN cb ON cb.connector_id = bu.connector_id
     WHERE (NOT :active_only OR bu.active)
       AND (CAST(:budget_id AS uuid) IS NULL OR bu.id = CAST(:budget_id AS uuid))
@@ -228,6 +231,23 @@ state AS (
            p.start_local::date AS period_start, (p.end_local::date - 1) AS period_end
     FROM priced p
 )
+"""
+
+
+STATE = _state("enterprise.snowflake_budgets")
+
+# The month-end forecast of the cost endpoints (overview, forecast, org overview): the pass above over one virtual
+# budget per connector -- account scope, monthly, in credits -- so a monthly account budget and the cost pages agree
+# by construction (one forecast; method in services/forecast.py).
+_VIRTUAL_MONTHLY = (
+    "(SELECT c.id, c.id AS connector_id, 'month-end forecast'::text AS name, 'account'::text AS scope_type,"
+    " '{}'::text[] AS scope_warehouses, NULL::text AS scope_query_tag, 'monthly'::text AS period,"
+    " 1::numeric AS amount, 'credits'::text AS amount_unit, '[]'::jsonb AS thresholds, '{}'::text[] AS alert_emails,"
+    " NULL::text AS slack_channel, NULL::text AS slack_secret_ref, true AS active FROM enterprise.connectors c)"
+)
+MONTH_FORECAST = f"""
+WITH {_state(_VIRTUAL_MONTHLY)}
+SELECT connector_id, period_start, period_end, spend4 AS spend, forecast, eval_at, trail_at, end_at FROM state
 """
 
 CHECK = f"""
@@ -377,6 +397,18 @@ def snapshot(
             conn.run(setting)
         row = query_one(conn, SNAPSHOT, **_filters(now, connector_id=connector_id, org_id=org_id, close=close))
     return int(row["n"]) if row else 0
+
+
+def month_forecast(
+    conn: Connection, now: datetime, *, connector_id: UUID | None = None, org_id: UUID | None = None
+) -> dict[UUID, dict[str, Any]]:
+    """Per connector (one, or every connector of an org, in one statement): month spend to ``now`` and the
+    month-end forecast, in credits used, by the budgets' pass."""
+    with transaction(conn):
+        for setting in PASS_SETTINGS:
+            conn.run(setting)
+        rows = query(conn, MONTH_FORECAST, **_filters(now, connector_id=connector_id, org_id=org_id, active_only=False))
+    return {r.pop("connector_id"): r for r in rows}
 
 
 def status(

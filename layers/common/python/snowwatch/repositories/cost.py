@@ -286,16 +286,35 @@ def rate(conn: Connection, connector_id: UUID, d_lo: date, d_hi: date) -> dict[s
     )
 
 
-def adjustment(conn: Connection, connector_id: UUID, d_lo: date, d_hi: date) -> Any:
-    row = query_one(
+def adjustments(conn: Connection, connector_id: UUID, span: Span, previous: Span) -> list[dict[str, Any]]:
+    """The daily cloud-services adjustment (<= 0) per service type, over ``span``'s days (``adj``) and over
+    ``previous``'s (``prev_adj``). METERING_DAILY_HISTORY days are UTC days, matched to local days by date."""
+    return query(
         conn,
-        """SELECT COALESCE(sum(credits_adjustment_cloud_services), 0) AS adj FROM enterprise.snowflake_daily_costs
-           WHERE connector_id = :c AND usage_date BETWEEN :lo AND :hi""",
+        """SELECT service_type AS key,
+                  COALESCE(sum(credits_adjustment_cloud_services) FILTER (WHERE usage_date >= :first), 0) AS adj,
+                  COALESCE(sum(credits_adjustment_cloud_services) FILTER (WHERE usage_date < :first), 0) AS prev_adj
+           FROM enterprise.snowflake_daily_costs
+           WHERE connector_id = :c AND usage_date BETWEEN :pfirst AND :last
+           GROUP BY service_type""",
         c=connector_id,
-        lo=d_lo,
-        hi=d_hi,
+        first=span.first,
+        last=span.last,
+        pfirst=previous.first,
     )
-    return row["adj"] if row else 0
+
+
+def first_spend_day(conn: Connection, connector_id: UUID, tz: str, rolled: bool) -> date | None:
+    """The connector's first local day with metered spend (None: no spend at all)."""
+    if rolled:
+        sql = """SELECT min(usage_date)::text AS d FROM enterprise.snowflake_spend_daily
+                 WHERE connector_id = :c AND dim = 'service_type'"""
+        row = query_one(conn, sql, c=connector_id)
+    else:
+        sql = f"""SELECT {_day("min(start_time)")}::text AS d FROM enterprise.snowflake_metering_history
+                  WHERE connector_id = :c"""
+        row = query_one(conn, sql, c=connector_id, tz=tz)
+    return date.fromisoformat(row["d"]) if row and row["d"] else None
 
 
 def spend_by_service(conn: Connection, connector_id: UUID, span: Span, rolled: bool) -> list[dict[str, Any]]:
@@ -555,7 +574,10 @@ def rollup(
                    sum(credits_compute) AS credits_compute, sum(credits_cloud_services) AS credits_cloud_services,
                    sum(credits_cloud_services_used) AS credits_cloud_services_used,
                    sum(elapsed_ms) AS elapsed_ms, sum(bytes_scanned) AS bytes_scanned, max(sample_query_id) AS sample,
-                   count(*) OVER () AS total
+                   count(*) OVER () AS total,
+                   COALESCE(sum(sum(credits_compute + credits_cloud_services)) OVER (
+                       ORDER BY sum(credits_compute) DESC, {k1}, {k2}
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
             FROM enterprise.snowflake_query_rollup
             WHERE connector_id = :c AND dim = :dim AND usage_date BETWEEN :lo AND :hi
             GROUP BY {group}
@@ -602,7 +624,10 @@ def hash_rollup(
         f"""SELECT query_parameterized_hash AS key1, sum(queries) AS queries,
                    sum(credits_compute) AS credits_compute, sum(credits_cloud_services) AS credits_cloud_services,
                    sum(credits_cloud_services_used) AS credits_cloud_services_used,
-                   sum(elapsed_ms) AS elapsed_ms, max(sample_query_id) AS sample, count(*) OVER () AS total
+                   sum(elapsed_ms) AS elapsed_ms, max(sample_query_id) AS sample, count(*) OVER () AS total,
+                   COALESCE(sum(sum(credits_compute + credits_cloud_services)) OVER (
+                       ORDER BY sum(credits_compute) DESC, query_parameterized_hash
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
             FROM enterprise.snowflake_query_hash_daily
             WHERE {where}
             GROUP BY query_parameterized_hash
@@ -622,6 +647,41 @@ def hash_rollup(
         )
         total = int(count["n"]) if count else 0
     return rows, total
+
+
+def query_credits_total(conn: Connection, connector_id: UUID, d_lo: date, d_hi: date) -> dict[str, Any]:
+    """Every query of local days [d_lo, d_hi]: their count and credits (compute + billed cloud services)."""
+    row = query_one(
+        conn,
+        """SELECT COALESCE(sum(queries), 0) AS queries,
+                  COALESCE(sum(credits_compute + credits_cloud_services), 0) AS credits
+           FROM enterprise.snowflake_query_rollup
+           WHERE connector_id = :c AND dim = 'warehouse' AND usage_date BETWEEN :lo AND :hi""",
+        c=connector_id,
+        lo=d_lo,
+        hi=d_hi,
+    )
+    return row or {"queries": 0, "credits": 0}
+
+
+def top_queries_before(conn: Connection, connector_id: UUID, lo: datetime, hi: datetime, offset: int) -> Any:
+    """Credits (compute + billed cloud services) of the ``offset`` most expensive queries before a page."""
+    row = query_one(
+        conn,
+        f"""SELECT COALESCE(sum(COALESCE(q.credits_attributed_compute, 0)
+                                + {billed_cloud_services("q", CS_FRACTION.format(f="f"))}), 0) AS before
+            FROM (SELECT connector_id, start_time, credits_attributed_compute, credits_used_cloud_services
+                  FROM enterprise.snowflake_query_history
+                  WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
+                  ORDER BY credits_attributed_compute DESC NULLS LAST, query_id
+                  LIMIT :o) q
+            {CS_DAY_JOIN.format(q="q", f="f")}""",
+        c=connector_id,
+        lo=lo,
+        hi=hi,
+        o=offset,
+    )
+    return row["before"] if row else 0
 
 
 def sample_texts(conn: Connection, connector_id: UUID, query_ids: list[str]) -> dict[str, str]:

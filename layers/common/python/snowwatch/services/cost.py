@@ -36,6 +36,7 @@ from snowwatch.models.cost import (
     Storage,
     StorageDay,
     TableStorage,
+    Total,
     UserCost,
     Users,
     WarehouseCost,
@@ -43,6 +44,8 @@ from snowwatch.models.cost import (
     Window,
 )
 from snowwatch.repositories import cost as repo
+from snowwatch.services import forecast as forecasts
+from snowwatch.services.figures import rows_and_total, sync_state
 
 DEFAULT_DAYS = 30
 TB = Decimal(2**40)
@@ -137,34 +140,50 @@ def daily_totals(
 
 
 def month_forecast(
-    conn: Connection, connector: Connector, now: datetime | None = None, is_rolled: bool | None = None
+    conn: Connection, connector: Connector, now: datetime | None = None
 ) -> tuple[MonthForecast, Decimal]:
-    """Month-end credits: complete days so far + the last 7 complete days' average for the rest."""
+    """The month-end forecast (services/forecast.py: the budgets' computation) and its daily run rate."""
     t = today(connector, now)
-    first = t.replace(day=1)
-    days_in_month = calendar.monthrange(t.year, t.month)[1]
-    series = daily_totals(conn, connector, min(first, t - timedelta(days=7)), t, is_rolled)
-    complete = {k: v for k, v in series.items() if k < t}
-    mtd = sum((v for k, v in complete.items() if k >= first), ZERO)
-    last7 = [complete.get(t - timedelta(days=i), ZERO) for i in range(1, 8)]
-    run_rate = sum(last7, ZERO) / 7
-    remaining = days_in_month - (t.day - 1)
-    forecast = mtd + run_rate * remaining
-    m = money(conn, connector, first, t)
-    out = MonthForecast(
-        month=t.strftime("%Y-%m"),
-        month_to_date_credits=cr(mtd),
-        forecast_credits=cr(forecast),
-        forecast_amount=amt(forecast, m),
-        days_elapsed=t.day - 1,
-        days_in_month=days_in_month,
-        method="complete days this month + mean of the last 7 complete days x remaining days (today included)",
-    )
-    return out, cr(run_rate)
+    m = money(conn, connector, t.replace(day=1), t)
+    return forecasts.month(conn, connector, m.credit_price, t, now)
 
 
-def overview(conn: Connection, connector: Connector, period: str = "30d", now: datetime | None = None) -> Overview:
-    first, last = _period(connector, period, now)
+TOP_WAREHOUSES = 5
+
+
+def _billed_warehouses(rows: list[dict[str, Any]], adjustment: Decimal) -> list[tuple[str, Decimal]]:
+    """Billed credits per warehouse: credits used + the WAREHOUSE_METERING cloud-services adjustment of the window,
+    shared in proportion to each warehouse's cloud services used (its credits used when none has any)."""
+    weights = [d(r["cloud_services"]) for r in rows]
+    if not sum(weights, ZERO):
+        weights = [d(r["credits"]) for r in rows]
+    whole = sum(weights, ZERO)
+    out = [
+        (r["key"], d(r["credits"]) + (adjustment * w / whole if whole else ZERO))
+        for r, w in zip(rows, weights, strict=True)
+    ]
+    return sorted(out, key=lambda kv: (-kv[1], kv[0]))
+
+
+def _amounts(rows: list[tuple[str, Decimal]], credits: list[Decimal], amounts: list[Decimal]) -> list[Amount]:
+    return [Amount(key=k, credits=c, amount=a) for (k, _), c, a in zip(rows, credits, amounts, strict=True)]
+
+
+def overview(
+    conn: Connection,
+    connector: Connector,
+    period: str = "30d",
+    now: datetime | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Overview:
+    """Billed credits of the window (``start``..``end`` when given, else ``period``): the headline, its service
+    types and its warehouses add up exactly (docs/cost.md, Figures)."""
+    if start is not None or end is not None:
+        rng = window(connector, start, end, now)
+        first, last = rng.start, rng.end
+    else:
+        first, last = _period(connector, period, now)
     length = (last - first).days + 1
     prev_first, prev_last = first - timedelta(days=length), first - timedelta(days=1)
     current, before = span(connector, first, last), span(connector, prev_first, prev_last)
@@ -176,24 +195,39 @@ def overview(conn: Connection, connector: Connector, period: str = "30d", now: d
     else:
         by_service = repo.spend_by_service(conn, connector.id, current, False)
         previous = sum((d(r["credits"]) for r in repo.spend_by_service(conn, connector.id, before, False)), ZERO)
-    credits = sum((d(r["credits"]) for r in by_service), ZERO)
-    billed = credits + d(repo.adjustment(conn, connector.id, first, last))
-    warehouses = repo.spend_by_warehouse(conn, connector.id, current, is_rolled)[:5]
-    forecast, _ = month_forecast(conn, connector, now, is_rolled)
+    adj = {r["key"]: r for r in repo.adjustments(conn, connector.id, current, before)}
+    used = {r["key"]: d(r["credits"]) for r in by_service}
+    billed = {k: used.get(k, ZERO) + d(adj[k]["adj"] if k in adj else 0) for k in used.keys() | adj.keys()}
+    services = sorted(((k, v) for k, v in billed.items() if k in used or v), key=lambda kv: (-kv[1], kv[0]))
+    s_credits, s_amounts, total = rows_and_total([v for _, v in services], m.credit_price)
+    previous_billed = previous + sum((d(r["prev_adj"]) for r in adj.values()), ZERO)
+    first_day = repo.first_spend_day(conn, connector.id, connector.timezone, is_rolled)
+    complete = first_day is not None and first_day <= prev_first
+    wm_adj = d(adj["WAREHOUSE_METERING"]["adj"]) if "WAREHOUSE_METERING" in adj else ZERO
+    whs = _billed_warehouses(repo.spend_by_warehouse(conn, connector.id, current, is_rolled), wm_adj)
+    top = whs[:TOP_WAREHOUSES]
+    if len(whs) > TOP_WAREHOUSES:
+        top.append(("other", sum((v for _, v in whs[TOP_WAREHOUSES:]), ZERO)))
+    w_credits, w_amounts, w_total = rows_and_total([v for _, v in top], m.credit_price)
+    forecast, _ = month_forecast(conn, connector, now)
     return Overview(
+        figure="billed",
+        sync=sync_state(connector),
         money=m,
         window=Window(start=first, end=last),
-        credits=cr(credits),
-        credits_billed=cr(billed),
-        amount=amt(billed, m),
-        previous_credits=cr(previous),
-        change_pct=((credits - previous) / previous * 100).quantize(Decimal("0.01")) if previous else None,
-        by_service_type=[
-            Amount(key=r["key"], credits=cr(r["credits"]), amount=amt(r["credits"], m)) for r in by_service
-        ],
-        top_warehouses=[
-            Amount(key=r["key"], credits=cr(r["credits"]), amount=amt(r["credits"], m)) for r in warehouses
-        ],
+        credits=cr(sum(used.values(), ZERO)),
+        credits_billed=total.credits,
+        amount=total.amount,
+        previous_credits=cr(previous_billed) if complete else None,
+        previous_complete=complete,
+        change_pct=(
+            ((total.credits - previous_billed) / previous_billed * 100).quantize(Decimal("0.01"))
+            if complete and previous_billed
+            else None
+        ),
+        by_service_type=_amounts(services, s_credits, s_amounts),
+        warehouses=w_total,
+        top_warehouses=_amounts(top, w_credits, w_amounts),
         forecast=forecast,
     )
 
@@ -202,20 +236,24 @@ def daily(conn: Connection, connector: Connector, start: date | None, end: date 
     rng = window(connector, start, end)
     m = money(conn, connector, rng.start, rng.end)
     rows = repo.daily(conn, connector.id, span(connector, rng.start, rng.end), group_by, rolled(conn, connector))
+    credits, amounts, total = rows_and_total([d(r["credits"]) for r in rows], m.credit_price)
     return Daily(
+        figure="used",
+        sync=sync_state(connector),
         money=m,
         window=Window(start=rng.start, end=rng.end),
         group_by=group_by,
+        total=total,
         items=[
             DailyPoint(
                 day=r["day"],
                 key=r["key"],
-                credits=cr(r["credits"]),
+                credits=c,
                 credits_compute=cr(r["compute"]),
                 credits_cloud_services=cr(r["cloud_services"]),
-                amount=amt(r["credits"], m),
+                amount=a,
             )
-            for r in rows
+            for r, c, a in zip(rows, credits, amounts, strict=True)
         ],
     )
 
@@ -223,7 +261,13 @@ def daily(conn: Connection, connector: Connector, start: date | None, end: date 
 def forecast(conn: Connection, connector: Connector, now: datetime | None = None) -> Forecast:
     month, run_rate = month_forecast(conn, connector, now)
     t = today(connector, now)
-    return Forecast(money=money(conn, connector, t.replace(day=1), t), month=month, daily_run_rate_credits=run_rate)
+    return Forecast(
+        figure="used",
+        sync=sync_state(connector),
+        money=money(conn, connector, t.replace(day=1), t),
+        month=month,
+        daily_run_rate_credits=run_rate,
+    )
 
 
 # ---------------------------------------------------------------- warehouses
@@ -234,7 +278,9 @@ def warehouse_costs(conn: Connection, connector: Connector, first: date, last: d
     config = {r["warehouse_name"]: r for r in repo.warehouse_config(conn, connector.id)}
     load = {r["warehouse_name"]: r for r in repo.warehouse_load(conn, connector.id, sp, is_rolled)}
     out = []
-    for r in repo.spend_by_warehouse(conn, connector.id, sp, is_rolled):
+    rows = repo.spend_by_warehouse(conn, connector.id, sp, is_rolled)
+    credits, amounts, _ = rows_and_total([d(r["credits"]) for r in rows], m.credit_price)
+    for r, c, a in zip(rows, credits, amounts, strict=True):
         name = r["key"]
         complete = d(r["compute_complete"])
         attributed = d(r["attributed"])
@@ -244,13 +290,13 @@ def warehouse_costs(conn: Connection, connector: Connector, first: date, last: d
         out.append(
             WarehouseCost(
                 warehouse_name=name,
-                credits=cr(r["credits"]),
+                credits=c,
                 credits_compute=cr(r["compute"]),
                 credits_cloud_services=cr(r["cloud_services"]),
                 credits_attributed_queries=cr(attributed),
                 idle_credits=cr(idle),
                 idle_share=(idle / complete).quantize(Decimal("0.0001")) if complete else None,
-                amount=amt(r["credits"], m),
+                amount=a,
                 idle_amount=amt(idle, m),
                 utilisation=d(ld["avg_running"]).quantize(Decimal("0.0001")) if ld else None,
                 avg_queued_load=d(ld["avg_queued_load"]).quantize(Decimal("0.0001")) if ld else None,
@@ -271,8 +317,11 @@ def warehouses(
     m = money(conn, connector, rng.start, rng.end)
     items = warehouse_costs(conn, connector, rng.start, rng.end, m)
     return Warehouses(
+        figure="used",
+        sync=sync_state(connector),
         money=m,
         window=Window(start=rng.start, end=rng.end),
+        total=Total(credits=sum((w.credits for w in items), ZERO), amount=sum((w.amount for w in items), ZERO)),
         page=Page[WarehouseCost](items=items[offset : offset + limit], total=len(items), limit=limit, offset=offset),
     )
 
@@ -335,6 +384,8 @@ def storage(
         )
     latest = trend[-1].total_bytes if trend else 0
     return Storage(
+        figure="storage",
+        sync=sync_state(connector),
         money=m,
         window=Window(start=rng.start, end=rng.end),
         storage_price_per_tb=connector.storage_price_per_tb,
@@ -348,17 +399,25 @@ def storage(
 # ---------------------------------------------------------------- queries and users
 
 
-def _credit_fields(r: dict[str, Any], m: Money) -> dict[str, Any]:
-    """Credits of a query or a group of queries: compute, billed and raw cloud services, the total billed,
-    and its amount."""
-    credits = d(r["credits_compute"]) + d(r["credits_cloud_services"])
-    return {
-        "credits_compute": cr(r["credits_compute"]),
-        "credits_cloud_services": cr(r["credits_cloud_services"]),
-        "credits_cloud_services_used": cr(r["credits_cloud_services_used"]),
-        "credits": cr(credits),
-        "amount": amt(credits, m),
-    }
+def _query_credits(r: dict[str, Any]) -> Decimal:
+    return d(r["credits_compute"]) + d(r["credits_cloud_services"])
+
+
+def _credit_rows(rows: list[dict[str, Any]], m: Money, before: Any, total: Any) -> tuple[list[dict[str, Any]], Total]:
+    """Credits of queries or groups of queries (figure: query): compute, billed and raw cloud services, the total
+    billed and its amount, rounded so that every page of the list adds up to ``total``."""
+    credits, amounts, tot = rows_and_total([_query_credits(r) for r in rows], m.credit_price, d(before), d(total))
+    fields = [
+        {
+            "credits_compute": cr(r["credits_compute"]),
+            "credits_cloud_services": cr(r["credits_cloud_services"]),
+            "credits_cloud_services_used": cr(r["credits_cloud_services_used"]),
+            "credits": c,
+            "amount": a,
+        }
+        for r, c, a in zip(rows, credits, amounts, strict=True)
+    ]
+    return fields, tot
 
 
 def queries(
@@ -373,10 +432,13 @@ def queries(
     rng = window(connector, start, end)
     m = money(conn, connector, rng.start, rng.end)
     items: list[QueryCost] = []
+    whole = repo.query_credits_total(conn, connector.id, rng.start, rng.end)
     if group_by == "query":
         lo, hi = bounds(connector, rng.start, rng.end)
         rows, total = repo.top_queries(conn, connector.id, lo, hi, rng.start, rng.end, limit, offset)
-        for r in rows:
+        before = repo.top_queries_before(conn, connector.id, lo, hi, offset) if offset and rows else 0
+        fields, sums = _credit_rows(rows, m, before, whole["credits"])
+        for r, f in zip(rows, fields, strict=True):
             items.append(
                 QueryCost(
                     key=r["query_id"],
@@ -388,26 +450,30 @@ def queries(
                     queries=1,
                     elapsed_ms=int(r["total_elapsed_time"]),
                     cost_method=r["cost_method"],
-                    **_credit_fields(r, m),
+                    **f,
                 )
             )
     else:
         rows, total = repo.hash_rollup(conn, connector.id, rng.start, rng.end, limit, offset)
         texts = repo.sample_texts(conn, connector.id, [r["sample"] for r in rows if r["sample"]])
-        for r in rows:
+        fields, sums = _credit_rows(rows, m, rows[0]["before"] if rows else 0, whole["credits"])
+        for r, f in zip(rows, fields, strict=True):
             items.append(
                 QueryCost(
                     key=r["key1"],
                     query_text=texts.get(r["sample"]),
                     queries=int(r["queries"]),
                     elapsed_ms=int(r["elapsed_ms"]),
-                    **_credit_fields(r, m),
+                    **f,
                 )
             )
     return Queries(
+        figure="query",
+        sync=sync_state(connector),
         money=m,
         window=Window(start=rng.start, end=rng.end),
         group_by=group_by,
+        total=sums,
         page=Page[QueryCost](items=items, total=total, limit=limit, offset=offset),
     )
 
@@ -425,20 +491,25 @@ def users(
     m = money(conn, connector, rng.start, rng.end)
     by = "key1" if group_by == "user" else "key2"
     rows, total = repo.rollup(conn, connector.id, "user", rng.start, rng.end, by, limit, offset)
+    whole = repo.query_credits_total(conn, connector.id, rng.start, rng.end)
+    fields, sums = _credit_rows(rows, m, rows[0]["before"] if rows else 0, whole["credits"])
     items = [
         UserCost(
             user_name=r["key1"],
             role_name=r["key2"],
             queries=int(r["queries"]),
             elapsed_ms=int(r["elapsed_ms"]),
-            **_credit_fields(r, m),
+            **f,
         )
-        for r in rows
+        for r, f in zip(rows, fields, strict=True)
     ]
     return Users(
+        figure="query",
+        sync=sync_state(connector),
         money=m,
         window=Window(start=rng.start, end=rng.end),
         group_by=group_by,
+        total=sums,
         page=Page[UserCost](items=items, total=total, limit=limit, offset=offset),
     )
 
@@ -479,6 +550,8 @@ def anomalies(
                 )
         day += timedelta(days=1)
     return Anomalies(
+        figure="used",
+        sync=sync_state(connector),
         money=m,
         window=Window(start=rng.start, end=rng.end),
         method="robust z-score: (day - median of previous 28 days) / max(1.4826 x MAD, 5% of median); |z| >= 3.5",

@@ -15,6 +15,7 @@ from snowwatch.models.connectors import Connector
 from snowwatch.models.cost import Finding, Money, Waste, Window
 from snowwatch.repositories import cost as repo
 from snowwatch.services.cost import ZERO, amt, cr, d, money, storage_monthly, warehouse_costs, window
+from snowwatch.services.figures import sync_state
 
 LARGE_TABLE = 2**40
 NEVER_READ_DAYS = 90
@@ -220,6 +221,7 @@ def waste(conn: Connection, connector: Connector, start: date | None, end: date 
     findings += _table_findings(conn, connector, m, datetime.now(UTC))
     findings.sort(key=lambda f: (-f.estimated_monthly_savings, f.kind, f.subject))
     return Waste(
+        sync=sync_state(connector),
         money=m,
         window=Window(start=rng.start, end=rng.end),
         total_estimated_monthly_savings=sum((f.estimated_monthly_savings for f in findings), ZERO),
