@@ -25,6 +25,7 @@ Standalone: ``python -m bench.budgets``. From ``make bench``: ``run(results)``.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from datetime import UTC, datetime
@@ -257,8 +258,6 @@ def bench() -> dict[str, Any]:
 
 
 def run(results: dict[str, Any]) -> None:
-    import os
-
     from snowwatch.db import migrate
     from snowwatch.db.connection import close_connection
     from snowwatch.settings import CommonSettings, get_settings

@@ -9,6 +9,7 @@ Standalone: ``python -m bench.deploy``. From ``make bench``: ``run(results)``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
@@ -39,8 +40,6 @@ def synthesize(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(results: dict[str, Any]) -> None:
-    import importlib.util
-
     from infra.constants import ROOT
     from infra.prices import PRICES_AS_OF, REGION, idle_cost_total, idle_costs
 

@@ -7,6 +7,8 @@ started with pgserver under .local/ (a bundled PostgreSQL; no system install nee
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import socket
 import subprocess
@@ -139,8 +141,6 @@ JOB_MAX_RECEIVE_COUNT = 3  # as infra/constants.py
 def start_moto(port: int | None = None, ses_sender: str = "alerts@snowwatch.local") -> Moto:
     """A moto server with the notify queue (and its DLQ), one queue per job (and the jobs DLQ, as
     the CDK builds them) and a verified SES sender."""
-    import logging
-
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -153,8 +153,6 @@ def start_moto(port: int | None = None, ses_sender: str = "alerts@snowwatch.loca
     sqs = boto3.client("sqs", region_name=REGION, endpoint_url=url)
     dlq = sqs.create_queue(QueueName="snowwatch-notify-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    import json
-
     queue = sqs.create_queue(
         QueueName="snowwatch-notify",
         Attributes={

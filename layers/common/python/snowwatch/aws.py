@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 
@@ -35,6 +36,4 @@ def secret(secret_id: str, region: str, max_age: int = 300, force_fetch: bool = 
 
 @cache
 def _secrets_provider(secrets_client: Any) -> Any:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
     return SecretsProvider(boto3_client=secrets_client)

@@ -29,6 +29,7 @@ import pg8000.exceptions
 import pg8000.native
 from pg8000.native import Connection
 
+from snowwatch import aws
 from snowwatch.observability import logger
 from snowwatch.settings import CommonSettings
 
@@ -57,8 +58,6 @@ def _params_from_url(url: str) -> dict[str, Any]:
 
 
 def _params_from_secret(settings: CommonSettings, force_fetch: bool = False) -> dict[str, Any]:
-    from snowwatch import aws
-
     secret = json.loads(aws.secret(settings.db_secret_arn or "", settings.aws_region, force_fetch=force_fetch))
     return {
         "user": secret["username"],
@@ -72,8 +71,6 @@ def _params_from_secret(settings: CommonSettings, force_fetch: bool = False) -> 
 def _params_from_iam(settings: CommonSettings) -> dict[str, Any]:
     """The function family's role with an IAM authentication token (valid 15 minutes, signed
     locally: no network call), against the RDS Proxy or the instance."""
-    from snowwatch import aws
-
     host, user = settings.db_host or "", settings.db_user or ""
     token = aws.client("rds", settings.aws_region).generate_db_auth_token(
         DBHostname=host, Port=settings.db_port, DBUsername=user, Region=settings.aws_region

@@ -11,6 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pg8000.dbapi
+import pg8000.exceptions
+
+from snowwatch.db.connection import connection_params, query_one
 from snowwatch.observability import logger
 from snowwatch.settings import CommonSettings
 
@@ -18,17 +22,15 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def _backend(settings: CommonSettings) -> Any:
+    # yoyo is imported here, not at module level: the API imports this module for /health
+    # (current_version) and should not load the migration tool on its cold start.
     from yoyo.backends.core.postgresql import PostgresqlBackend
     from yoyo.connections import parse_uri
-
-    from snowwatch.db.connection import connection_params
 
     class Pg8000Backend(PostgresqlBackend):
         driver_module = "pg8000.dbapi"
 
         def connect(self, dburi: Any) -> Any:
-            import pg8000.dbapi
-
             conn = pg8000.dbapi.connect(**connection_params(settings), application_name="snowwatch-migrate")
             conn.autocommit = True
             return conn
@@ -44,8 +46,6 @@ def _backend(settings: CommonSettings) -> Any:
 def _connected_backend(settings: CommonSettings, attempts: int, pause_seconds: float) -> Any:
     """The backend, connecting up to ``attempts`` times: on deploy the instance may still be finishing
     its first boot (or its proxy registering it) when the migration trigger runs."""
-    import pg8000.exceptions
-
     for attempt in range(1, attempts + 1):
         try:
             return _backend(settings)
@@ -59,7 +59,7 @@ def _connected_backend(settings: CommonSettings, attempts: int, pause_seconds: f
 
 def apply(settings: CommonSettings, attempts: int = 1, pause_seconds: float = 0) -> list[str]:
     """Apply pending migrations; return the ids applied now (empty when up to date)."""
-    from yoyo import read_migrations
+    from yoyo import read_migrations  # lazy, as in _backend
 
     backend = _connected_backend(settings, max(1, attempts), pause_seconds)
     migrations = read_migrations(str(MIGRATIONS_DIR))
@@ -71,8 +71,6 @@ def apply(settings: CommonSettings, attempts: int = 1, pause_seconds: float = 0)
 
 def current_version(conn: Any) -> str | None:
     """The newest applied migration id (for /health), read with the functions' own connection."""
-    from snowwatch.db.connection import query_one
-
     try:
         row = query_one(
             conn,

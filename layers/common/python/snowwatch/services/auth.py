@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any
 
@@ -64,8 +65,6 @@ def verify(token: str, settings: AuthSettings) -> Claims:
 
 def issue_dev_token(settings: AuthSettings, claims: Claims, ttl_seconds: int = 86400 * 7) -> str:
     """A locally signed HS256 token (the local stack and tests only)."""
-    import time
-
     if settings.jwt_algorithm != "HS256" or not settings.jwt_secret:
         raise RuntimeError("dev tokens need HS256 and JWT_SECRET")
     now = int(time.time())

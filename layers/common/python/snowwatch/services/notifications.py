@@ -38,6 +38,8 @@ from snowwatch.models.notifications import (
     SourceType,
 )
 from snowwatch.notify import PermanentSendError, Sender
+from snowwatch.notify.email import SesSender
+from snowwatch.notify.slack import SlackSender
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import notifications as repo
 from snowwatch.repositories import users as users_repo
@@ -152,11 +154,7 @@ def _sender(channel: Channel, settings: NotifySettings) -> Sender:
     if channel in _sender_overrides:
         return _sender_overrides[channel]
     if channel == "email":
-        from snowwatch.notify.email import SesSender
-
         return SesSender(settings)
-    from snowwatch.notify.slack import SlackSender
-
     return SlackSender(settings)
 
 
