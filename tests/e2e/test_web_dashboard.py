@@ -30,6 +30,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -623,13 +624,29 @@ def test_units_time_zones_and_one_range_for_every_block(web: dict[str, Any]) -> 
     when it loads, then every ranged block asks the API for exactly that range, the charts name their units,
     the range names the connector's time zone, and the footer no longer claims everything is UTC."""
     seen = browse(web, "units", {"from": "2026-10-01", "to": "2026-10-31"})
-    blocks = ("daily", "warehouses", "waste", "storage", "queries", "users", "anomalies")
+    blocks = ("overview", "daily", "warehouses", "waste", "storage", "queries", "users", "anomalies")
     ranged = [u for u in seen["requests"] if any(f"/cost/{w}?" in u for w in blocks)]
-    assert len({u.split("/cost/")[1].split("?")[0] for u in ranged}) == 7
+    assert len({u.split("/cost/")[1].split("?")[0] for u in ranged}) == 8
     assert all("start=2026-10-01" in u and "end=2026-10-31" in u for u in ranged)
     assert TIMEZONE in seen["zone"]
     assert all(seen["units"]) and any(u.startswith("credits per day") and TIMEZONE in u for u in seen["units"])
     assert "UTC" not in seen["footer"]
+
+
+def test_cost_headline_equals_the_sum_of_its_rows_and_the_api(web: dict[str, Any]) -> None:
+    """Given the cost page with a custom range, when it loads, then the billed headline shows the API's overview for
+    that range, and its service-type rows (and its top warehouses, against the warehouses' total) add up to it to the
+    cent. Before: the month-to-date card ignored the range and its rows (credits used) summed to more."""
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=20)
+    seen = browse(web, "costHeadline", {"from": start.isoformat(), "to": today.isoformat()})
+    path = f"/api/connectors/{web['connector_id']}/cost/overview?start={start}&end={today}"
+    status, api = http(web["base"], "GET", path, web["token"])
+    assert status == 200, api
+    assert Decimal(seen["amount"]) == Decimal(str(api["amount"]))
+    assert Decimal(seen["credits"]) == Decimal(str(api["credits_billed"]))
+    assert seen["services"] and sum(Decimal(a) for a in seen["services"]) == Decimal(seen["amount"])
+    assert sum(Decimal(a) for a in seen["warehouses"]) == Decimal(str(api["warehouses"]["amount"]))
 
 
 # ---------------------------------------------------------------- phone, accessibility, screenshots

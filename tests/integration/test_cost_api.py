@@ -521,3 +521,12 @@ def test_overview_forecast_endpoint_and_budget_forecast_agree(api: Any, cost_con
     assert overview.month_to_date_credits == endpoint.month_to_date_credits == status.spend
     month = cost.daily(conn, connector, now.date().replace(day=1), now.date(), "total")
     assert abs(D(month.total.credits) - D(status.spend)) <= Decimal("0.0001")
+
+
+def test_a_connector_never_synced_says_so_on_every_cost_endpoint(api: Any, lone_connector: Any) -> None:
+    """Given a connector that has never synced, when every cost endpoint is read, then each answers 200 with
+    `sync.status = "never"` (its figures are unknown, not zero), while a synced connector says "synced". Before:
+    "0 cr" and "No waste found." with nothing saying the data was never read."""
+    for ep in ("overview", "daily", "warehouses", "storage", "waste", "queries", "users", "anomalies", "forecast"):
+        body = _get(api, str(lone_connector.id), ep)
+        assert body["sync"] == {"status": "never", "last_sync_at": None}, ep

@@ -407,6 +407,19 @@ const scenarios = {
     return { units, zone, footer, requests };
   },
 
+  /** The cost page's headline and the rows under it, as the page shows them (exact values in data attributes). */
+  async costHeadline(ctx, args) {
+    const { page } = ctx;
+    await ctx.signIn(`/connectors/${args.connector}/cost?from=${args.from}&to=${args.to}`);
+    const headline = page.getByTestId("cost-headline");
+    await headline.waitFor({ timeout: TIMEOUT });
+    const amount = await headline.locator("[data-amount]").getAttribute("data-amount");
+    const credits = await headline.locator("[data-credits]").getAttribute("data-credits");
+    const text = (await headline.innerText()).trim();
+    const rows = async (id) => page.locator(`[data-table="${id}"] [data-amount]`).evaluateAll((xs) => xs.map((x) => x.getAttribute("data-amount")));
+    return { amount, credits, text, services: await rows("services"), warehouses: await rows("topwh") };
+  },
+
   /** Phone width, accessibility (axe), contrast, unique names and dark mode, on every page. */
   async a11y(ctx, args) {
     const { page, context } = ctx;

@@ -19,7 +19,7 @@ export function CostPage({ ctx }: { ctx: Ctx }) {
         <h1>Cost</h1>
       </div>
       <RangePicker range={range} zone={`${tz} (the connector's time zone)`} />
-      <Overview ctx={ctx} />
+      <Overview ctx={ctx} range={range} />
       <Daily ctx={ctx} range={range} />
       <Warehouses ctx={ctx} range={range} />
       <Waste ctx={ctx} range={range} />
@@ -33,33 +33,45 @@ export function CostPage({ ctx }: { ctx: Ctx }) {
 type Q = { start: string; end: string };
 const q = (r: DateRange): Q => ({ start: r.start, end: r.end });
 const money = (m: Schemas["Money"] | undefined, v: number | null | undefined) => fmtMoney(v, m?.currency ?? "USD");
+// A connector whose data has never been read: every figure is unknown, not zero.
+const NOT_SYNCED = "Not synced yet: figures appear after the first sync of this connector.";
+const never = (d: { sync: Schemas["SyncState"] }) => d.sync.status === "never";
 
-function Overview({ ctx }: { ctx: Ctx }) {
-  const res = useGet(`${C}/overview`, { path: { connector_id: ctx.connectorId }, query: { period: "mtd" } });
+function Overview({ ctx, range }: { ctx: Ctx; range: DateRange }) {
+  const res = useGet(`${C}/overview`, { path: { connector_id: ctx.connectorId }, query: q(range) });
   return (
-    <Section title="Month to date" id="cost-overview" res={res} note={`Month to date in ${ctx.connector.timezone}, whatever the range below.`}>
-      <Async res={res}>
+    <Section title="Spend in this range" id="cost-overview" res={res} note={`Billed credits from ${range.start} to ${range.end} (${ctx.connector.timezone} days).`}>
+      <Async res={res} empty={never} emptyText={NOT_SYNCED}>
         {(o) => (
           <>
             <div class="cards" data-testid="cost-overview">
-              <Card label="Credits, month to date" value={fmtCredits(o.credits)} hint={money(o.money, o.amount)} />
+              <Card
+                label="Billed credits"
+                testid="cost-headline"
+                value={<span data-credits={o.credits_billed}>{fmtCredits(o.credits_billed)}</span>}
+                hint={<span data-amount={o.amount}>{money(o.money, o.amount)}</span>}
+              />
               <Card
                 label="Change vs previous period"
-                value={fmtChange(o.change_pct)}
+                value={o.previous_complete ? fmtChange(o.change_pct) : "n/a"}
                 tone={o.change_pct === null || o.change_pct === undefined ? "" : o.change_pct > 20 ? "bad" : o.change_pct < 0 ? "good" : ""}
-                hint={`previous: ${fmtCredits(o.previous_credits)}`}
+                hint={o.previous_complete ? `previous: ${fmtCredits(o.previous_credits)}` : "the previous period has partial data"}
               />
-              <Card label="Month-end forecast" value={fmtCredits(o.forecast.forecast_credits)} hint={money(o.money, o.forecast.forecast_amount)} />
+              <Card
+                label={`Forecast for ${o.forecast.month}`}
+                value={fmtCredits(o.forecast.forecast_credits)}
+                hint={`${money(o.money, o.forecast.forecast_amount)} (credits used; ${fmtCredits(o.forecast.month_to_date_credits)} so far)`}
+              />
             </div>
             <p class="muted small" data-testid="pricing">
               {o.money.currency_source === "organization_usage"
                 ? "Amounts in currency from your organization's usage in currency."
                 : `Credits from Snowflake; amounts use the connector's configured price (${fmtMoney(o.money.credit_price, o.money.currency)} per credit).`}{" "}
-              Forecast: {o.forecast.method}
+              Billed = credits used + the daily cloud-services adjustment; the rows below add up to it. Forecast: {o.forecast.method}
             </p>
             <div class="grid-2 tight">
-              <AmountTable id="services" label="Credits by service type" what="Service" rows={o.by_service_type} money={o.money} />
-              <AmountTable id="topwh" label="Top warehouses by credits" what="Warehouse" rows={o.top_warehouses} money={o.money} />
+              <AmountTable id="services" label="Billed credits by service type" what="Service" rows={o.by_service_type} money={o.money} />
+              <AmountTable id="topwh" label="Top warehouses by billed credits" what="Warehouse" rows={o.top_warehouses} money={o.money} />
             </div>
           </>
         )}
@@ -80,7 +92,7 @@ function AmountTable(props: { id: string; label: string; what: string; rows: Sch
       cols={[
         { id: "key", label: props.what, value: (r) => r.key },
         { id: "credits", label: "Credits", num: true, value: (r) => r.credits, render: (r) => fmtCredits(r.credits) },
-        { id: "amount", label: `Cost (${props.money.currency})`, num: true, value: (r) => r.amount, render: (r) => money(props.money, r.amount) },
+        { id: "amount", label: `Cost (${props.money.currency})`, num: true, value: (r) => r.amount, render: (r) => <span data-amount={r.amount}>{money(props.money, r.amount)}</span> },
       ]}
     />
   );
@@ -106,7 +118,7 @@ function Daily({ ctx, range }: { ctx: Ctx; range: DateRange }) {
         </label>
       }
     >
-      <Async res={res} empty={() => xs.length === 0} emptyText="No spend in this range yet.">
+      <Async res={res} empty={(d) => never(d) || xs.length === 0} emptyText={res.data && never(res.data) ? NOT_SYNCED : "No spend in this range yet."}>
         {() => <StackedBars xs={xs} series={series} label={`Daily credits by ${groupBy.replace("_", " ")}`} unit={`credits per day (${ctx.connector.timezone} days)`} />}
       </Async>
       {anomalies.data && anomalies.data.items.length > 0 && (
@@ -138,8 +150,8 @@ function Daily({ ctx, range }: { ctx: Ctx; range: DateRange }) {
 function Warehouses({ ctx, range }: { ctx: Ctx; range: DateRange }) {
   const res = useGet(`${C}/warehouses`, { path: { connector_id: ctx.connectorId }, query: { ...q(range), limit: 500 } });
   return (
-    <Section title="Warehouses and idle cost" id="cost-warehouses" res={res} note="Idle cost = compute credits minus the credits attributed to queries.">
-      <Async res={res}>
+    <Section title="Warehouses and idle cost" id="cost-warehouses" res={res} note="Credits used; idle cost = compute credits minus the credits attributed to queries.">
+      <Async res={res} empty={never} emptyText={NOT_SYNCED}>
         {(w) => (
           <Table
             id="warehouses"
@@ -173,7 +185,7 @@ function Waste({ ctx, range }: { ctx: Ctx; range: DateRange }) {
   const res = useGet(`${C}/waste`, { path: { connector_id: ctx.connectorId }, query: q(range) });
   return (
     <Section title="Waste findings" id="cost-waste" res={res}>
-      <Async res={res}>
+      <Async res={res} empty={never} emptyText={NOT_SYNCED}>
         {(w) => (
           <>
             <p>
@@ -222,7 +234,11 @@ function Storage({ ctx, range }: { ctx: Ctx; range: DateRange }) {
   const tb = (n: number) => n / 1024 ** 4;
   return (
     <Section title="Storage" id="cost-storage" res={res}>
-      <Async res={res} empty={(s) => !s.trend.length && !s.databases.length && !s.tables.items.length} emptyText="No storage data yet.">
+      <Async
+        res={res}
+        empty={(s) => never(s) || (!s.trend.length && !s.databases.length && !s.tables.items.length)}
+        emptyText={res.data && never(res.data) ? NOT_SYNCED : "No storage data yet."}
+      >
         {(s) => (
           <>
             <p>
@@ -301,7 +317,7 @@ function TopQueries({ ctx, range }: { ctx: Ctx; range: DateRange }) {
         </label>
       }
     >
-      <Async res={res}>
+      <Async res={res} empty={never} emptyText={NOT_SYNCED}>
         {(d) => (
           <Table
             id="queries"
@@ -356,7 +372,7 @@ function TopUsers({ ctx, range }: { ctx: Ctx; range: DateRange }) {
         </label>
       }
     >
-      <Async res={res}>
+      <Async res={res} empty={never} emptyText={NOT_SYNCED}>
         {(d) => (
           <Table
             id="users"
