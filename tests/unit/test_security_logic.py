@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from snowwatch.services import security, security_alerts, security_reads
+from snowwatch.services import security, security_alerts, security_reads, security_timeline
 from snowwatch.services import security_rules as rules
 from snowwatch.services.security_rules import base, network
 from snowwatch.snowflake import guard
@@ -20,6 +20,7 @@ from snowwatch.snowflake.queries import (
     security_login_history,
     security_network_policies,
     security_query_history,
+    security_session_queries,
     security_sessions,
     security_users,
 )
@@ -143,6 +144,7 @@ ALL_QUERIES = [
     security_network_policies.SELECT_REFERENCES,
     security_sessions.SELECT,
     security_access_history.SELECT,
+    security_session_queries.SELECT,
     security_query_history.SELECT,
 ]
 
@@ -294,3 +296,18 @@ def test_incident_links_come_from_the_subject_and_the_evidence() -> None:
     row2 = {"user_name": "OLD", "created_on": None, "last_success_login": None, "days_inactive": 100,
             "has_password": True, "default_role": None}  # fmt: skip
     assert stale.findings([row2], NOW)[0].links == []
+
+
+@pytest.mark.parametrize(
+    ("query_type", "text", "expected"),
+    [("UNLOAD", "COPY INTO @s FROM t", "unload to a stage (COPY INTO @)"),
+     ("COPY", "  copy into @s from t", "unload to a stage (COPY INTO @)"),
+     ("COPY", "COPY INTO t FROM @s", None),
+     ("GET_FILES", "GET @s file:///tmp", "download from a stage (GET)"),
+     ("CREATE", "CREATE OR REPLACE TEMPORARY STAGE s", "stage created"),
+     ("SELECT", "SELECT 'COPY INTO @x'", None), (None, None, None)],
+)  # fmt: skip
+def test_timeline_flags_stage_unload_get_put(query_type, text, expected) -> None:
+    """Given steps of a session, then stage creation, unloads (COPY INTO @), GET and PUT are flagged, by type or
+    by text, and a load from a stage or a string mentioning one is not."""
+    assert security_timeline.flag(query_type, text) == expected

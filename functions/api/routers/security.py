@@ -20,6 +20,7 @@ from snowwatch.models.security import (
     IncidentDetail,
     IncidentOut,
     LoginEventOut,
+    LoginTimeline,
     NoMfaUserOut,
     ResolveRequest,
     SecuritySummary,
@@ -28,7 +29,7 @@ from snowwatch.models.security import (
     StaleUserOut,
 )
 from snowwatch.routes import path_of
-from snowwatch.services import security_incidents
+from snowwatch.services import security_incidents, security_timeline
 from snowwatch.services import security_reads as security
 
 router = Router()
@@ -171,3 +172,12 @@ def acknowledge_incident(
 def resolve_incident(connector_id: str, incident_id: str, body: Annotated[ResolveRequest, Body()]) -> IncidentDetail:
     cid = _connector_id(connector_id)
     return security_incidents.resolve_incident(conn(router), caller(router), cid, incident_id, body.note)
+
+
+@router.get(
+    path_of("security_login_timeline"),
+    summary="What a login led to: its sessions, their queries (stage/unload/GET/PUT flagged), objects read and "
+    "written, other logins from the same IP within 24 h",
+)
+def login_timeline(connector_id: str, event_id: str) -> LoginTimeline:
+    return security_timeline.timeline(conn(router), _connector_id(connector_id), int(event_id))

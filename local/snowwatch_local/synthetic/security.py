@@ -29,6 +29,10 @@ from typing import Any
 from snowwatch_local.synthetic import cost
 
 AU = "SNOWFLAKE.ACCOUNT_USAGE"
+# The post-login story of the timeline: CAROL's password sign-in, the session it opened, the queries in it.
+STORY_LOGIN = 41000001
+STORY_SESSION = 60000010
+STORY_QUERIES = ("sec-exf-1", "sec-exf-2", "sec-exf-3")
 
 # ---------------------------------------------------------------- DDL (real column names)
 DDL = {
@@ -512,6 +516,12 @@ def _seed_logins(cursor: Any, now: datetime, t0: str, n_bulk: int, days: int) ->
         )
     for i, name in enumerate(OPS_ADMINS):
         login(h(5 + i), name, "10.30.0.2", "SAML2_ASSERTION", True)
+    # The post-login story (timeline): CAROL signs in with a password from 198.51.100.7 (where her failures
+    # come from), opens session STORY_SESSION and runs the exfiltration chain in it.
+    rows.append(
+        (STORY_LOGIN, h(6, 15), "LOGIN", "CAROL_ANALYST", "198.51.100.7", "SNOWSQL", "1.3.2", "PASSWORD", None,
+         "YES", None, None, 0, None, None)
+    )  # fmt: skip
     _insert(cursor, "LOGIN_HISTORY", cols, rows)
 
 
@@ -545,6 +555,17 @@ def _seed_sessions(cursor: Any, now: datetime, t0: str, n_bulk: int, days: int) 
         "SESSIONS",
         cols,
         [
+            # the post-login story: CAROL's session after her password sign-in
+            (
+                STORY_SESSION,
+                h(6.2),
+                "CAROL_ANALYST",
+                "PASSWORD",
+                STORY_LOGIN,
+                "1.3.2",
+                "SnowSQL 1.3.2",
+                _env("SnowSQL", "Linux", "6.5"),
+            ),
             # UNC5537 indicators (positive)
             (
                 60000001,
@@ -652,7 +673,7 @@ def _seed_queries(cursor: Any, now: datetime) -> None:
             qid,
             text,
             qtype,
-            70000000 + i,
+            STORY_SESSION if qid in STORY_QUERIES else 70000000 + i,
             user,
             role,
             "ADMIN_WH",
@@ -690,4 +711,13 @@ def _seed_access_history(cursor: Any, t0: str, n_bulk: int, days: int) -> None:
                '[{{"objectDomain":"Table","objectName":"ANALYTICS.PUBLIC.CUSTOMERS"}}]',
                '[{{"objectDomain":"Table","objectName":"ANALYTICS.PUBLIC.CUSTOMERS"}}]', '[]', '[]'
         FROM TABLE(GENERATOR(ROWCOUNT => {n_bulk * min(days, 30)}))"""
+    )
+    # the story's unload read CUSTOMERS and wrote to the temporary stage
+    cursor.execute(
+        f"""INSERT INTO {AU}.ACCESS_HISTORY (QUERY_ID, QUERY_START_TIME, USER_NAME, DIRECT_OBJECTS_ACCESSED,
+               BASE_OBJECTS_ACCESSED, OBJECTS_MODIFIED, POLICIES_REFERENCED)
+        SELECT 'sec-exf-2', DATEADD('minute', -330, {t0}), 'CAROL_ANALYST',
+               '[{{"objectDomain":"Table","objectName":"ANALYTICS.PUBLIC.CUSTOMERS"}}]',
+               '[{{"objectDomain":"Table","objectName":"ANALYTICS.PUBLIC.CUSTOMERS"}}]',
+               '[{{"objectDomain":"Stage","objectName":"TMP_EXFIL"}}]', '[]'"""
     )

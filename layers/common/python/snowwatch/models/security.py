@@ -78,6 +78,11 @@ class AlertEventOut(BaseModel):
 
 class AlertDetail(AlertOut):
     history: list[AlertEventOut] = Field(description="Every transition, oldest first")
+    timeline_event_ids: list[int] = Field(
+        default_factory=list,
+        description="Successful logins of the alert's user or from its IP around it (newest first): each has a "
+        "post-login timeline",
+    )
 
 
 class IncidentOut(BaseModel):
@@ -250,3 +255,48 @@ class AdminAccess(BaseModel):
     admins: list[AdminAccessOut]
     total: int
     within_recommended_range: bool = Field(description="CIS 1.10: at least 2 and fewer than 10")
+
+
+class TimelineLogin(LoginEventOut):
+    reported_client_version: str | None
+
+
+class TimelineSession(BaseModel):
+    session_id: int
+    created_on: datetime
+    user_name: str | None
+    authentication_method: str | None
+    client_application_id: str | None
+    client_application_version: str | None
+    client_environment: dict[str, Any] | None
+
+
+class TimelineQuery(BaseModel):
+    query_id: str
+    session_id: int
+    start_time: datetime
+    query_type: str | None
+    text_excerpt: str | None = Field(description="The first 300 characters of the query text")
+    warehouse_name: str | None
+    execution_status: str | None
+    rows_produced: int | None
+    bytes_scanned: int | None
+    flag: str | None = Field(description="Why this step matters (stage created, unload to a stage, GET, PUT), or null")
+
+
+class TimelineObject(BaseModel):
+    query_id: str
+    at: datetime
+    access: Literal["read", "write"]
+    object_name: str | None
+    object_domain: str | None
+
+
+class LoginTimeline(BaseModel):
+    login: TimelineLogin
+    sessions: list[TimelineSession]
+    queries: list[TimelineQuery] = Field(description="The queries of those sessions, oldest first")
+    queries_truncated: bool = Field(description="True when the sessions ran more queries than listed")
+    objects: list[TimelineObject] = Field(description="Objects read and written (ACCESS_HISTORY; Enterprise only)")
+    flagged_steps: int
+    same_ip_logins: list[TimelineLogin] = Field(description="Other logins from the same IP within 24 hours")

@@ -90,6 +90,14 @@ SECURITY_QUERIES = (
     ),
     ("connector_id", "query_id"),
 )
+SESSION_QUERIES = (
+    "enterprise.snowflake_session_queries",
+    (
+        "connector_id", "query_id", "session_id", "start_time", "user_name", "query_type", "query_text",
+        "warehouse_name", "execution_status", "rows_produced", "bytes_scanned",
+    ),
+    ("connector_id", "query_id"),
+)  # fmt: skip
 STALE_USERS = (
     "enterprise.snowflake_stale_users",
     (
@@ -124,6 +132,7 @@ def prune(conn: Connection, connector_id: UUID, before: datetime) -> dict[str, i
         ("snowflake_sessions", "created_on"),
         ("snowflake_access_history", "query_start_time"),
         ("snowflake_security_queries", "start_time"),
+        ("snowflake_session_queries", "start_time"),
     ):
         conn.run(
             f"DELETE FROM enterprise.{table} WHERE connector_id = :c AND {column} < :before",

@@ -47,6 +47,7 @@ from snowwatch.snowflake.queries import (
     security_login_history,
     security_network_policies,
     security_query_history,
+    security_session_queries,
     security_sessions,
     security_users,
 )
@@ -248,6 +249,21 @@ def query_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
+def session_query_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        r["QUERY_ID"],
+        int(r["SESSION_ID"]),
+        as_ts(r["START_TIME"]),
+        r.get("USER_NAME"),
+        r.get("QUERY_TYPE"),
+        r.get("QUERY_TEXT"),
+        r.get("WAREHOUSE_NAME"),
+        r.get("EXECUTION_STATUS"),
+        as_int(r.get("ROWS_PRODUCED")),
+        as_int(r.get("BYTES_SCANNED")),
+    )
+
+
 # ---------------------------------------------------------------- extraction
 @dataclass(frozen=True)
 class EventView:
@@ -263,6 +279,7 @@ EVENT_VIEWS = (
     EventView("LOGIN_HISTORY", security_login_history, repo.LOGIN_HISTORY, login_row, 1),
     EventView("SESSIONS", security_sessions, repo.SESSIONS, session_row, 1),
     EventView("QUERY_HISTORY", security_query_history, repo.SECURITY_QUERIES, query_row, 6),
+    EventView("SESSION_QUERIES", security_session_queries, repo.SESSION_QUERIES, session_query_row, 2),
     EventView("ACCESS_HISTORY", security_access_history, repo.ACCESS_HISTORY, access_row, 1, optional=True),
 )
 SKIPPED_ENTERPRISE = "skipped: view not available (Enterprise edition only)"

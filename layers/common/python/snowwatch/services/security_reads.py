@@ -37,7 +37,7 @@ from snowwatch.observability import logger
 from snowwatch.repositories import security_alerts as alerts_repo
 from snowwatch.repositories import security_identity as identity
 from snowwatch.repositories import security_reads as reads_repo
-from snowwatch.services import jobs
+from snowwatch.services import jobs, security_timeline
 from snowwatch.services.security_rules.admins import ADMINS_MAX_EXCLUSIVE, ADMINS_MIN
 from snowwatch.settings import ApiSettings
 
@@ -129,7 +129,8 @@ def get_alert(conn: Connection, connector_id: UUID, alert_id: str) -> AlertDetai
     if row is None:
         raise NotFoundError("alert not found")
     history = [AlertEventOut.model_validate(e) for e in alerts_repo.alert_history(conn, aid)]
-    return AlertDetail(**_alert_out(row).model_dump(), history=history)
+    timelines = security_timeline.alert_timelines(conn, connector_id, row)
+    return AlertDetail(**_alert_out(row).model_dump(), history=history, timeline_event_ids=timelines)
 
 
 def _changed(conn: Connection, connector_id: UUID, aid: UUID, done: bool, refused: str) -> AlertDetail:
