@@ -217,3 +217,31 @@ def test_acknowledge_and_snooze(api, db, connector_id) -> None:
     assert events[-2:] == [("acknowledged", "HR asked"), ("snoozed", "leave")]
     assert body["history"][-1]["until"].startswith(until)
     assert security_reads.summary(db, UUID(connector_id)).open_alerts.low == before - 1
+
+
+def test_authentication_posture(api, connector_id) -> None:
+    """Given the cast, then per user the flags (HAS_PAT and HAS_WORKLOAD_IDENTITY stored), the sign-in methods over
+    90 days and a verdict with the fix: SVC_LEGACY and CAROL blocked (single-factor password sign-ins), SVC_ETL at
+    risk (a SERVICE user holding a password), SVC_KEYONLY, ERIN (password + TOTP) and FRANK (SSO) ready; blocked
+    users come first; a verdict filter narrows the list."""
+    answer = api.get(f"{base(connector_id)}/authentication-posture", query={"limit": 500})
+    assert answer.status == 200, answer.body
+    body = answer.json()
+    users = {u["user_name"]: u for u in body["users"]}
+    assert body["window_days"] == 90 and sum(body["counts"].values()) == body["total"] == len(users)
+    legacy = users["SVC_LEGACY"]
+    assert (legacy["type"], legacy["verdict"]) == ("LEGACY_SERVICE", "blocked")
+    assert "SET TYPE = SERVICE" in legacy["fix_sql"] and "RSA_PUBLIC_KEY" in legacy["fix_sql"]
+    carol = users["CAROL_ANALYST"]
+    assert carol["verdict"] == "blocked" and "AUTHENTICATION POLICY" in carol["fix_sql"]
+    assert next(m for m in carol["sign_in_methods"] if m["method"] == "PASSWORD")["logins"] >= 2
+    assert (users["SVC_ETL"]["verdict"], users["SVC_ETL"]["has_pat"]) == ("at_risk", True)
+    assert (users["SVC_KEYONLY"]["verdict"], users["SVC_KEYONLY"]["has_workload_identity"]) == ("ready", True)
+    assert users["ERIN_TOTP"]["verdict"] == "ready"
+    assert {m["method"] for m in users["ERIN_TOTP"]["sign_in_methods"]} == {"PASSWORD+TOTP"}
+    assert users["FRANK_SSO"]["verdict"] == "ready" and users["FRANK_SSO"]["fix_sql"] is None
+    assert body["users"][0]["verdict"] == "blocked"
+    blocked = api.get(f"{base(connector_id)}/authentication-posture", query={"verdict": "blocked"}).json()
+    assert blocked["total"] == body["counts"]["blocked"]
+    assert {u["verdict"] for u in blocked["users"]} == {"blocked"}
+    assert api.get(f"{base(connector_id)}/authentication-posture", query={"verdict": "nope"}).status == 422

@@ -115,6 +115,17 @@ def test_keypair_user_password_login(db, extracted) -> None:
     assert subjects(run("keypair_user_password_login", db, extracted)) == {"MIKE_KEYPAIR"}
 
 
+def test_legacy_service_password_login(db, extracted) -> None:
+    """Given SVC_LEGACY (LEGACY_SERVICE) signing in with a password, SVC_ETL (SERVICE, holds a password, signs in
+    with its key) and MIKE (a PERSON signing in with a password), then only SVC_LEGACY, with the fix SQL."""
+    found = run("legacy_service_password_login", db, extracted)
+    assert subjects(found) == {"SVC_LEGACY"}
+    assert "SET TYPE = SERVICE" in (found[0].remediation_sql or "") and found[0].links == [
+        "ip:10.30.0.1",
+        "user:SVC_LEGACY",
+    ]
+
+
 def test_failed_login_burst_user(db, extracted) -> None:
     """Given CAROL (6 failures in 30 min), DAVE (exactly 4), ERIN/JACK (3 each) and SVC_KEYONLY (10 JWT
     394304 noise failures), then only CAROL."""

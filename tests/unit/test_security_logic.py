@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from snowwatch.services import security, security_alerts, security_reads, security_timeline
+from snowwatch.services import security, security_alerts, security_posture, security_reads, security_timeline
 from snowwatch.services import security_rules as rules
 from snowwatch.services.security_rules import base, network
 from snowwatch.snowflake import guard
@@ -135,6 +135,8 @@ def test_every_rule_is_registered_once_with_a_valid_severity_and_rationale() -> 
 
 ALL_QUERIES = [
     security_users.SELECT,
+    security_users.SELECT_WITHOUT_WORKLOAD_IDENTITY,
+    security_users.HAS_WORKLOAD_IDENTITY,
     security_login_history.SELECT,
     security_login_history.SELECT_WITHOUT_DETAILS,
     security_login_history.HAS_LOGIN_DETAILS,
@@ -311,3 +313,28 @@ def test_timeline_flags_stage_unload_get_put(query_type, text, expected) -> None
     """Given steps of a session, then stage creation, unloads (COPY INTO @), GET and PUT are flagged, by type or
     by text, and a load from a stage or a string mentioning one is not."""
     assert security_timeline.flag(query_type, text) == expected
+
+
+def _user(typ: str | None, password: bool, mfa: bool, methods: list[str], key: bool = False) -> dict[str, object]:
+    return {"user_name": "U", "type": typ, "has_password": password, "has_mfa": mfa, "has_rsa_public_key": key,
+            "has_pat": False, "has_workload_identity": False,
+            "sign_in_methods": [{"method": m, "logins": 1, "last_at": NOW} for m in methods]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("user", "expected", "fix_has"),
+    [(_user("LEGACY_SERVICE", True, False, ["PASSWORD"]), "blocked", "SET TYPE = SERVICE"),
+     (_user("LEGACY_SERVICE", False, False, ["RSA_KEYPAIR"], key=True), "at_risk", "SET TYPE = SERVICE"),
+     (_user("SERVICE", True, False, ["RSA_KEYPAIR"], key=True), "at_risk", "UNSET PASSWORD"),
+     (_user("SERVICE", False, False, ["RSA_KEYPAIR"], key=True), "ready", None),
+     (_user("PERSON", True, False, ["PASSWORD"]), "blocked", "AUTHENTICATION POLICY"),
+     (_user(None, True, False, ["SAML2_ASSERTION"]), "at_risk", "AUTHENTICATION POLICY"),
+     (_user("PERSON", True, True, ["PASSWORD+TOTP"]), "ready", None),
+     (_user("PERSON", True, True, ["PASSWORD"]), "at_risk", "AUTHENTICATION POLICY"),
+     (_user("PERSON", False, False, ["SAML2_ASSERTION"]), "ready", None)],
+)  # fmt: skip
+def test_posture_verdicts(user, expected, fix_has) -> None:
+    """Given each kind of user, then ready / at risk / blocked under the password deprecation, with the fix."""
+    verdict, reasons, fix = security_posture.verdict(user)
+    assert verdict == expected
+    assert (fix is None) if fix_has is None else (fix_has in (fix or "") and reasons)

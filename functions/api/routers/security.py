@@ -16,12 +16,14 @@ from snowwatch.models.security import (
     AlertDetail,
     AlertOut,
     AlertStatus,
+    AuthenticationPosture,
     FailedLogins,
     IncidentDetail,
     IncidentOut,
     LoginEventOut,
     LoginTimeline,
     NoMfaUserOut,
+    PostureVerdict,
     ResolveRequest,
     SecuritySummary,
     Severity,
@@ -29,7 +31,7 @@ from snowwatch.models.security import (
     StaleUserOut,
 )
 from snowwatch.routes import path_of
-from snowwatch.services import security_incidents, security_timeline
+from snowwatch.services import security_incidents, security_posture, security_timeline
 from snowwatch.services import security_reads as security
 
 router = Router()
@@ -181,3 +183,18 @@ def resolve_incident(connector_id: str, incident_id: str, body: Annotated[Resolv
 )
 def login_timeline(connector_id: str, event_id: str) -> LoginTimeline:
     return security_timeline.timeline(conn(router), _connector_id(connector_id), int(event_id))
+
+
+@router.get(
+    path_of("security_authentication_posture"),
+    summary="Per user: type, password/MFA/key/PAT/workload identity, sign-in methods over 90 days, and a verdict "
+    "under the password deprecation with the fix SQL",
+)
+def authentication_posture(
+    connector_id: str,
+    verdict: Annotated[PostureVerdict | None, Query()] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> AuthenticationPosture:
+    cid = _connector_id(connector_id)
+    return security_posture.posture(conn(router), cid, verdict_filter=verdict, limit=limit, offset=offset)

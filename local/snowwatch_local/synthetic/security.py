@@ -231,8 +231,8 @@ def _seed_users(cursor: Any, now: datetime, n_bulk: int) -> None:
                 (now - timedelta(days=created)) if pw else None,
                 "USERADMIN",
                 typ,
-                False,
-                False,
+                name == "SVC_ETL",  # HAS_PAT: a programmatic access token
+                name == "SVC_KEYONLY",  # HAS_WORKLOAD_IDENTITY
             )
         )
     for i, name in enumerate(OPS_ADMINS):

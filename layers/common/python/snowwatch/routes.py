@@ -115,6 +115,13 @@ ROUTES: tuple[Route, ...] = (
     Route("security_resolve", "PUT", f"{SEC}/alerts/{{alert_id}}/resolve", auth="admin"),
     Route("security_acknowledge", "PUT", f"{SEC}/alerts/{{alert_id}}/acknowledge", auth="admin"),
     Route("security_snooze", "PUT", f"{SEC}/alerts/{{alert_id}}/snooze", auth="admin"),
+    Route(
+        "security_authentication_posture",
+        "GET",
+        f"{SEC}/authentication-posture",
+        cache_ttl=600,
+        query=("verdict", *PAGE),
+    ),
     Route("security_login_timeline", "GET", f"{SEC}/logins/{{event_id}}/timeline", cache_ttl=300),
     Route("security_incidents", "GET", f"{SEC}/incidents", cache_ttl=180, query=("status", *PAGE)),
     Route("security_incident", "GET", f"{SEC}/incidents/{{incident_id}}"),

@@ -300,3 +300,42 @@ class LoginTimeline(BaseModel):
     objects: list[TimelineObject] = Field(description="Objects read and written (ACCESS_HISTORY; Enterprise only)")
     flagged_steps: int
     same_ip_logins: list[TimelineLogin] = Field(description="Other logins from the same IP within 24 hours")
+
+
+PostureVerdict = Literal["ready", "at_risk", "blocked"]
+
+
+class SignInMethod(BaseModel):
+    method: str = Field(description="FIRST_AUTHENTICATION_FACTOR, '+' SECOND_AUTHENTICATION_FACTOR when there was one")
+    logins: int
+    last_at: datetime
+
+
+class PostureUser(BaseModel):
+    user_name: str
+    type: str | None = Field(description="PERSON, SERVICE, LEGACY_SERVICE or null (unset: treated as a person)")
+    has_password: bool
+    has_mfa: bool
+    has_rsa_public_key: bool
+    has_pat: bool
+    has_workload_identity: bool
+    last_success_login: datetime | None
+    sign_in_methods: list[SignInMethod] = Field(description="Successful sign-ins over the window, by method")
+    verdict: PostureVerdict
+    reasons: list[str]
+    fix_sql: str | None = Field(description="What to run (snowwatch never runs it)")
+
+
+class VerdictCounts(BaseModel):
+    ready: int = 0
+    at_risk: int = 0
+    blocked: int = 0
+
+
+class AuthenticationPosture(BaseModel):
+    window_days: int
+    counts: VerdictCounts
+    total: int
+    limit: int
+    offset: int
+    users: list[PostureUser] = Field(description="Blocked first, then at risk, then ready; by name")

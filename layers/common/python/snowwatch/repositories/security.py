@@ -23,7 +23,8 @@ USERS = (
     "enterprise.snowflake_users",
     (
         "connector_id", "user_id", "name", "login_name", "email", "type", "created_on", "deleted_on", "disabled",
-        "has_password", "has_mfa", "ext_authn_duo", "has_rsa_public_key", "has_pat", "default_role",
+        "has_password", "has_mfa", "ext_authn_duo", "has_rsa_public_key", "has_pat", "has_workload_identity",
+        "default_role",
         "bypass_mfa_until", "last_success_login", "expires_at", "locked_until_time", "password_last_set_time",
         "owner",
     ),

@@ -52,6 +52,13 @@ class KeypairLoginRow(TypedDict):
     service: bool
 
 
+class LegacyPasswordLoginRow(TypedDict):
+    subject: str
+    logins: int
+    last_login: datetime
+    ips: list[str | None]
+
+
 class ChangeRow(TypedDict):
     query_id: str
     query_type: str
@@ -317,6 +324,27 @@ def malicious_ip_logins(conn: Connection, connector_id: UUID, since: datetime) -
              AND (is_success OR upper(login_details->'malicious_ip_protection_info'->>'riskClassification')
                   IN ('HIGH', 'MEDIUM'))
            ORDER BY client_ip, event_timestamp""",
+            c=connector_id,
+            since=since,
+        ),
+    )
+
+
+def legacy_service_password_logins(
+    conn: Connection, connector_id: UUID, since: datetime
+) -> list[LegacyPasswordLoginRow]:
+    """Successful password sign-ins (FIRST_AUTHENTICATION_FACTOR = 'PASSWORD') of LEGACY_SERVICE users."""
+    return typed(
+        LegacyPasswordLoginRow,
+        query(
+            conn,
+            f"""SELECT l.user_name AS subject, count(*) AS logins, max(l.event_timestamp) AS last_login,
+                       array_agg(DISTINCT l.client_ip) AS ips
+                FROM enterprise.snowflake_login_history l
+                JOIN enterprise.snowflake_users u ON u.connector_id = l.connector_id AND u.name = l.user_name
+                WHERE l.connector_id = :c AND l.is_success AND l.event_timestamp >= :since
+                  AND l.first_authentication_factor = 'PASSWORD' AND u.type = 'LEGACY_SERVICE' AND {ACTIVE_USER}
+                GROUP BY l.user_name ORDER BY l.user_name""",
             c=connector_id,
             since=since,
         ),

@@ -134,3 +134,33 @@ def mfa_adoption(conn: Connection, connector_id: UUID) -> dict[str, Any]:
         c=connector_id,
     )
     return row or {"password_users": 0, "with_mfa": 0}
+
+
+def authentication_posture(conn: Connection, connector_id: UUID, since: datetime) -> list[dict[str, Any]]:
+    """Enabled users with their authentication flags and the sign-in methods seen since ``since`` (successful
+    logins by first factor and second factor, with counts and the last time)."""
+    return query(
+        conn,
+        f"""WITH m AS (
+                SELECT user_name,
+                       first_authentication_factor || COALESCE('+' || second_authentication_factor, '') AS method,
+                       count(*) AS logins, max(event_timestamp) AS last_at
+                FROM enterprise.snowflake_login_history
+                WHERE connector_id = :c AND is_success AND event_timestamp >= :since AND user_name IS NOT NULL
+                  AND first_authentication_factor IS NOT NULL
+                GROUP BY 1, 2
+            )
+            SELECT u.name AS user_name, u.type, u.has_password, (u.has_mfa OR u.ext_authn_duo) AS has_mfa,
+                   u.has_rsa_public_key, u.has_pat, u.has_workload_identity, u.last_success_login,
+                   COALESCE(jsonb_agg(jsonb_build_object('method', m.method, 'logins', m.logins, 'last_at', m.last_at)
+                                      ORDER BY m.logins DESC, m.method) FILTER (WHERE m.method IS NOT NULL),
+                            '[]'::jsonb) AS sign_in_methods
+            FROM enterprise.snowflake_users u
+            LEFT JOIN m ON m.user_name = u.name
+            WHERE u.connector_id = :c AND {ACTIVE_USER}
+            GROUP BY u.name, u.type, u.has_password, u.has_mfa, u.ext_authn_duo, u.has_rsa_public_key, u.has_pat,
+                     u.has_workload_identity, u.last_success_login
+            ORDER BY u.name""",
+        c=connector_id,
+        since=since,
+    )

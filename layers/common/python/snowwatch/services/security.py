@@ -127,6 +127,7 @@ def user_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
         as_flag(r.get("EXT_AUTHN_DUO")),
         as_flag(r.get("HAS_RSA_PUBLIC_KEY")),
         as_flag(r.get("HAS_PAT")),
+        as_flag(r.get("HAS_WORKLOAD_IDENTITY")),
         r.get("DEFAULT_ROLE"),
         as_ts(r.get("BYPASS_MFA_UNTIL")),
         as_ts(r.get("LAST_SUCCESS_LOGIN")),
@@ -326,7 +327,10 @@ def extract(conn: Connection, sf: SnowflakeSession, connector_id: UUID, run_id: 
     """Read every security view into Postgres; return per-view row counts (or why a view was skipped)."""
     counts: dict[str, Any] = {}
     # snapshots: each replaced in one transaction
-    users = [user_row(r) for r in sf.fetch(security_users.SELECT)]
+    users_sql = security_users.SELECT
+    if not _statement_ok(sf, security_users.HAS_WORKLOAD_IDENTITY):
+        users_sql = security_users.SELECT_WITHOUT_WORKLOAD_IDENTITY
+    users = [user_row(r) for r in sf.fetch(users_sql)]
     with transaction(conn):
         counts["security.USERS"] = repo.replace(conn, repo.USERS, connector_id, users)
     to_users = [user_grant_row(r) for r in sf.fetch(security_grants.SELECT_TO_USERS)]

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from snowwatch.repositories import security_events as events
 from snowwatch.repositories import security_identity as identity
-from snowwatch.repositories.security_events import KeypairLoginRow
+from snowwatch.repositories.security_events import KeypairLoginRow, LegacyPasswordLoginRow
 from snowwatch.repositories.security_identity import ServiceUserRow, StaleUserRow
 from snowwatch.services.security_rules.base import EVENT_LOOKBACK, Draft, Rule, ident
 
@@ -47,6 +47,21 @@ def judge_keypair_password(rows: Sequence[KeypairLoginRow], now: datetime) -> It
         )
 
 
+def judge_legacy_password(rows: Sequence[LegacyPasswordLoginRow], now: datetime) -> Iterator[Draft]:
+    for r in rows:
+        user = ident(r["subject"])
+        yield Draft(
+            r["subject"],
+            f"LEGACY_SERVICE user {r['subject']} signed in with a password {r['logins']} time(s), last at "
+            f"{r['last_login'].isoformat()}: single-factor password sign-ins are refused since the deprecation's "
+            "final enforcement.",
+            [r],
+            f"ALTER USER {user} SET RSA_PUBLIC_KEY = '<public key>';  -- move the integration to a key pair\n"
+            f"ALTER USER {user} UNSET PASSWORD;\nALTER USER {user} SET TYPE = SERVICE;",
+            r["last_login"],
+        )
+
+
 RULES = [
     Rule(
         id="stale_user",
@@ -80,6 +95,19 @@ RULES = [
         "weaker credential that is likely shared or stolen.",
         fetch=lambda conn, c, now: events.keypair_users_password_logins(conn, c, now - EVENT_LOOKBACK),
         judge=judge_keypair_password,
+        incident="user",
+    ),
+    Rule(
+        id="legacy_service_password_login",
+        severity="high",
+        title="LEGACY_SERVICE user signing in with a password",
+        fires="A successful sign-in with `FIRST_AUTHENTICATION_FACTOR = 'PASSWORD'` by an enabled `TYPE = "
+        "LEGACY_SERVICE` user (7 days)",
+        rationale="Snowflake's deprecation of single-factor password sign-ins reached its final enforcement in "
+        "October 2026: a LEGACY_SERVICE integration still signing in with a password is about to break (or is "
+        "running on an exemption) and holds the weakest credential there is.",
+        fetch=lambda conn, c, now: events.legacy_service_password_logins(conn, c, now - EVENT_LOOKBACK),
+        judge=judge_legacy_password,
         incident="user",
     ),
 ]
