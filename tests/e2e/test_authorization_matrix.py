@@ -76,7 +76,14 @@ def demo_ids(server, stack, db, tokens) -> dict[str, str]:
         assert stack.run_job("security", connector_id=cid)["status"] == "succeeded"
     alert = db.run("SELECT id FROM enterprise.snowflake_security_alerts WHERE connector_id = :c LIMIT 1", c=cid)
     run = db.run("SELECT id FROM enterprise.job_runs WHERE connector_id = :c LIMIT 1", c=stack.connector_id)
+    finding = db.run(
+        """INSERT INTO enterprise.cost_findings (connector_id, finding_key, kind, subject)
+           VALUES (:c, 'matrix:finding', 'matrix', 'finding')
+           ON CONFLICT (connector_id, finding_key) DO UPDATE SET kind = EXCLUDED.kind RETURNING id""",
+        c=stack.connector_id,
+    )
     return {
+        "finding_id": str(finding[0][0]),
         "connector_id": cid,
         "budget_id": str(budget[0][0]),
         "alert_id": str(alert[0][0]),

@@ -1,17 +1,30 @@
-"""The cost routes (see snowwatch.routes): all GET, cached at the stage per the route table."""
+"""The cost routes (see snowwatch.routes): GETs cached at the stage per the route table; one admin PUT (findings)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from routers._context import conn, connector
+from routers._context import caller, conn, connector
 from snowwatch.models.common import Day
-from snowwatch.models.cost import Anomalies, Daily, Forecast, Overview, Queries, Storage, Users, Warehouses, Waste
+from snowwatch.models.cost import (
+    Anomalies,
+    Daily,
+    FindingStateIn,
+    FindingStateOut,
+    Forecast,
+    Overview,
+    Queries,
+    Savings,
+    Storage,
+    Users,
+    Warehouses,
+    Waste,
+)
 from snowwatch.routes import path_of
-from snowwatch.services import cost, waste
+from snowwatch.services import cost, savings, waste
 
 router = Router()
 
@@ -90,3 +103,13 @@ def anomalies(connector_id: str, start: Start = None, end: End = None) -> Anomal
 @router.get(path_of("cost_forecast"), summary="Month-end forecast from month-to-date spend and the recent run rate")
 def forecast(connector_id: str) -> Forecast:
     return cost.forecast(conn(router), connector(router))
+
+
+@router.get(path_of("cost_savings"), summary="Credits saved since findings were resolved, against a 4-week baseline")
+def savings_made(connector_id: str) -> Savings:
+    return savings.savings(conn(router), connector(router))
+
+
+@router.put(path_of("cost_finding_state"), summary="Dismiss, snooze (until a day) or reopen a finding (admin)")
+def finding_state(connector_id: str, finding_id: str, body: Annotated[FindingStateIn, Body()]) -> FindingStateOut:
+    return savings.set_state(conn(router), connector(router), finding_id, body, caller(router).user_id)

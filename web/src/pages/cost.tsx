@@ -3,7 +3,7 @@
 import type { Schemas } from "../api";
 import type { Ctx } from "../app";
 import { LineChart, StackedBars } from "../charts";
-import { Async, Card, RangePicker, Section, Table, useGet } from "../components";
+import { Async, Card, CodeBlock, RangePicker, Section, Table, useGet } from "../components";
 import { fmtBytes, fmtChange, fmtCredits, fmtMoney, fmtNumber, fmtPercent, fmtTime, rangeFrom, toSeries, type DateRange } from "../format";
 import { useParam, useQuery } from "../router";
 
@@ -19,10 +19,11 @@ export function CostPage({ ctx }: { ctx: Ctx }) {
         <h1>Cost</h1>
       </div>
       <RangePicker range={range} zone={`${tz} (the connector's time zone)`} />
+      <Waste ctx={ctx} range={range} />
+      <SavingsMade ctx={ctx} />
       <Overview ctx={ctx} range={range} />
       <Daily ctx={ctx} range={range} />
       <Warehouses ctx={ctx} range={range} />
-      <Waste ctx={ctx} range={range} />
       <Storage ctx={ctx} range={range} />
       <TopQueries ctx={ctx} range={range} />
       <TopUsers ctx={ctx} range={range} />
@@ -184,13 +185,13 @@ function Warehouses({ ctx, range }: { ctx: Ctx; range: DateRange }) {
 function Waste({ ctx, range }: { ctx: Ctx; range: DateRange }) {
   const res = useGet(`${C}/waste`, { path: { connector_id: ctx.connectorId }, query: q(range) });
   return (
-    <Section title="Waste findings" id="cost-waste" res={res}>
+    <Section title="Savings you can act on" id="cost-waste" res={res}>
       <Async res={res} empty={never} emptyText={NOT_SYNCED}>
         {(w) => (
           <>
             <p>
               Estimated savings: <strong data-testid="waste-savings">{money(w.money, w.total_estimated_monthly_savings)}</strong> per month (estimates;
-              snowwatch changes nothing in your account).
+              findings claiming the same credits count once; snowwatch changes nothing in your account: run the SQL yourself).
             </p>
             <Table
               id="waste"
@@ -210,6 +211,22 @@ function Waste({ ctx, range }: { ctx: Ctx; range: DateRange }) {
                   render: (f) => (
                     <>
                       {f.recommendation}
+                      {f.sql && <CodeBlock code={f.sql} label={`SQL: ${f.title}`} />}
+                      {!f.counted && <p class="muted small">{f.state === "open" ? "Counted under another finding with the same credits." : `${f.state}${f.state_reason ? `: ${f.state_reason}` : ""}`}</p>}
+                      {(f.queries ?? []).length > 0 && (
+                        <details>
+                          <summary>
+                            Queries<span class="sr-only">: {f.title}</span>
+                          </summary>
+                          <ul class="small">
+                            {(f.queries ?? []).map((q) => (
+                              <li key={q.query_id}>
+                                <code>{q.query_id}</code> {q.query_parameterized_hash ? <>hash <code>{q.query_parameterized_hash}</code></> : null} {fmtCredits(q.credits)}, {fmtBytes(q.bytes_spilled_to_remote_storage)} spilled, {fmtNumber(q.partitions_scanned)}/{fmtNumber(q.partitions_total)} partitions
+                              </li>
+                            ))}
+                          </ul>
+                        </details>
+                      )}
                       <details>
                         <summary>
                           Evidence<span class="sr-only">: {f.title}</span>
@@ -220,6 +237,38 @@ function Waste({ ctx, range }: { ctx: Ctx; range: DateRange }) {
                   ),
                 },
                 { id: "savings", label: `Savings / month (${w.money.currency})`, num: true, value: (f) => f.estimated_monthly_savings, render: (f) => money(w.money, f.estimated_monthly_savings) },
+              ]}
+            />
+          </>
+        )}
+      </Async>
+    </Section>
+  );
+}
+
+function SavingsMade({ ctx }: { ctx: Ctx }) {
+  const res = useGet(`${C}/savings`, { path: { connector_id: ctx.connectorId } });
+  return (
+    <Section title="Savings made" id="cost-savings" res={res}>
+      <Async res={res} empty={(s) => never(s) || s.findings.length === 0} emptyText={res.data && never(res.data) ? NOT_SYNCED : "No finding resolved yet."}>
+        {(s) => (
+          <>
+            <p>
+              Saved so far: <strong data-testid="savings-made">{fmtCredits(s.total.credits)}</strong> ({money(s.money, s.total.amount)}). {s.method}.
+            </p>
+            <Table
+              id="saved"
+              label="Credits saved per resolved finding"
+              rows={s.findings}
+              rowKey={(r) => r.id}
+              defaultSort="-saved"
+              pageSize={10}
+              cols={[
+                { id: "finding", label: "Finding", value: (r) => `${r.kind.replace(/_/g, " ")}: ${r.subject}` },
+                { id: "resolved", label: "Resolved", value: (r) => r.resolved_at, render: (r) => fmtTime(r.resolved_at) },
+                { id: "hours", label: "Hours measured", num: true, value: (r) => r.hours_measured, render: (r) => fmtNumber(r.hours_measured) },
+                { id: "saved", label: "Credits saved", num: true, value: (r) => r.credits_saved, render: (r) => fmtCredits(r.credits_saved) },
+                { id: "amount", label: `Saved (${s.money.currency})`, num: true, value: (r) => r.amount_saved, render: (r) => money(s.money, r.amount_saved) },
               ]}
             />
           </>

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Literal
+from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from snowwatch.models.common import Number, Page
+from snowwatch.models.common import Day, Number, Page
 
 CurrencySource = Literal["configured_price", "organization_usage"]
 Period = Literal["7d", "30d", "90d", "mtd", "qtd", "ytd"]
@@ -183,23 +184,101 @@ class Storage(BaseModel):
     tables: Page[TableStorage]
 
 
+FindingState = Literal["open", "dismissed", "snoozed"]
+
+
+class FindingQuery(BaseModel):
+    """A query behind a query-level finding, with the figures that put it there."""
+
+    query_id: str
+    query_parameterized_hash: str | None
+    user_name: str | None
+    start_time: datetime
+    credits: Number
+    bytes_scanned: int
+    bytes_spilled_to_remote_storage: int
+    partitions_scanned: int
+    partitions_total: int
+    percentage_scanned_from_cache: float
+
+
 class Finding(BaseModel):
+    id: UUID | None = Field(description="set once a sync has recorded the finding (dismiss/snooze it by this id)")
+    key: str = Field(description="kind:subject, stable across syncs")
     kind: str
     subject: str
     severity: Literal["high", "medium", "low"]
     title: str
     evidence: dict[str, object]
     recommendation: str
+    sql: str | None = Field(description="the exact statement(s) to run in Snowflake (snowwatch never runs them)")
+    claim: str | None = Field(description="the credits this saving comes from: findings with one claim count once")
+    counted: bool = Field(description="false when another finding with the same claim (or a dismissal) counts instead")
     estimated_monthly_savings_credits: Number
     estimated_monthly_savings: Number
+    state: FindingState = "open"
+    state_reason: str | None = None
+    snoozed_until: date | None = None
+    queries: list[FindingQuery] = Field(default_factory=list)
 
 
 class Waste(BaseModel):
     sync: SyncState
     money: Money
     window: Window
-    total_estimated_monthly_savings: Number
+    total_estimated_monthly_savings: Number = Field(description="counted, open findings only: each claim once")
+    total_estimated_monthly_savings_credits: Number
     findings: list[Finding]
+
+
+class FindingStateIn(BaseModel):
+    """Dismiss a finding (it stays listed, not counted), snooze it until a day, or reopen it."""
+
+    state: FindingState
+    reason: str | None = Field(default=None, max_length=500)
+    until: Day | None = Field(default=None, description="snooze: the last day it stays snoozed")
+
+    @model_validator(mode="after")
+    def _snooze_has_until(self) -> FindingStateIn:
+        if self.state == "snoozed" and self.until is None:
+            raise ValueError("a snooze needs `until`")
+        if self.state != "open" and not (self.reason or "").strip():
+            raise ValueError("dismissing or snoozing needs a reason")
+        return self
+
+
+class FindingStateOut(BaseModel):
+    id: UUID
+    finding_key: str
+    kind: str
+    subject: str
+    state: FindingState
+    state_reason: str | None
+    snoozed_until: date | None
+    state_at: datetime | None
+    resolved_at: datetime | None
+
+
+class SavedFinding(BaseModel):
+    id: UUID
+    kind: str
+    subject: str
+    resolved_at: datetime
+    hours_measured: int
+    baseline_credits: Number = Field(description="expected credits of those hours: 4-week mean per weekday and hour")
+    actual_credits: Number
+    credits_saved: Number
+    amount_saved: Number
+    baseline_complete: bool = Field(description="false when the warehouse has less than 4 weeks before resolution")
+
+
+class Savings(BaseModel):
+    figure: Figure
+    sync: SyncState
+    money: Money
+    method: str
+    total: Total
+    findings: list[SavedFinding]
 
 
 class QueryCost(BaseModel):

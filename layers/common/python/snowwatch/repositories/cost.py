@@ -710,3 +710,38 @@ def warehouse_query_stats(conn: Connection, connector_id: UUID, d_lo: date, d_hi
         lo=d_lo,
         hi=d_hi,
     )
+
+
+# The condition that puts a query behind each query-level finding, and how its rows are ranked (most expensive first:
+# the walk follows sqh_connector_cost_qid_idx and stops after ``limit`` matches per finding).
+FINDING_QUERY = """CASE x.kind
+    WHEN 'remote_spilling' THEN q.bytes_spilled_to_remote_storage > 0
+    WHEN 'full_scans' THEN q.partitions_total >= 1000 AND q.partitions_scanned >= 0.9 * q.partitions_total
+    WHEN 'low_cache' THEN q.bytes_scanned > 0 AND q.percentage_scanned_from_cache < 0.1
+    ELSE false END"""
+
+
+def finding_queries(
+    conn: Connection, connector_id: UUID, lo: datetime, hi: datetime, findings: list[tuple[str, str]], limit: int
+) -> list[dict[str, Any]]:
+    """For each (warehouse, finding kind): its most expensive queries in [lo, hi) that show the problem."""
+    return query(
+        conn,
+        f"""SELECT x.wh AS warehouse, x.kind, q.query_id, q.query_parameterized_hash, q.user_name, q.start_time,
+                   COALESCE(q.credits_attributed_compute, 0) AS credits, q.bytes_scanned,
+                   q.bytes_spilled_to_remote_storage, q.partitions_scanned, q.partitions_total,
+                   q.percentage_scanned_from_cache
+            FROM unnest(CAST(:whs AS text[]), CAST(:kinds AS text[])) AS x(wh, kind)
+            CROSS JOIN LATERAL (
+                SELECT * FROM enterprise.snowflake_query_history q
+                WHERE q.connector_id = :c AND q.warehouse_name = x.wh AND q.start_time >= :lo AND q.start_time < :hi
+                  AND {FINDING_QUERY}
+                ORDER BY q.credits_attributed_compute DESC NULLS LAST, q.query_id
+                LIMIT :l) q""",
+        c=connector_id,
+        lo=lo,
+        hi=hi,
+        whs=[w for w, _ in findings],
+        kinds=[k for _, k in findings],
+        l=limit,
+    )

@@ -18,6 +18,7 @@ ITEM_OF_CONNECTOR: dict[str, str] = {
     "alert_id": "SELECT 1 FROM enterprise.snowflake_security_alerts WHERE id = :id AND connector_id = :connector",
     "event_id": "SELECT 1 FROM enterprise.snowflake_login_history WHERE event_id = :id AND connector_id = :connector",
     "incident_id": "SELECT 1 FROM enterprise.snowflake_security_incidents WHERE id = :id AND connector_id = :connector",
+    "finding_id": "SELECT 1 FROM enterprise.cost_findings WHERE id = :id AND connector_id = :connector",
 }
 
 

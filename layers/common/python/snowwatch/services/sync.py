@@ -28,6 +28,7 @@ from snowwatch.observability import logger, metrics
 from snowwatch.repositories import cost as cost_repo
 from snowwatch.repositories import cost_sync as repo
 from snowwatch.repositories import sync_state
+from snowwatch.services import savings
 from snowwatch.services.secrets import read_connector_secret
 from snowwatch.snowflake.client import SnowflakeSession
 from snowwatch.snowflake.queries import (
@@ -213,6 +214,8 @@ def run_sync(conn: Connection, ctx: Any) -> dict[str, Any]:
                     ctx,
                     _since(View("USAGE_IN_CURRENCY_DAILY", usage_in_currency_daily), marks, now, backfill),
                 )
+            if mode == "full":  # findings seen or gone (savings tracking), once the data is in
+                counts["findings"] = savings.track(conn, connector, now)
             repo.mark_synced(conn, connector.id)
         finally:
             counts["statements"] = sf.statements
