@@ -102,12 +102,12 @@ def test_access_history_is_read_when_present(stack, db) -> None:
         cur.execute(
             """CREATE TABLE SNOWFLAKE.ACCOUNT_USAGE.ACCESS_HISTORY (QUERY_ID VARCHAR, QUERY_START_TIME TIMESTAMP_LTZ,
                USER_NAME VARCHAR, DIRECT_OBJECTS_ACCESSED VARCHAR, BASE_OBJECTS_ACCESSED VARCHAR,
-               OBJECTS_MODIFIED VARCHAR)"""
+               OBJECTS_MODIFIED VARCHAR, POLICIES_REFERENCED VARCHAR)"""
         )
         cur.execute(
             """INSERT INTO SNOWFLAKE.ACCOUNT_USAGE.ACCESS_HISTORY
                SELECT 'ah-test-' || SEQ4(), DATEADD('hour', -SEQ4(), CURRENT_TIMESTAMP()), 'CAROL_ANALYST',
-                      '[{"objectName":"A.B.C"}]', '[]', '[]'
+                      '[{"objectName":"A.B.C"}]', '[]', '[]', '[]'
                FROM TABLE(GENERATOR(ROWCOUNT => 5))"""
         )
         try:

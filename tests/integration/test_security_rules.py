@@ -3,6 +3,7 @@ quiet on the near-miss negatives planted beside it (local/snowwatch_local/synthe
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -189,6 +190,59 @@ def test_exfiltration_chain(db, extracted) -> None:
     found = run("exfiltration_chain", db, extracted)
     assert subjects(found) == {"CAROL_ANALYST"}
     assert found[0].evidence[0]["get_query_id"] == "sec-exf-3"
+
+
+# ---------------------------------------------------------------- ACCESS_HISTORY rules (Enterprise edition)
+
+
+@pytest.fixture(scope="module")
+def with_access_history(stack: Any, db: Any, extracted: UUID) -> UUID:
+    """The test account is Standard edition: give it ACCESS_HISTORY with the synthetic account's planted access
+    story (anchored on the seeded 'now'), run the job once, then take the view away again."""
+    from snowwatch_local import services
+    from snowwatch_local.synthetic import security as seed
+
+    row = query(
+        db,
+        "SELECT event_timestamp FROM enterprise.snowflake_login_history WHERE connector_id = :c AND event_id = :e",
+        c=extracted,
+        e=seed.STORY_LOGIN,
+    )
+    anchor = row[0]["event_timestamp"] + timedelta(hours=6, minutes=15)
+    with contextlib.closing(services.snowflake_connection(stack.fakesnow)) as sf:
+        cur = sf.cursor()
+        cur.execute(f"CREATE TABLE {seed.AU}.ACCESS_HISTORY ({seed.DDL['ACCESS_HISTORY']})")
+        try:
+            seed._insert(cur, "ACCESS_HISTORY", seed.ACCESS_COLUMNS, seed.access_story(anchor))
+            out = stack.run_job("security", connector_id=str(extracted))
+        finally:
+            cur.execute(f"DROP TABLE {seed.AU}.ACCESS_HISTORY")
+    assert out["status"] == "succeeded" and out["rows"]["security.ACCESS_HISTORY"] > 100, out
+    return extracted
+
+
+def test_access_beyond_baseline(db, with_access_history) -> None:
+    """Given ERIN and DAVE reading 2 objects a day for 28 days, then today ERIN 40 (positive) and DAVE 8, and JACK
+    (no baseline) 40, then only ERIN."""
+    found = run("access_beyond_baseline", db, with_access_history)
+    assert subjects(found) == {"ERIN_TOTP"}
+    assert "40 distinct objects" in found[0].description
+
+
+def test_masked_object_first_access(db, with_access_history) -> None:
+    """Given CAROL's first read of CUSTOMERS (masking policy PII_MASK), ALICE reading it again after 10 days, and
+    DAVE's first read of PAYROLL (no policy), then only CAROL."""
+    found = run("masked_object_first_access", db, with_access_history)
+    assert subjects(found) == {"CAROL_ANALYST"}
+    assert found[0].evidence[0]["policies"] == ["PII_MASK"]
+
+
+def test_new_ip_bulk_read(db, with_access_history) -> None:
+    """Given QUINN reading 12 tables within the hour after a login from a never-seen IP, ALICE reading 12 after a
+    login from her usual IP, and NINA reading 3 after a new-IP login, then only QUINN."""
+    found = run("new_ip_bulk_read", db, with_access_history)
+    assert subjects(found) == {"QUINN_NEWADMIN"}
+    assert found[0].evidence[0]["tables"] == 12 and found[0].evidence[0]["client_ip"] == "198.18.0.7"
 
 
 # ---------------------------------------------------------------- the other halves, on an isolated connector

@@ -338,3 +338,22 @@ def test_posture_verdicts(user, expected, fix_has) -> None:
     verdict, reasons, fix = security_posture.verdict(user)
     assert verdict == expected
     assert (fix is None) if fix_has is None else (fix_has in (fix or "") and reasons)
+
+
+class _Broken:
+    broken = False
+
+
+def test_a_lost_connection_is_recorded_for_every_rule_left() -> None:
+    """Given a rule whose failure discards the connection (a client-side error), then it and every later rule
+    are recorded as failed or not run, instead of each failing on the dead connection."""
+    conn = _Broken()
+
+    def breaks(c: _Broken, cid: object, now: datetime) -> list[dict[str, object]]:
+        c.broken = True
+        raise RuntimeError("socket gone")
+
+    first = base.Rule(id="a", severity="low", title="A", fires="f", rationale="r", fetch=breaks, judge=lambda r, n: [])
+    later = base.Rule(id="b", severity="low", title="B", fires="f", rationale="r", fetch=_raise, judge=lambda r, n: [])
+    out = rules.evaluate(conn, None, NOW, [first, later])  # type: ignore[arg-type]
+    assert out.errors == {"a": "RuntimeError: socket gone", "b": "not run: the database connection was lost"}

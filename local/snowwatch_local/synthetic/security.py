@@ -194,7 +194,7 @@ def seed(cursor: Any, scale: Any, now: datetime) -> dict[str, int]:
     _seed_sessions(cursor, now, t0, n_bulk, login_days)
     _seed_queries(cursor, now)
     if enterprise:
-        _seed_access_history(cursor, t0, n_bulk, login_days)
+        _seed_access_history(cursor, now, t0, n_bulk, login_days)
 
     counts = {f"security.{v}": _count(cursor, v) for v in DDL if enterprise or v != "ACCESS_HISTORY"}
     cursor.execute(f"SELECT COUNT(*) FROM {AU}.QUERY_HISTORY WHERE QUERY_ID LIKE 'sec-%'")
@@ -516,6 +516,14 @@ def _seed_logins(cursor: Any, now: datetime, t0: str, n_bulk: int, days: int) ->
         )
     for i, name in enumerate(OPS_ADMINS):
         login(h(5 + i), name, "10.30.0.2", "SAML2_ASSERTION", True)
+    # Logins of the access-rule story: QUINN from an IP she never used (NEW_IP_LOGIN); ALICE from her usual IP a
+    # day earlier (so her sign-in 4.8 h ago is from a known IP); NINA from a new IP.
+    rows.append(
+        (NEW_IP_LOGIN, h(3), "LOGIN", "QUINN_NEWADMIN", "198.18.0.7", "SNOWFLAKE_UI", "9.1.0", "SAML2_ASSERTION",
+         None, "YES", None, None, 0, None, None)
+    )  # fmt: skip
+    login(h(30), "ADMIN_ALICE", "10.30.0.1", "PASSWORD", True, second="TOTP")
+    login(h(2), "NINA_BYPASS", "198.18.0.9", "PASSWORD", True, second="TOTP")
     # The post-login story (timeline): CAROL signs in with a password from 198.51.100.7 (where her failures
     # come from), opens session STORY_SESSION and runs the exfiltration chain in it.
     rows.append(
@@ -702,7 +710,7 @@ def _seed_queries(cursor: Any, now: datetime) -> None:
     _insert(cursor, "QUERY_HISTORY", cols, rows)
 
 
-def _seed_access_history(cursor: Any, t0: str, n_bulk: int, days: int) -> None:
+def _seed_access_history(cursor: Any, now: datetime, t0: str, n_bulk: int, days: int) -> None:
     cursor.execute(
         f"""INSERT INTO {AU}.ACCESS_HISTORY (QUERY_ID, QUERY_START_TIME, USER_NAME, DIRECT_OBJECTS_ACCESSED,
                BASE_OBJECTS_ACCESSED, OBJECTS_MODIFIED, POLICIES_REFERENCED)
@@ -712,12 +720,66 @@ def _seed_access_history(cursor: Any, t0: str, n_bulk: int, days: int) -> None:
                '[{{"objectDomain":"Table","objectName":"ANALYTICS.PUBLIC.CUSTOMERS"}}]', '[]', '[]'
         FROM TABLE(GENERATOR(ROWCOUNT => {n_bulk * min(days, 30)}))"""
     )
-    # the story's unload read CUSTOMERS and wrote to the temporary stage
-    cursor.execute(
-        f"""INSERT INTO {AU}.ACCESS_HISTORY (QUERY_ID, QUERY_START_TIME, USER_NAME, DIRECT_OBJECTS_ACCESSED,
-               BASE_OBJECTS_ACCESSED, OBJECTS_MODIFIED, POLICIES_REFERENCED)
-        SELECT 'sec-exf-2', DATEADD('minute', -330, {t0}), 'CAROL_ANALYST',
-               '[{{"objectDomain":"Table","objectName":"ANALYTICS.PUBLIC.CUSTOMERS"}}]',
-               '[{{"objectDomain":"Table","objectName":"ANALYTICS.PUBLIC.CUSTOMERS"}}]',
-               '[{{"objectDomain":"Stage","objectName":"TMP_EXFIL"}}]', '[]'"""
-    )
+    _insert(cursor, "ACCESS_HISTORY", ACCESS_COLUMNS, access_story(now))
+
+
+ACCESS_COLUMNS = (
+    "QUERY_ID, QUERY_START_TIME, USER_NAME, DIRECT_OBJECTS_ACCESSED, BASE_OBJECTS_ACCESSED, OBJECTS_MODIFIED, "
+    "POLICIES_REFERENCED"
+)
+NEW_IP_LOGIN = 41000002  # QUINN from 198.18.0.7, never seen before for her, then 12 tables within the hour
+MASKED = json.dumps(
+    [
+        {
+            "objectDomain": "Table",
+            "objectName": "ANALYTICS.PUBLIC.CUSTOMERS",
+            "columns": [
+                {"columnName": "EMAIL", "policies": [{"policyName": "PII_MASK", "policyKind": "MASKING_POLICY"}]}
+            ],
+        }
+    ]
+)
+
+
+def _objects(*names: str, domain: str = "Table") -> str:
+    return json.dumps([{"objectDomain": domain, "objectName": n} for n in names])
+
+
+def access_story(now: datetime) -> list[tuple[Any, ...]]:
+    """The planted ACCESS_HISTORY rows (positives and near misses of the access rules, and the timeline's
+    unload). ``now`` is the synthetic account's anchor."""
+
+    def h(hours: float) -> datetime:
+        return now - timedelta(hours=hours)
+
+    rows: list[tuple[Any, ...]] = []
+
+    def read(qid: str, at: datetime, user: str, objects: str, policies: str = "[]", modified: str = "[]") -> None:
+        rows.append((qid, at, user, objects, objects, modified, policies))
+
+    # Volume beyond the user's own baseline: ERIN and DAVE read 2 objects a day for 28 days; today ERIN reads 40
+    # (positive), DAVE 8 (near miss); JACK, without a baseline, reads 40 (near miss).
+    for user in ("ERIN_TOTP", "DAVE_DUO"):
+        for d in range(2, 30):
+            read(f"ah-{user}-b{d}", h(24 * d), user, _objects("ANALYTICS.PUBLIC.ORDERS", "ANALYTICS.PUBLIC.EVENTS"))
+    for i in range(40):
+        read(f"ah-erin-t{i}", h(12.5) + timedelta(seconds=30 * i), "ERIN_TOTP", _objects(f"ANALYTICS.WIDE.T{i:02d}"))
+        read(f"ah-jack-t{i}", h(20) + timedelta(seconds=30 * i), "JACK_NEW", _objects(f"ANALYTICS.WIDE.T{i:02d}"))
+    for i in range(8):
+        read(f"ah-dave-t{i}", h(12) + timedelta(seconds=30 * i), "DAVE_DUO", _objects(f"ANALYTICS.WIDE.T{i:02d}"))
+    # First access to an object under a masking policy: CAROL's unload of CUSTOMERS (positive, also the
+    # timeline's objects); ALICE read CUSTOMERS 10 days ago, then again yesterday (near miss); DAVE's first read
+    # of PAYROLL, which has no policy (near miss).
+    read("sec-exf-2", h(5.5), "CAROL_ANALYST", _objects("ANALYTICS.PUBLIC.CUSTOMERS"), MASKED,
+         _objects("TMP_EXFIL", domain="Stage"))  # fmt: skip
+    read("ah-alice-m1", h(240), "ADMIN_ALICE", _objects("ANALYTICS.PUBLIC.CUSTOMERS"), MASKED)
+    read("ah-alice-m2", h(20), "ADMIN_ALICE", _objects("ANALYTICS.PUBLIC.CUSTOMERS"), MASKED)
+    read("ah-dave-p1", h(10), "DAVE_DUO", _objects("FINANCE.PUBLIC.PAYROLL"))
+    # Many tables within an hour of a login from a never-before-seen IP: QUINN (positive); ALICE reads 12 tables
+    # after a login from an IP she used before (near miss); NINA reads 3 after a new-IP login (near miss).
+    for i in range(12):
+        read(f"ah-quinn-{i}", h(3) + timedelta(minutes=i + 1), "QUINN_NEWADMIN", _objects(f"ANALYTICS.PUBLIC.T{i:02d}"))
+        read(f"ah-alice-w{i}", h(4.8) + timedelta(minutes=i + 1), "ADMIN_ALICE", _objects(f"ANALYTICS.PUBLIC.T{i:02d}"))
+    for i in range(3):
+        read(f"ah-nina-{i}", h(2) + timedelta(minutes=i + 1), "NINA_BYPASS", _objects(f"ANALYTICS.PUBLIC.T{i:02d}"))
+    return rows

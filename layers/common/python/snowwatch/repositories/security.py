@@ -73,7 +73,7 @@ ACCESS_HISTORY = (
     "enterprise.snowflake_access_history",
     (
         "connector_id", "query_id", "query_start_time", "user_name", "direct_objects_accessed",
-        "base_objects_accessed", "objects_modified",
+        "base_objects_accessed", "objects_modified", "policies_referenced",
     ),
     ("connector_id", "query_id"),
 )  # fmt: skip

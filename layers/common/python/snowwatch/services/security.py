@@ -235,6 +235,7 @@ def access_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
         as_json(r.get("DIRECT_OBJECTS_ACCESSED")),
         as_json(r.get("BASE_OBJECTS_ACCESSED")),
         as_json(r.get("OBJECTS_MODIFIED")),
+        as_json(r.get("POLICIES_REFERENCED")),
     )
 
 

@@ -52,6 +52,10 @@ def evaluate(
             logger.exception("security rule failed", extra={"rule_id": r.id})
             metrics.add_metric(name="security_rule_failures", unit="Count", value=1)
             out.errors[r.id] = f"{type(exc).__name__}: {str(exc)[:300]}"
+            if getattr(conn, "broken", False):  # a client-side failure discards the connection: nothing can run
+                for rest in (rules_ := list(RULES if rules is None else rules))[rules_.index(r) + 1 :]:
+                    out.errors[rest.id] = "not run: the database connection was lost"
+                break
             continue
         out.per_rule[r.id] = len(found)
         out.findings.extend(found)
