@@ -530,3 +530,22 @@ def test_a_connector_never_synced_says_so_on_every_cost_endpoint(api: Any, lone_
     for ep in ("overview", "daily", "warehouses", "storage", "waste", "queries", "users", "anomalies", "forecast"):
         body = _get(api, str(lone_connector.id), ep)
         assert body["sync"] == {"status": "never", "last_sync_at": None}, ep
+
+
+def test_anomaly_drivers_add_up_to_the_excess(api: Any, stack: LocalStack, cost_connector: str) -> None:
+    """Given the planted 6x day, when anomalies are read, then the day lists its drivers per dimension (service types,
+    warehouses, users, query hashes) ranked by contribution, each dimension's rows add up exactly to the excess over
+    the baseline, and the warehouse that drove it leads. Before: an anomaly named a day and nothing else."""
+    body = _get(api, cost_connector, "anomalies")
+    above = [a for a in body["items"] if a["direction"] == "above"]
+    assert above
+    for a in above:
+        excess = D(a["excess_credits"])
+        assert excess == D(a["credits"]) - D(a["baseline_median"])
+        dims = {d["dimension"] for d in a["drivers"]}
+        assert dims == {"service_type", "warehouse", "user", "query_hash"}
+        for dim in dims:
+            rows = [d for d in a["drivers"] if d["dimension"] == dim]
+            assert _total(rows, "credits") == excess, dim
+        top = next(d for d in a["drivers"] if d["dimension"] == "warehouse")
+        assert D(top["credits"]) > 0 and top["key"] != "(not in this dimension)"

@@ -1,6 +1,7 @@
 """Reconciliation over randomized accounts (hypothesis): for any metering, adjustments, queries, price, timezone and
 rollup state, every cost answer's rows add up exactly -- to the micro-credit and to the cent -- to its own total:
-overview (service types and warehouses), daily (every grouping), warehouses, users, queries (every page)."""
+overview (service types and warehouses), daily (every grouping), warehouses, users, queries (every page), and every
+anomaly's drivers (per dimension) to its excess."""
 
 from __future__ import annotations
 
@@ -185,3 +186,6 @@ def test_every_total_is_the_sum_of_its_rows(db: Any, random_connector: UUID, acc
         assert _sum(rows, "credits") == answer.total.credits and _sum(rows, "amount") == answer.total.amount
         totals.add((answer.total.credits, answer.total.amount))
     assert len(totals) == 1  # users, roles, hashes and queries: one figure, one total
+    for a in cost.anomalies(db, connector, None, None).items:
+        for dim in ("service_type", "warehouse", "user", "query_hash"):
+            assert _sum([x for x in a.drivers if x.dimension == dim], "credits") == a.excess_credits

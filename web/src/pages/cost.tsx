@@ -139,6 +139,32 @@ function Daily({ ctx, range }: { ctx: Ctx; range: DateRange }) {
               { id: "direction", label: "Direction", value: (r) => r.direction },
               { id: "score", label: "Score", num: true, value: (r) => r.score, render: (r) => fmtNumber(r.score, 1) },
               { id: "amount", label: "Cost", num: true, value: (r) => r.amount, render: (r) => money(anomalies.data?.money, r.amount) },
+              {
+                id: "drivers",
+                label: "What drove it",
+                value: (r) => r.excess_credits ?? 0,
+                render: (r) => (
+                  <details>
+                    <summary>
+                      Drivers<span class="sr-only">: {r.day}</span>
+                    </summary>
+                    {(["warehouse", "service_type", "user", "query_hash"] as const).map((dim) => (
+                      <div key={dim}>
+                        <strong>{dim.replace("_", " ")}</strong>
+                        <ul class="small">
+                          {(r.drivers ?? [])
+                            .filter((x) => x.dimension === dim)
+                            .map((x) => (
+                              <li key={x.key}>
+                                <code>{x.key}</code> {fmtCredits(x.credits)} ({fmtPercent(x.share * 100)} of the excess)
+                              </li>
+                            ))}
+                        </ul>
+                      </div>
+                    ))}
+                  </details>
+                ),
+              },
             ]}
           />
           <p class="muted small">{anomalies.data.method}</p>

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
@@ -330,6 +331,15 @@ class Users(BaseModel):
     page: Page[UserCost]
 
 
+class Driver(BaseModel):
+    """A key's contribution to an anomaly's excess (its credits on the day - its share of the baseline)."""
+
+    dimension: Literal["service_type", "warehouse", "user", "query_hash"]
+    key: str
+    credits: Number = Field(description="contribution to the excess; a dimension's rows add up to excess_credits")
+    share: Number = Field(description="credits / excess_credits")
+
+
 class Anomaly(BaseModel):
     day: date
     credits: Number
@@ -338,6 +348,8 @@ class Anomaly(BaseModel):
     score: Number
     direction: Literal["above", "below"]
     amount: Number
+    excess_credits: Number = Field(default=Decimal(0), description="credits - baseline_median")
+    drivers: list[Driver] = Field(default_factory=list)
 
 
 class Anomalies(BaseModel):

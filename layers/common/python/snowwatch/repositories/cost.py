@@ -745,3 +745,35 @@ def finding_queries(
         kinds=[k for _, k in findings],
         l=limit,
     )
+
+
+# Per anomaly day and key of a dimension: its credits that day and its mean over the ``n`` days before (rollups).
+_DRIVER_SOURCES = {
+    "service_type": ("enterprise.snowflake_spend_daily", "dim = 'service_type'", "key", "credits"),
+    "warehouse": ("enterprise.snowflake_spend_daily", "dim = 'warehouse'", "key", "credits"),
+    "user": ("enterprise.snowflake_query_rollup", "dim = 'user'", "key1", "credits_compute + credits_cloud_services"),
+    "query_hash": (
+        "enterprise.snowflake_query_hash_daily",
+        "days = 1",
+        "query_parameterized_hash",
+        "credits_compute + credits_cloud_services",
+    ),
+}
+
+
+def day_drivers(conn: Connection, connector_id: UUID, dim: str, days: list[date], n: int) -> list[dict[str, Any]]:
+    table, where, key, measure = _DRIVER_SOURCES[dim]
+    rows = query(
+        conn,
+        f"""SELECT a.day::text AS day, r.{key} AS key,
+                   COALESCE(sum({measure}) FILTER (WHERE r.usage_date = a.day), 0) AS value,
+                   COALESCE(sum({measure}) FILTER (WHERE r.usage_date < a.day), 0) / CAST(:n AS numeric) AS mean
+            FROM unnest(CAST(:days AS date[])) AS a(day)
+            JOIN {table} r ON r.connector_id = :c AND r.{where}
+             AND r.usage_date BETWEEN a.day - CAST(:n AS integer) AND a.day
+            GROUP BY 1, 2""",
+        c=connector_id,
+        days=days,
+        n=n,
+    )
+    return _days(rows)

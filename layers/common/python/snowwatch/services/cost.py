@@ -44,6 +44,7 @@ from snowwatch.models.cost import (
     Window,
 )
 from snowwatch.repositories import cost as repo
+from snowwatch.services import anomaly_drivers
 from snowwatch.services import forecast as forecasts
 from snowwatch.services.figures import rows_and_total, sync_state
 
@@ -549,6 +550,7 @@ def anomalies(
                     )
                 )
         day += timedelta(days=1)
+    anomaly_drivers.explain(conn, connector, items, series, BASELINE_DAYS)
     return Anomalies(
         figure="used",
         sync=sync_state(connector),
