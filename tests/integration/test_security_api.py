@@ -245,3 +245,26 @@ def test_authentication_posture(api, connector_id) -> None:
     assert blocked["total"] == body["counts"]["blocked"]
     assert {u["verdict"] for u in blocked["users"]} == {"blocked"}
     assert api.get(f"{base(connector_id)}/authentication-posture", query={"verdict": "nope"}).status == 422
+
+
+def test_daily_snapshot_trend(api, db, stack, connector_id) -> None:
+    """Given a security run today and two snapshots planted 3 and 100 days ago, when the trend is read for 30
+    days, then today's point carries the current score and open counts and the 3-day-old point comes first; the
+    100-day-old one is outside; days outside 1..366 are 422."""
+    cid = UUID(connector_id)
+    stack.run_job("security", connector_id=connector_id)
+    for ago, score in ((3, 40), (100, 10)):
+        db.run(
+            """INSERT INTO enterprise.snowflake_security_snapshots (connector_id, day, score, critical)
+               VALUES (:c, CURRENT_DATE - CAST(:ago AS int), :s, 1) ON CONFLICT DO NOTHING""",
+            c=cid, ago=ago, s=score,
+        )  # fmt: skip
+    answer = api.get(f"{base(connector_id)}/trend", query={"days": 30})
+    assert answer.status == 200, answer.body
+    points = answer.json()["points"]
+    assert [p["score"] for p in points][:1] == [40] and len(points) == 2
+    summary = security_reads.summary(db, cid)
+    assert points[-1]["score"] == summary.security_score
+    assert points[-1]["critical"] == summary.open_alerts.critical
+    assert api.get(f"{base(connector_id)}/trend", query={"days": 0}).status == 422
+    assert api.get(f"{base(connector_id)}/trend", query={"days": 367}).status == 422

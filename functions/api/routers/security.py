@@ -26,6 +26,7 @@ from snowwatch.models.security import (
     PostureVerdict,
     ResolveRequest,
     SecuritySummary,
+    SecurityTrend,
     Severity,
     SnoozeRequest,
     StaleUserOut,
@@ -198,3 +199,8 @@ def authentication_posture(
 ) -> AuthenticationPosture:
     cid = _connector_id(connector_id)
     return security_posture.posture(conn(router), cid, verdict_filter=verdict, limit=limit, offset=offset)
+
+
+@router.get(path_of("security_trend"), summary="Daily snapshots of the security score and open counts")
+def trend(connector_id: str, days: Annotated[int, Query(ge=1, le=366)] = 90) -> SecurityTrend:
+    return security.trend(conn(router), _connector_id(connector_id), days)

@@ -124,6 +124,7 @@ ROUTES: tuple[Route, ...] = (
         cache_ttl=600,
         query=("verdict", *PAGE),
     ),
+    Route("security_trend", "GET", f"{SEC}/trend", cache_ttl=600, query=("days",)),
     Route("security_login_timeline", "GET", f"{SEC}/logins/{{event_id}}/timeline", cache_ttl=300),
     Route("security_incidents", "GET", f"{SEC}/incidents", cache_ttl=180, query=("status", *PAGE)),
     Route("security_incident", "GET", f"{SEC}/incidents/{{incident_id}}"),

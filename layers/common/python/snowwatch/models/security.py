@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -339,3 +339,23 @@ class AuthenticationPosture(BaseModel):
     limit: int
     offset: int
     users: list[PostureUser] = Field(description="Blocked first, then at risk, then ready; by name")
+
+
+class SnapshotOut(BaseModel):
+    day: date
+    score: int = Field(ge=0, le=100)
+    critical: int
+    high: int
+    medium: int
+    low: int
+    info: int
+    open_incidents: int
+    taken_at: datetime
+
+
+class SecurityTrend(BaseModel):
+    days: int
+    since: date
+    points: list[SnapshotOut] = Field(
+        description="One per day with a security run (UTC), oldest first; days without a run are absent"
+    )

@@ -4,7 +4,7 @@ MFA adoption, the last run). Every statement filters on ``connector_id``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -161,6 +161,44 @@ def authentication_posture(conn: Connection, connector_id: UUID, since: datetime
             GROUP BY u.name, u.type, u.has_password, u.has_mfa, u.ext_authn_duo, u.has_rsa_public_key, u.has_pat,
                      u.has_workload_identity, u.last_success_login
             ORDER BY u.name""",
+        c=connector_id,
+        since=since,
+    )
+
+
+def upsert_snapshot(
+    conn: Connection, connector_id: UUID, day: date, score: int, counts: dict[str, int], open_incidents: int
+) -> None:
+    conn.run(
+        """INSERT INTO enterprise.snowflake_security_snapshots
+               (connector_id, day, score, critical, high, medium, low, info, open_incidents, taken_at)
+           VALUES (:c, :day, :score, :critical, :high, :medium, :low, :info, :incidents, now())
+           ON CONFLICT (connector_id, day) DO UPDATE SET score = EXCLUDED.score, critical = EXCLUDED.critical,
+               high = EXCLUDED.high, medium = EXCLUDED.medium, low = EXCLUDED.low, info = EXCLUDED.info,
+               open_incidents = EXCLUDED.open_incidents, taken_at = EXCLUDED.taken_at""",
+        c=connector_id,
+        day=day,
+        score=score,
+        incidents=open_incidents,
+        **{sev: int(counts.get(sev, 0)) for sev in ("critical", "high", "medium", "low", "info")},
+    )
+
+
+def open_incident_count(conn: Connection, connector_id: UUID) -> int:
+    row = query_one(
+        conn,
+        """SELECT count(*) AS n FROM enterprise.snowflake_security_incidents
+           WHERE connector_id = :c AND status <> 'resolved'""",
+        c=connector_id,
+    )
+    return int(row["n"]) if row else 0
+
+
+def snapshots(conn: Connection, connector_id: UUID, since: date) -> list[dict[str, Any]]:
+    return query(
+        conn,
+        """SELECT day, score, critical, high, medium, low, info, open_incidents, taken_at
+           FROM enterprise.snowflake_security_snapshots WHERE connector_id = :c AND day >= :since ORDER BY day""",
         c=connector_id,
         since=since,
     )

@@ -36,7 +36,7 @@ from snowwatch.models.connectors import Connector
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import security as repo
 from snowwatch.repositories import sync_state
-from snowwatch.services import security_alerts
+from snowwatch.services import security_alerts, security_reads
 from snowwatch.services.jobs import JobContext
 from snowwatch.services.secrets import read_connector_secret
 from snowwatch.settings import JobSettings
@@ -379,6 +379,7 @@ def run_security(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, An
             counts["statements"] = sf.statements
             ctx.rows.update(counts)
     counts.update(security_alerts.evaluate_and_record(conn, connector, now, ctx.settings))
+    counts["security_score"] = security_reads.record_snapshot(conn, connector.id, now)
     ctx.rows.update(counts)
     metrics.add_metric(name="security_findings", unit="Count", value=counts["findings"])
     return counts

@@ -29,7 +29,9 @@ from snowwatch.models.security import (
     LoginEventOut,
     NoMfaUserOut,
     SecuritySummary,
+    SecurityTrend,
     SeverityCounts,
+    SnapshotOut,
     SnoozeRequest,
     StaleUserOut,
 )
@@ -59,6 +61,22 @@ def _alert_out(row: Mapping[str, Any]) -> AlertOut:
     if isinstance(data.get("evidence"), str):
         data["evidence"] = json.loads(data["evidence"])
     return AlertOut.model_validate(data)
+
+
+def record_snapshot(conn: Connection, connector_id: UUID, now: datetime) -> int:
+    """Write today's (UTC) snapshot of the score and the open counts; the day's last run wins."""
+    counts = alerts_repo.open_alert_counts(conn, connector_id)
+    score = security_score(counts)
+    reads_repo.upsert_snapshot(
+        conn, connector_id, now.date(), score, counts, reads_repo.open_incident_count(conn, connector_id)
+    )
+    return score
+
+
+def trend(conn: Connection, connector_id: UUID, days: int, today: date | None = None) -> SecurityTrend:
+    since = (today or datetime.now(UTC).date()) - timedelta(days=days - 1)
+    points = [SnapshotOut.model_validate(r) for r in reads_repo.snapshots(conn, connector_id, since)]
+    return SecurityTrend(days=days, since=since, points=points)
 
 
 def summary(conn: Connection, connector_id: UUID, now: datetime | None = None) -> SecuritySummary:
