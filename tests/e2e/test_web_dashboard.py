@@ -698,3 +698,50 @@ def test_every_page_renders_without_errors_at_laptop_and_tablet_widths(web: dict
     assert seen["problems"] == []
     for path in seen["taken"]:
         assert Path(path).stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- investigations (issue 15)
+def test_an_alert_opens_the_timeline_of_its_sign_in(web: dict[str, Any]) -> None:
+    """Given CAROL's exfiltration-chain alert, when its details are open and the timeline link of her password
+    sign-in is followed, then the timeline shows the login (user, IP, client, single factor), the three queries
+    of her session with the stage steps flagged, the other logins from the IP, and the alert's own history;
+    the login is in the URL."""
+    from snowwatch_local.synthetic.security import STORY_LOGIN
+
+    target = next(a for a in alerts(web, status="open") if a["rule_id"] == "exfiltration_chain")
+    seen = browse(web, "timeline_from_alert", {"alert": target["id"], "rule": target["rule_id"], "login": STORY_LOGIN})
+    assert f"login={STORY_LOGIN}" in seen["url"]
+    assert "CAROL_ANALYST" in seen["login"] and "198.51.100.7" in seen["login"] and "single factor" in seen["login"]
+    assert seen["flagged"] == "3" and len(seen["queries"]) == 3
+    assert "unload to a stage" in seen["queries"][1] and "COPY INTO @tmp_exfil" in seen["queries"][1]
+    status, api_view = http(web["base"], "GET", sec(web, f"logins/{STORY_LOGIN}/timeline"), web["token"])
+    assert status == 200 and len(seen["sameIp"]) == len(api_view["same_ip_logins"]) == 2
+    assert "opened" in seen["history"]
+
+
+def test_an_incident_lists_its_alerts_and_is_acknowledged(web: dict[str, Any]) -> None:
+    """Given CAROL's incident (five related alerts), when it is opened, then its alerts and history show, and an
+    admin's acknowledgement appears in its history and through the API."""
+    status, page = http(web["base"], "GET", sec(web, "incidents") + "?limit=200", web["token"])
+    assert status == 200
+    carol = next(i for i in page["items"] if "user:CAROL_ANALYST" in i["keys"] and i["alert_count"] == 5)
+    seen = browse(web, "incident", {"incident": carol["id"]})
+    assert len(seen["alerts"]) == 5 and any("password_spraying" in a for a in seen["alerts"])
+    assert "Acknowledged by" in seen["history"]
+    status, detail = http(web["base"], "GET", sec(web, f"incidents/{carol['id']}"), web["token"])
+    assert detail["status"] == "acknowledged"
+
+
+def test_authentication_posture_panel_agrees_with_the_api(web: dict[str, Any]) -> None:
+    """Given the posture filtered to blocked users, then the three counts equal the API's, every row is blocked,
+    and SVC_LEGACY's row carries its fix (SET TYPE = SERVICE)."""
+    status, body = http(web["base"], "GET", sec(web, "authentication-posture") + "?limit=500", web["token"])
+    assert status == 200
+    seen = browse(web, "posture")
+    assert (seen["blocked"], seen["atRisk"], seen["ready"]) == tuple(
+        f"{body['counts'][k]:,}" for k in ("blocked", "at_risk", "ready")
+    )
+    assert len(seen["rows"]) == min(15, body["counts"]["blocked"])
+    assert all(r.lower().startswith("blocked") for r in seen["rows"])
+    legacy = next(r for r in seen["rows"] if "SVC_LEGACY" in r)
+    assert "SET TYPE = SERVICE" in legacy

@@ -243,6 +243,64 @@ const scenarios = {
     return out;
   },
 
+  /** From an alert about a login, open the post-login timeline of that sign-in. */
+  async timeline_from_alert(ctx, args) {
+    const { page } = ctx;
+    await ctx.signIn(`/connectors/${args.connector}/security?alert=${args.alert}&rule=${args.rule}&status=all`);
+    const target = page.locator(`li.alert[data-alert-id="${args.alert}"]`).first();
+    await target.getByTestId("alert-timelines").waitFor({ timeout: TIMEOUT });
+    await act(page, "/timeline", () => target.getByRole("button", { name: `Timeline of sign-in ${args.login}` }).click());
+    const timeline = page.getByTestId("timeline");
+    await timeline.waitFor({ timeout: TIMEOUT });
+    const out = {
+      url: pathAndQuery(page),
+      login: (await page.getByTestId("timeline-login").innerText()).trim(),
+      flagged: await timeline.getAttribute("data-flagged"),
+      queries: (await page.getByRole("table", { name: "Queries in the sessions of this sign-in" }).locator("tbody tr").allInnerTexts()).map((t) => t.trim()),
+      sameIp: (await page.getByTestId("timeline-same-ip").locator("li").allInnerTexts()).map((t) => t.trim()),
+      history: (await target.getByTestId("alert-events").innerText()).trim(),
+    };
+    await page.locator("#login-timeline").evaluate((el) => el.scrollIntoView({ block: "start" }));
+    await shot(page, "security-timeline", SHOTS, { viewport: true });
+    return out;
+  },
+
+  /** Open an incident, see its alerts and history, acknowledge it. */
+  async incident(ctx, args) {
+    const { page } = ctx;
+    await ctx.signIn(`/connectors/${args.connector}/security?incident=${args.incident}&inc.status=all`);
+    const item = page.locator(`li[data-incident-id="${args.incident}"]`).first();
+    const details = item.getByTestId("incident-details");
+    await details.getByTestId("incident-alerts").waitFor({ timeout: TIMEOUT });
+    const alerts = (await details.getByTestId("incident-alerts").locator("li").allInnerTexts()).map((t) => t.trim());
+    await item.evaluate((el) => el.scrollIntoView({ block: "center" }));
+    await shot(page, "security-incident", SHOTS, { viewport: true });
+    await act(page, "/acknowledge", () => details.getByRole("button", { name: "Acknowledge incident" }).click());
+    await page.waitForFunction(
+      (id) => (document.querySelector(`li[data-incident-id="${id}"] [data-testid="incident-history"]`)?.textContent ?? "").includes("Acknowledged"),
+      args.incident,
+      { timeout: TIMEOUT },
+    );
+    return { alerts, history: (await details.getByTestId("incident-history").innerText()).trim() };
+  },
+
+  /** The authentication posture panel, filtered to the blocked users. */
+  async posture(ctx, args) {
+    const { page } = ctx;
+    await ctx.signIn(`/connectors/${args.connector}/security?posture=blocked`);
+    const panel = page.getByTestId("auth-posture");
+    await panel.waitFor({ timeout: TIMEOUT });
+    const card = async (id) => (await page.getByTestId(id).locator(".card-value").innerText()).trim();
+    const out = {
+      blocked: await card("posture-blocked"),
+      atRisk: await card("posture-at-risk"),
+      ready: await card("posture-ready"),
+      rows: (await panel.getByRole("table", { name: "Users and their authentication readiness" }).locator("tbody tr").allInnerTexts()).map((t) => t.trim()),
+    };
+    await panel.evaluate((el) => el.scrollIntoView({ block: "start" }));
+    await shot(page, "security-posture", SHOTS, { viewport: true });
+    return out;
+  },
   /** Create a budget with custom alert emails through the form; see it listed and opened. */
   async create_budget(ctx, args) {
     const { page } = ctx;

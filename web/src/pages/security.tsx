@@ -1,6 +1,7 @@
-// Security: summary cards and MFA gauge, alerts (filters, text search, sort, pages, CSV, the selected
-// alert in the URL, resolve), failed logins over the page's range, admins, stale users, users without
-// MFA, login history, and "Extract now" with the run's progress.
+// Security: summary cards and MFA gauge, the score trend, the post-login timeline, alerts (filters, text
+// search, sort, pages, CSV, the selected alert in the URL, its lifecycle, resolve), incidents, the
+// authentication posture, failed logins over the page's range, admins, stale users, users without MFA, login
+// history, and "Extract now" with the run's progress (investigation blocks: ./security_investigate.tsx).
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, markChanged, type Schemas } from "../api";
 import type { Ctx } from "../app";
@@ -9,6 +10,7 @@ import { Async, Badge, Card, ErrorBox, RangePicker, Section, Select, Table, useG
 import { bucketCounts, fmtNumber, fmtTime, humanize, inRange, rangeFrom, rangeInstants, type DateRange } from "../format";
 import { useParam, useQuery } from "../router";
 import { ProgressText, totalRows } from "./jobs";
+import { AlertLifecycle, Incidents, Posture, Timeline, TimelineLink, Trend } from "./security_investigate";
 
 type Alert = Schemas["AlertOut"];
 type Login = Schemas["LoginEventOut"];
@@ -17,6 +19,7 @@ const FILTER_SEVERITIES = [...SEVERITIES, "info"] as const;
 const STATUS_OPTIONS = [
   { value: "all", label: "All" },
   { value: "open", label: "Open" },
+  { value: "acknowledged", label: "Acknowledged" },
   { value: "resolved", label: "Resolved" },
 ];
 const RANK: Record<string, number> = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
@@ -42,7 +45,11 @@ export function SecurityPage({ ctx }: { ctx: Ctx }) {
       </div>
       <RangePicker range={range} zone="UTC (login and alert times are UTC)" />
       <Summary ctx={ctx} overrides={overrides} />
+      <Trend ctx={ctx} />
+      <Timeline ctx={ctx} />
       <Alerts ctx={ctx} range={range} overrides={overrides} onResolved={(o) => setOverrides((x) => [...x.filter((y) => y.alert.id !== o.alert.id), o])} />
+      <Incidents ctx={ctx} />
+      <Posture ctx={ctx} />
       <FailedLogins ctx={ctx} range={range} />
       <Admins ctx={ctx} />
       <div class="grid-2">
@@ -60,7 +67,7 @@ export function openCounts(summary: Schemas["SecuritySummary"], overrides: Overr
   for (const o of overrides) {
     if (freshAfter(o.at)) continue;
     const sev = o.alert.severity;
-    if (o.before.status === "open" && o.alert.status !== "open") counts[sev] = Math.max(0, (counts[sev] ?? 0) - 1);
+    if (o.before.status !== "resolved" && o.alert.status === "resolved") counts[sev] = Math.max(0, (counts[sev] ?? 0) - 1);
   }
   return counts;
 }
@@ -134,7 +141,7 @@ function Alerts(props: { ctx: Ctx; range: DateRange; overrides: Override[]; onRe
   const res = useGet(`${SEC}/alerts`, {
     path: { connector_id: ctx.connectorId },
     query: {
-      status: status === "all" ? undefined : (status as "open" | "resolved"),
+      status: status === "all" ? undefined : (status as "open" | "acknowledged" | "resolved"),
       severity: (severity || undefined) as (typeof FILTER_SEVERITIES)[number] | undefined,
       limit: 500,
     },
@@ -270,7 +277,8 @@ function AlertItem(props: { alert: Alert; ctx: Ctx; expanded: boolean; onToggle:
               <pre>{a.remediation_sql}</pre>
             </>
           )}
-          {a.status === "open" &&
+          <AlertLifecycle ctx={props.ctx} alertId={a.id} onChanged={() => undefined} />
+          {a.status !== "resolved" &&
             (props.ctx.isAdmin ? <ResolveForm ctx={props.ctx} alert={a} onResolved={props.onResolved} /> : <p class="muted">Only admins can resolve alerts.</p>)}
         </div>
       )}
@@ -582,6 +590,7 @@ function LoginHistory({ ctx, range }: { ctx: Ctx; range: DateRange }) {
                 render: (r) => <Badge text={r.is_success ? "success" : "failed"} kind={r.is_success ? "ok" : "bad"} />,
               },
               { id: "error", label: "Error", value: (r) => r.error_message ?? "" },
+              { id: "timeline", label: "After sign-in", value: (r) => (r.is_success ? 1 : 0), render: (r) => (r.is_success ? <TimelineLink eventId={r.event_id} /> : "") },
             ]}
           />
         )}
