@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from snowwatch.models.notifications import Notification
+from snowwatch.notify.render import render
 from snowwatch.services import security, security_alerts, security_posture, security_reads, security_timeline
 from snowwatch.services import security_rules as rules
 from snowwatch.services.security_rules import base, network
@@ -357,3 +359,20 @@ def test_a_lost_connection_is_recorded_for_every_rule_left() -> None:
     later = base.Rule(id="b", severity="low", title="B", fires="f", rationale="r", fetch=_raise, judge=lambda r, n: [])
     out = rules.evaluate(conn, None, NOW, [first, later])  # type: ignore[arg-type]
     assert out.errors == {"a": "RuntimeError: socket gone", "b": "not run: the database connection was lost"}
+
+
+def test_an_incident_notification_says_incident_and_links_to_it() -> None:
+    """Given an incident's outbox payload, when rendered, then the subject and the button say incident and the
+    link opens the incident on its connector."""
+    payload = {
+        "kind": "security_incident",
+        "severity": "critical",
+        "title": "Known attack tooling: X (+2 related alerts)",
+        "description": "- [critical] a",
+        "dashboard_path": "/connectors/c/security?incident=i",
+    }
+    n = Notification.model_construct(source_type="security_incident", payload=payload)
+    out = render(n, "https://dash.example")
+    assert out.subject == "[snowwatch] CRITICAL security incident: Known attack tooling: X (+2 related alerts)"
+    assert out.link == "https://dash.example/connectors/c/security?incident=i"
+    assert out.blocks[-1]["elements"][0]["text"]["text"] == "Open incident"

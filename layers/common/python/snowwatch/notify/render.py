@@ -1,7 +1,8 @@
 """What a notification says: subject, plain text, HTML and Slack Block Kit, from the outbox payload.
 
 Budget alerts carry the fields budget_check writes (budget_name, percent, spend, amount, unit, ...).
-Security alerts carry title, severity, description, rule_id, subject and optionally remediation_sql.
+Security alerts carry title, severity, description, rule_id, subject and optionally remediation_sql;
+security incidents (``kind`` security_incident) the same without rule_id, the description listing their alerts.
 Links are the dashboard URL from settings + the payload's ``dashboard_path``: the dashboard's own URL
 of the item (``/connectors/{id}/budgets/{budget}``, ``/connectors/{id}/security?alert={alert}``), which
 opens exactly that budget or alert on that connector. A security link also names the alert's rule, so
@@ -104,9 +105,10 @@ def _budget(p: dict[str, Any], dashboard_url: str) -> Rendered:
 
 
 def _security(p: dict[str, Any], dashboard_url: str) -> Rendered:
+    noun = "incident" if p.get("kind") == "security_incident" else "alert"
     severity = str(p.get("severity", "high")).upper()
-    title = str(p.get("title", "Security alert"))
-    subject = f"[snowwatch] {severity} security alert: {title}"
+    title = str(p.get("title", f"Security {noun}"))
+    subject = f"[snowwatch] {severity} security {noun}: {title}"
     link = _link(dashboard_url, p.get("dashboard_path"), rule=p.get("rule_id"))
     description = str(p.get("description", ""))
     facts = [
@@ -135,7 +137,7 @@ def _security(p: dict[str, Any], dashboard_url: str) -> Rendered:
     blocks.append(
         {
             "type": "actions",
-            "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Open alert"}, "url": link}],
+            "elements": [{"type": "button", "text": {"type": "plain_text", "text": f"Open {noun}"}, "url": link}],
         }
     )
     return Rendered(subject=subject, text="\n".join(lines), html=body, blocks=blocks, link=link)

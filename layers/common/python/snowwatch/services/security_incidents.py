@@ -53,7 +53,7 @@ def payload(incident: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]], co
         "connector_name": connector.name,
         "severity": incident["severity"],
         "subject": ", ".join(incident["keys"][:10]),
-        "title": f"Incident: {title(alerts)}",
+        "title": title(alerts),
         "description": "\n".join(f"- [{a['severity']}] {a['title']}" for a in listed)
         + (f"\n... and {len(alerts) - len(listed)} more" if len(alerts) > len(listed) else ""),
         "remediation_sql": alerts[0]["remediation_sql"] if alerts else None,
