@@ -66,8 +66,8 @@ CROSS JOIN LATERAL (SELECT h, CAST(:now AS timestamptz) - (h + 1) * interval '1 
                     FROM generate_series(0, :hours - 1) h) hh;
 
 INSERT INTO enterprise.snowflake_query_history
-    (connector_id, query_id, query_tag, warehouse_name, start_time, credits_attributed_compute)
-SELECT c.id, 'q' || q, 'team:' || (q % 3), 'WH_1',
+    (connector_id, query_id, query_tag, tag_key, warehouse_name, start_time, credits_attributed_compute)
+SELECT c.id, 'q' || q, 'team:' || (q % 3), 'team:' || (q % 3), 'WH_1',
        CAST(:now AS timestamptz) - (q * 143) * interval '1 minute', (q % 7) / 10.0
 FROM (SELECT id FROM enterprise.connectors WHERE name LIKE 'bench-%') c
 CROSS JOIN generate_series(1, 300) q;

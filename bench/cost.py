@@ -41,7 +41,8 @@ def _qh_rows(n: int, start: datetime) -> list[tuple[Any, ...]]:
                 f"bench-load-{s:010d}", f"SELECT * FROM T{s % 37} WHERE id = {s}", "SELECT", f"USER_{s % 7}",
                 "ANALYST", s % WAREHOUSES + 1, f"WH_{s % WAREHOUSES + 1:02d}", "Small", None, "SUCCESS", None,
                 st, st + timedelta(milliseconds=1000 + s % 5000), 1000 + s % 5000, 900 + s % 5000, 50, 0, 0, 0,
-                0, 1_000_000 + s, 0.5, 10, 100, 0, 0, s % 1000, "0.00001", f"qh{s % 113}", f"ph{s % 37}",
+                0, 1_000_000 + s, 0.5, 10, 100, 0, 0, s % 1000, "0.00001", f"qh{s % 113}", f"ph{s % 37}", None, None,
+                None,
             )
         )  # fmt: skip
     return out

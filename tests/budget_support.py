@@ -18,6 +18,7 @@ from uuid import UUID
 
 from snowwatch.db import Connection, query_one
 from snowwatch.repositories import budgets as budgets_repo
+from snowwatch.services.attribution import tag_key
 
 
 def demo_org_id(conn: Connection) -> UUID:
@@ -108,12 +109,13 @@ def add_tagged_queries(
 ) -> None:
     conn.run(
         """INSERT INTO enterprise.snowflake_query_history
-               (connector_id, query_id, query_tag, warehouse_name, start_time, credits_attributed_compute)
-           SELECT :cid, :prefix || i, :tag, 'WH', CAST(:start AS timestamptz) + i * interval '1 minute', :c
+               (connector_id, query_id, query_tag, tag_key, warehouse_name, start_time, credits_attributed_compute)
+           SELECT :cid, :prefix || i, :tag, :key, 'WH', CAST(:start AS timestamptz) + i * interval '1 minute', :c
            FROM generate_series(0, :n - 1) i""",
         cid=connector_id,
         prefix=f"q-{uuid.uuid4().hex[:8]}-",
         tag=tag,
+        key=tag_key(tag),  # as the sync loads it (services/attribution.py)
         start=start,
         n=n,
         c=Decimal(str(credits_each)),

@@ -549,3 +549,47 @@ def test_anomaly_drivers_add_up_to_the_excess(api: Any, stack: LocalStack, cost_
             assert _total(rows, "credits") == excess, dim
         top = next(d for d in a["drivers"] if d["dimension"] == "warehouse")
         assert D(top["credits"]) > 0 and top["key"] != "(not in this dimension)"
+
+
+def test_attribution_by_dbt_model_and_query_tag(api: Any, stack: LocalStack, cost_connector: str) -> None:
+    """Given queries tagged with dbt's JSON query tag (a new invocation id per run) and queries whose dbt comment sits
+    after the 10,000th character, when cost is grouped by dbt model and by query tag, then each model is one row
+    (the comment found although the text is cut), runs of a model share one tag row, the rows add up to the total,
+    and `attributed` is the total minus the rows without a key; `queries?group_by=dbt_model` answers the same."""
+    _, _, lo, hi = _window()
+    body, rows = _pages(api, cost_connector, "attribution", by="dbt_model")
+    by_key = {r["key"]: r for r in rows}
+    assert {"model.shop.orders_0", "model.shop.orders_1", "model.shop.orders_2", "model.shop.customers"} <= set(by_key)
+    commented = sf_rows(
+        stack,
+        f"SELECT COUNT(DISTINCT QUERY_ID) FROM {AU}.QUERY_HISTORY WHERE START_TIME >= {lo} AND START_TIME < {hi} "
+        f"AND QUERY_TEXT LIKE '%model.shop.customers%' AND LENGTH(QUERY_TEXT) > 10000 "
+        f"AND COALESCE(QUERY_TAG, '') NOT LIKE '{{%'",  # a JSON tag naming a model comes first
+    )[0][0]
+    assert commented and by_key["model.shop.customers"]["queries"] == commented
+    assert _total(rows, "credits") == D(body["total"]["credits"])
+    assert D(body["attributed"]["credits"]) == D(body["total"]["credits"]) - D(by_key[""]["credits"])
+    same, _ = _pages(api, cost_connector, "queries", group_by="dbt_model")
+    assert same["total"] == body["total"]
+    _, tags = _pages(api, cost_connector, "attribution", by="query_tag")
+    keys = {r["key"] for r in tags}
+    assert "finance" in keys and '{"app":"dbt","node_id":"model.shop.orders_0"}' in keys
+    assert not any("invocation_id" in k for k in keys)
+
+
+def test_a_tag_scoped_budget_parses_its_tag_like_the_attribution(api: Any, cost_connector: str) -> None:
+    """Given a budget scoped to a dbt JSON query tag as a user copies it from one run (with its invocation id), when it
+    is evaluated, then it matches every run of that model: its spend is that tag's compute this month."""
+    import json as _json
+
+    tag = _json.dumps({"app": "dbt", "node_id": "model.shop.orders_1", "invocation_id": "copied-from-a-run"})
+    made = api.post(
+        f"/api/connectors/{cost_connector}/budgets",
+        json_body={"name": "orders_1", "scope_type": "query_tag", "query_tag": tag, "period": "monthly", "amount": 1e6},
+    )
+    assert made.status == 201, made.body
+    assert made.json()["query_tag"] == '{"app":"dbt","node_id":"model.shop.orders_1"}'
+    today = datetime.now(UTC).date()
+    _, rows = _pages(api, cost_connector, "attribution", by="query_tag", start=today.replace(day=1), end=today)
+    compute = next(D(r["credits_compute"]) for r in rows if r["key"] == made.json()["query_tag"])
+    assert compute > 0 and abs(D(made.json()["status"]["spend"]) - compute) <= Decimal("0.0001")

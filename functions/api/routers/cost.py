@@ -11,6 +11,7 @@ from routers._context import caller, conn, connector
 from snowwatch.models.common import Day
 from snowwatch.models.cost import (
     Anomalies,
+    Attribution,
     Daily,
     FindingStateIn,
     FindingStateOut,
@@ -71,12 +72,12 @@ def waste_findings(connector_id: str, start: Start = None, end: End = None) -> W
     return waste.waste(conn(router), connector(router), start, end)
 
 
-@router.get(path_of("cost_queries"), summary="Top queries by cost, or by parameterized hash")
+@router.get(path_of("cost_queries"), summary="Top queries by cost, or by parameterized hash, query tag or dbt model")
 def queries(
     connector_id: str,
     start: Start = None,
     end: End = None,
-    group_by: Annotated[Literal["query", "parameterized_hash"], Query()] = "query",
+    group_by: Annotated[Literal["query", "parameterized_hash", "query_tag", "dbt_model"], Query()] = "query",
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Queries:
@@ -113,3 +114,17 @@ def savings_made(connector_id: str) -> Savings:
 @router.put(path_of("cost_finding_state"), summary="Dismiss, snooze (until a day) or reopen a finding (admin)")
 def finding_state(connector_id: str, finding_id: str, body: Annotated[FindingStateIn, Body()]) -> FindingStateOut:
     return savings.set_state(conn(router), connector(router), finding_id, body, caller(router).user_id)
+
+
+@router.get(
+    path_of("cost_attribution"), summary="Query credits by query tag or by dbt model (tag JSON and dbt comment)"
+)
+def attribution(
+    connector_id: str,
+    by: Annotated[Literal["query_tag", "dbt_model"], Query()] = "dbt_model",
+    start: Start = None,
+    end: End = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Attribution:
+    return cost.attribution(conn(router), connector(router), start, end, by, limit, offset)

@@ -198,10 +198,15 @@ def seed(cursor: Any, scale: Any, now: datetime) -> dict[str, int]:
             ROWS_UNLOADED, BYTES_WRITTEN_TO_RESULT, CREDITS_USED_CLOUD_SERVICES, QUERY_HASH,
             QUERY_PARAMETERIZED_HASH, ROLE_TYPE, USER_TYPE)
         SELECT 'cost-' || LPAD(TO_VARCHAR(s), 10, '0'),
-               'SELECT * FROM ANALYTICS.PUBLIC.T' || TO_VARCHAR(MOD(s, 37)) || ' WHERE id = ' || TO_VARCHAR(s),
+               'SELECT * FROM ANALYTICS.PUBLIC.T' || TO_VARCHAR(MOD(s, 37)) || ' WHERE id = ' || TO_VARCHAR(s)
+                   || IFF(MOD(s, 101) = 1, REPEAT(' ', 10000)
+                          || '/* {{"app": "dbt", "node_id": "model.shop.customers", "target_name": "prod"}} */', ''),
                'ANALYTICS', 'PUBLIC', 'SELECT', 100000 + MOD(s, 500),
                'USER_' || TO_VARCHAR(MOD(s, 7) + 1), IFF(MOD(s, 7) < 3, 'ANALYST', 'TRANSFORMER'),
-               w, {name_of}, {size_of}, 'STANDARD', IFF(MOD(s, 5) = 0, 'dbt', NULL),
+               w, {name_of}, {size_of}, 'STANDARD',
+               CASE WHEN MOD(s, 10) = 0 THEN '{{"app": "dbt", "node_id": "model.shop.orders_' || TO_VARCHAR(MOD(s, 3))
+                                             || '", "invocation_id": "inv' || TO_VARCHAR(FLOOR(s / 1000)) || '"}}'
+                    WHEN MOD(s, 10) = 5 THEN 'finance' END,
                IFF(MOD(s, 41) = 0, 'FAIL', 'SUCCESS'), IFF(MOD(s, 41) = 0, '000630', NULL),
                st, DATEADD(millisecond, comp + qprov + qover + ex, st), comp + qprov + qover + ex, comp, ex,
                qprov, 0, qover, 0, scanned, IFF(w = 3, 0.0, MOD(s, 10) / 10.0),

@@ -375,7 +375,7 @@ function TopQueries({ ctx, range }: { ctx: Ctx; range: DateRange }) {
   const [groupBy, setGroupBy] = useParam("queries.by", "query");
   const res = useGet(`${C}/queries`, {
     path: { connector_id: ctx.connectorId },
-    query: { ...q(range), group_by: groupBy as "query" | "parameterized_hash", limit: 200 },
+    query: { ...q(range), group_by: groupBy as "query" | "parameterized_hash" | "dbt_model" | "query_tag", limit: 200 },
   });
   return (
     <Section
@@ -388,6 +388,8 @@ function TopQueries({ ctx, range }: { ctx: Ctx; range: DateRange }) {
           <select name="query_group_by" value={groupBy} onChange={(e) => setGroupBy((e.target as HTMLSelectElement).value)}>
             <option value="query">Single queries</option>
             <option value="parameterized_hash">By parameterized hash</option>
+            <option value="dbt_model">By dbt model</option>
+            <option value="query_tag">By query tag</option>
           </select>
         </label>
       }

@@ -309,6 +309,19 @@ class Queries(BaseModel):
     page: Page[QueryCost]
 
 
+class Attribution(BaseModel):
+    """Query credits by query tag or by dbt model (services/attribution.py); key '' = queries without one."""
+
+    figure: Figure
+    sync: SyncState
+    money: Money
+    window: Window
+    by: Literal["query_tag", "dbt_model"]
+    total: Total = Field(description="every query of the window: the rows of every page add up to it")
+    attributed: Total = Field(description="the part with a tag (or a model)")
+    page: Page[QueryCost]
+
+
 class UserCost(BaseModel):
     user_name: str | None
     role_name: str | None

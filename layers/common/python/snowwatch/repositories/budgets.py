@@ -181,10 +181,10 @@ spent AS (
     WHERE cs.scope_type = 'warehouses'
     GROUP BY 1, 3, 5
     UNION ALL
-    SELECT cs.connector_id, 'query_tag', m.query_tag, sum(m.credits_attributed_compute::float8), {_HOURS}
+    SELECT cs.connector_id, 'query_tag', m.tag_key, sum(m.credits_attributed_compute::float8), {_HOURS}
     FROM cs
     JOIN enterprise.snowflake_query_history m
-      ON m.connector_id = cs.connector_id AND m.query_tag = ANY(cs.tags)
+      ON m.connector_id = cs.connector_id AND m.tag_key = ANY(cs.tags)
      AND m.start_time >= cs.raw_from AND m.start_time < cs.until
     WHERE cs.scope_type = 'query_tag'
     GROUP BY 1, 3, 5

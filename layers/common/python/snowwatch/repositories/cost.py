@@ -177,6 +177,8 @@ def rebuild_rollups(conn: Connection, connector_id: UUID, tz: str, since: dateti
     for dim, keys in (
         ("user", "COALESCE(user_name, ''), COALESCE(role_name, '')"),
         ("warehouse", "COALESCE(warehouse_name, ''), ''"),
+        ("query_tag", "COALESCE(tag_key, ''), ''"),
+        ("dbt_model", "COALESCE(dbt_model, ''), ''"),
     ):
         conn.run(
             f"""INSERT INTO enterprise.snowflake_query_rollup (connector_id, dim, usage_date, key1, key2, queries,
@@ -777,3 +779,19 @@ def day_drivers(conn: Connection, connector_id: UUID, dim: str, days: list[date]
         n=n,
     )
     return _days(rows)
+
+
+def rollup_key_credits(conn: Connection, connector_id: UUID, dim: str, d_lo: date, d_hi: date, key: str) -> Any:
+    """Query credits (compute + billed cloud services) of one rollup key over local days [d_lo, d_hi]."""
+    row = query_one(
+        conn,
+        """SELECT COALESCE(sum(credits_compute + credits_cloud_services), 0) AS credits
+           FROM enterprise.snowflake_query_rollup
+           WHERE connector_id = :c AND dim = :dim AND usage_date BETWEEN :lo AND :hi AND key1 = :k""",
+        c=connector_id,
+        dim=dim,
+        lo=d_lo,
+        hi=d_hi,
+        k=key,
+    )
+    return row["credits"] if row else 0

@@ -5,7 +5,8 @@ Spend sources (filled by the cost sync):
                         snowflake_metering_history for today's hours (every service type)
   * warehouses scope -> snowflake_spend_daily warehouse rows for whole local days, then
                         snowflake_warehouse_metering for today's hours (the listed warehouses)
-  * query_tag scope  -> snowflake_query_history.credits_attributed_compute (per query, the tag)
+  * query_tag scope  -> snowflake_query_history.credits_attributed_compute (per query, its tag_key: the tag as
+                        services/attribution.py parses it, the same parser as the attribution endpoints)
 A connector whose spend rollup is missing or built in another timezone is read from the raw rows only.
 Currency amounts are credits x the connector's credit_price. Periods start at local midnight in the
 connector's timezone (weeks on Monday, quarters on Jan/Apr/Jul/Oct 1).
@@ -38,7 +39,7 @@ from snowwatch.models.common import DateRange, Page
 from snowwatch.models.connectors import Connector
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import budgets as repo
-from snowwatch.services import notifications, secrets
+from snowwatch.services import attribution, notifications, secrets
 from snowwatch.services.jobs import JobContext
 from snowwatch.settings import ApiSettings, RunnerSettings
 
@@ -114,7 +115,8 @@ def _columns(body: BudgetIn) -> dict[str, Any]:
         "name": body.name,
         "scope_type": body.scope_type,
         "scope_warehouses": body.warehouses,
-        "scope_query_tag": body.query_tag,
+        # the query tag's key as services/attribution.py parses it (a dbt JSON tag without its per-run keys)
+        "scope_query_tag": attribution.tag_key(body.query_tag) if body.query_tag else None,
         "period": body.period,
         "amount": body.amount,
         "amount_unit": body.amount_unit,

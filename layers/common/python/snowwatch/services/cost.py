@@ -24,6 +24,7 @@ from snowwatch.models.cost import (
     Amount,
     Anomalies,
     Anomaly,
+    Attribution,
     Daily,
     DailyPoint,
     DatabaseStorage,
@@ -46,7 +47,7 @@ from snowwatch.models.cost import (
 from snowwatch.repositories import cost as repo
 from snowwatch.services import anomaly_drivers
 from snowwatch.services import forecast as forecasts
-from snowwatch.services.figures import rows_and_total, sync_state
+from snowwatch.services.figures import CENT, rnd, rows_and_total, sync_state
 
 DEFAULT_DAYS = 30
 TB = Decimal(2**40)
@@ -455,7 +456,10 @@ def queries(
                 )
             )
     else:
-        rows, total = repo.hash_rollup(conn, connector.id, rng.start, rng.end, limit, offset)
+        if group_by == "parameterized_hash":
+            rows, total = repo.hash_rollup(conn, connector.id, rng.start, rng.end, limit, offset)
+        else:  # query_tag, dbt_model (services/attribution.py); '' = none
+            rows, total = repo.rollup(conn, connector.id, group_by, rng.start, rng.end, "key1", limit, offset)
         texts = repo.sample_texts(conn, connector.id, [r["sample"] for r in rows if r["sample"]])
         fields, sums = _credit_rows(rows, m, rows[0]["before"] if rows else 0, whole["credits"])
         for r, f in zip(rows, fields, strict=True):
@@ -558,4 +562,28 @@ def anomalies(
         window=Window(start=rng.start, end=rng.end),
         method="robust z-score: (day - median of previous 28 days) / max(1.4826 x MAD, 5% of median); |z| >= 3.5",
         items=items,
+    )
+
+
+def attribution(
+    conn: Connection,
+    connector: Connector,
+    start: date | None,
+    end: date | None,
+    by: str,
+    limit: int,
+    offset: int,
+) -> Attribution:
+    """Query credits by query tag or dbt model (the key '' holds the queries without one)."""
+    answer = queries(conn, connector, start, end, by, limit, offset)
+    rng = window(connector, start, end)
+    unkeyed = d(repo.rollup_key_credits(conn, connector.id, by, rng.start, rng.end, ""))
+    whole = d(answer.total.credits)
+    return Attribution(
+        **answer.model_dump(exclude={"group_by"}),
+        by=by,
+        attributed=Total(
+            credits=cr(whole - unkeyed),
+            amount=rnd((whole - unkeyed) * answer.money.credit_price, CENT),
+        ),
     )

@@ -28,7 +28,7 @@ from snowwatch.observability import logger, metrics
 from snowwatch.repositories import cost as cost_repo
 from snowwatch.repositories import cost_sync as repo
 from snowwatch.repositories import sync_state
-from snowwatch.services import savings
+from snowwatch.services import attribution, savings
 from snowwatch.services.secrets import read_connector_secret
 from snowwatch.snowflake.client import SnowflakeSession
 from snowwatch.snowflake.queries import (
@@ -75,6 +75,8 @@ def _columns(view: str) -> tuple[str, ...]:
 
 
 def _as_row(view: str, source: dict[str, Any]) -> tuple[Any, ...]:
+    if view == "QUERY_HISTORY":  # its attribution keys, parsed once here (services/attribution.py)
+        source = attribution.enrich(source)
     row = []
     for col in _columns(view):
         value = source.get(col.upper())

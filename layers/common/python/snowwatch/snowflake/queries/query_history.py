@@ -1,6 +1,9 @@
 """ACCOUNT_USAGE.QUERY_HISTORY (latency 45 min). Rows can repeat: deduplicated on QUERY_ID here.
 
-Times are milliseconds. QUERY_TEXT is cut to 10k characters: enough to recognise a query.
+Times are milliseconds. QUERY_TEXT is cut to 10k characters: enough to recognise a query. The dbt query comment
+dbt appends at the end of the text would be cut with it, so the last ``/* ... */`` before the end (optionally a
+semicolon) is extracted here, from the whole text (DBT_COMMENT, at most 2,000 characters; parsed at load by
+services/attribution.py).
 """
 
 from datetime import timedelta
@@ -8,6 +11,9 @@ from datetime import timedelta
 VIEW = "SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY"
 LOOKBACK = timedelta(days=1)
 TIME_COLUMN = "START_TIME"
+# A comment at the very end: /* no star inside */, then optional spaces and semicolon (no backslashes: Snowflake
+# string literals would read them as escapes).
+TRAILING_COMMENT = "/[*][^*]*[*]/[[:space:]]*;?[[:space:]]*$"
 
 SELECT = f"""
 SELECT QUERY_ID, LEFT(QUERY_TEXT, 10000) AS QUERY_TEXT, QUERY_TYPE, USER_NAME, ROLE_NAME, WAREHOUSE_ID,
@@ -25,7 +31,8 @@ SELECT QUERY_ID, LEFT(QUERY_TEXT, 10000) AS QUERY_TEXT, QUERY_TYPE, USER_NAME, R
        COALESCE(BYTES_SPILLED_TO_REMOTE_STORAGE, 0) AS BYTES_SPILLED_TO_REMOTE_STORAGE,
        COALESCE(ROWS_PRODUCED, 0) AS ROWS_PRODUCED,
        COALESCE(CREDITS_USED_CLOUD_SERVICES, 0) AS CREDITS_USED_CLOUD_SERVICES,
-       QUERY_HASH, QUERY_PARAMETERIZED_HASH
+       QUERY_HASH, QUERY_PARAMETERIZED_HASH,
+       NULLIF(LEFT(REGEXP_SUBSTR(QUERY_TEXT, '{TRAILING_COMMENT}'), 2000), '') AS DBT_COMMENT
 FROM {VIEW}
 WHERE START_TIME >= %(since)s
 QUALIFY ROW_NUMBER() OVER (PARTITION BY QUERY_ID ORDER BY END_TIME DESC NULLS LAST) = 1
