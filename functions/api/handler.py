@@ -17,13 +17,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from routers import budgets, connectors, cost, health, jobs, me, security
+from routers import budgets, connectors, cost, health, jobs, me, org, security
 from snowwatch.errors import ValidationFailedError, error_body, to_http
 from snowwatch.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True)
 
-for module in (health, me, connectors, jobs, cost, budgets, security):
+for module in (health, me, connectors, jobs, cost, budgets, security, org):
     app.include_router(module.router)
 
 

@@ -649,6 +649,17 @@ def test_cost_headline_equals_the_sum_of_its_rows_and_the_api(web: dict[str, Any
     assert sum(Decimal(a) for a in seen["warehouses"]) == Decimal(str(api["warehouses"]["amount"]))
 
 
+def test_org_home_total_equals_the_sum_of_its_connectors(web: dict[str, Any]) -> None:
+    """Given the org home, when it loads, then it lists every connector of the org from GET /api/org/overview and
+    its month-to-date total equals the sum of the connectors' rows and the API's total."""
+    seen = browse(web, "orgHome")
+    status, api = http(web["base"], "GET", "/api/org/overview?limit=500", web["token"])
+    assert status == 200, api
+    assert Decimal(seen["credits"]) == Decimal(str(api["totals"]["month_to_date_credits"]))
+    assert len(seen["rows"]) == api["page"]["total"] == len(seen["names"])
+    assert sum(Decimal(c) for c in seen["rows"]) == Decimal(seen["credits"])
+
+
 # ---------------------------------------------------------------- phone, accessibility, screenshots
 def test_phone_accessibility_contrast_and_dark_mode(web: dict[str, Any]) -> None:
     """Given every page at 390 px,

@@ -478,6 +478,18 @@ const scenarios = {
     return { amount, credits, text, services: await rows("services"), warehouses: await rows("topwh") };
   },
 
+  /** The org home: its total and the connectors' rows (exact values in data attributes). */
+  async orgHome(ctx) {
+    const { page } = ctx;
+    await ctx.signIn("/");
+    const total = page.getByTestId("org-total");
+    await total.waitFor({ timeout: TIMEOUT });
+    const credits = await total.locator("[data-credits]").getAttribute("data-credits");
+    const rows = await page.locator('[data-table="connectors"] tbody [data-credits]').evaluateAll((xs) => xs.map((x) => x.getAttribute("data-credits")));
+    const names = await page.locator('[data-table="connectors"] tbody tr td:first-child').allInnerTexts();
+    return { credits, rows, names };
+  },
+
   /** Phone width, accessibility (axe), contrast, unique names and dark mode, on every page. */
   async a11y(ctx, args) {
     const { page, context } = ctx;

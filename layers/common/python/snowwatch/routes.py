@@ -83,6 +83,7 @@ ROUTES: tuple[Route, ...] = (
     Route("cost_anomalies", "GET", f"{C}/cost/anomalies", cache_ttl=600, query=RANGE),
     Route("cost_forecast", "GET", f"{C}/cost/forecast", cache_ttl=300),
     Route("cost_savings", "GET", f"{C}/cost/savings", cache_ttl=300),
+    Route("org_overview", "GET", "/api/org/overview", query=PAGE),  # per org: never stage-cached
     Route("cost_attribution", "GET", f"{C}/cost/attribution", cache_ttl=300, query=("by", *RANGE, *PAGE)),
     Route("cost_finding_state", "PUT", f"{C}/cost/findings/{{finding_id}}", auth="admin"),
     # budgets (reads are not cached: a budget must read back right after it is written)

@@ -380,3 +380,61 @@ class Forecast(BaseModel):
     money: Money
     month: MonthForecast
     daily_run_rate_credits: Number
+
+
+class BudgetCounts(BaseModel):
+    active: int
+    over: int = Field(description="spent past their amount this period")
+    forecast_over: int = Field(description="forecast past their amount by period end")
+
+
+class OpenAlerts(BaseModel):
+    critical: int
+    high: int
+
+
+class OrgConnector(BaseModel):
+    """One connector of the org: month to date and forecast in credits used, in its currency when priced."""
+
+    connector_id: UUID
+    name: str
+    sync: SyncState
+    currency: str
+    currency_source: CurrencySource
+    month_to_date_credits: Number
+    month_to_date_amount: Number
+    forecast_credits: Number
+    forecast_amount: Number
+    budgets: BudgetCounts
+    security_score: int | None = Field(description="null until the connector's security has been evaluated")
+    open_alerts: OpenAlerts
+
+
+class CurrencyTotal(BaseModel):
+    currency: str
+    connectors: int
+    month_to_date_amount: Number
+    forecast_amount: Number
+
+
+class OrgTotals(BaseModel):
+    """Every connector of the org (not only this page)."""
+
+    connectors: int
+    never_synced: int
+    month_to_date_credits: Number
+    forecast_credits: Number
+    currency: str | None = Field(description="the one currency of every connector; null when they differ")
+    month_to_date_amount: Number | None = Field(description="null when connectors use different currencies")
+    forecast_amount: Number | None
+    by_currency: list[CurrencyTotal] = Field(description="amounts per currency, never summed across currencies")
+    budgets: BudgetCounts
+    open_alerts: OpenAlerts
+
+
+class OrgOverview(BaseModel):
+    figure: Figure
+    month: str
+    method: str
+    totals: OrgTotals
+    page: Page[OrgConnector]

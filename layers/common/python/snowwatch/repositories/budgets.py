@@ -335,6 +335,14 @@ written AS (
 SELECT count(*) AS n FROM written
 """
 
+# Per connector (an org's, in one pass): how many budgets, how many spent or forecast past their amount.
+ORG_BUDGETS = f"""
+WITH {STATE}
+SELECT connector_id, count(*) AS budgets, count(*) FILTER (WHERE percent >= 100) AS over,
+       count(*) FILTER (WHERE forecast_percent >= 100) AS forecast_over
+FROM state GROUP BY connector_id
+"""
+
 STATUS = f"""
 WITH {STATE}
 SELECT budget_id, period_start, period_end, spend4 AS spend, forecast, percent, forecast_percent FROM state
@@ -408,6 +416,15 @@ def month_forecast(
         for setting in PASS_SETTINGS:
             conn.run(setting)
         rows = query(conn, MONTH_FORECAST, **_filters(now, connector_id=connector_id, org_id=org_id, active_only=False))
+    return {r.pop("connector_id"): r for r in rows}
+
+
+def org_budgets(conn: Connection, now: datetime, org_id: UUID) -> dict[UUID, dict[str, Any]]:
+    """Every active budget of the org's connectors, counted per connector by where it stands (one pass)."""
+    with transaction(conn):
+        for setting in PASS_SETTINGS:
+            conn.run(setting)
+        rows = query(conn, ORG_BUDGETS, **_filters(now, org_id=org_id, active_only=True))
     return {r.pop("connector_id"): r for r in rows}
 
 
