@@ -76,6 +76,10 @@ def demo_ids(server, stack, db, tokens) -> dict[str, str]:
         assert stack.run_job("security", connector_id=cid)["status"] == "succeeded"
     alert = db.run("SELECT id FROM enterprise.snowflake_security_alerts WHERE connector_id = :c LIMIT 1", c=cid)
     run = db.run("SELECT id FROM enterprise.job_runs WHERE connector_id = :c LIMIT 1", c=stack.connector_id)
+    incident = db.run("SELECT id FROM enterprise.snowflake_security_incidents WHERE connector_id = :c LIMIT 1", c=cid)
+    login = db.run(
+        "SELECT event_id FROM enterprise.snowflake_login_history WHERE connector_id = :c AND is_success LIMIT 1", c=cid
+    )
     finding = db.run(
         """INSERT INTO enterprise.cost_findings (connector_id, finding_key, kind, subject)
            VALUES (:c, 'matrix:finding', 'matrix', 'finding')
@@ -88,6 +92,8 @@ def demo_ids(server, stack, db, tokens) -> dict[str, str]:
         "budget_id": str(budget[0][0]),
         "alert_id": str(alert[0][0]),
         "run_id": str(run[0][0]),
+        "incident_id": str(incident[0][0]),
+        "event_id": str(login[0][0]),
         "job": "sync",
     }
 
@@ -117,7 +123,9 @@ def test_another_orgs_connector_is_404_everywhere(server, demo_ids, tokens, rout
     status, body = _call(server, route.method, _url(route, demo_ids), tokens["other_org"])
     count("authorization matrix")
     assert status == 404, (route.name, body)
-    assert "Demo account" not in body and all(v not in body for v in demo_ids.values() if v != "sync")
+    assert "Demo account" not in body and all(
+        v not in body for k, v in demo_ids.items() if k not in ("job", "event_id")
+    )
 
 
 @pytest.mark.parametrize(

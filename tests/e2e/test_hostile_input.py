@@ -33,6 +33,8 @@ def _concrete(path: str, stack: LocalStack) -> str:
         path.replace("{connector_id}", str(stack.connector_id))
         .replace("{budget_id}", "00000000-0000-0000-0000-000000000000")
         .replace("{alert_id}", "00000000-0000-0000-0000-000000000000")
+        .replace("{incident_id}", "00000000-0000-0000-0000-000000000000")
+        .replace("{event_id}", "1")
         .replace("{run_id}", "00000000-0000-0000-0000-000000000000")
         .replace("{job}", "sync")
     )
