@@ -66,7 +66,8 @@ def tokens(stack) -> dict[str, str | None]:
 
 @pytest.fixture(scope="module")
 def demo_ids(server, stack, db, tokens) -> dict[str, str]:
-    """Ids that exist in the demo org: its connector, a budget, a security alert, a job run."""
+    """Ids that exist in the demo org: its connector, a budget, a security alert, a login event, an incident,
+    a cost finding, a job run."""
     cid = str(stack.connector_id)
     status, body = _call(server, "POST", f"/api/connectors/{cid}/budgets", tokens["admin"],
                          {"name": "matrix budget", "amount": 100})  # fmt: skip
@@ -86,7 +87,19 @@ def demo_ids(server, stack, db, tokens) -> dict[str, str]:
            ON CONFLICT (connector_id, finding_key) DO UPDATE SET kind = EXCLUDED.kind RETURNING id""",
         c=stack.connector_id,
     )
+    login = db.run("SELECT event_id FROM enterprise.snowflake_login_history WHERE connector_id = :c LIMIT 1", c=cid)
+    incident = db.run("SELECT id FROM enterprise.snowflake_security_incidents WHERE connector_id = :c LIMIT 1", c=cid)
+    if not incident:
+        incident = db.run(
+            """INSERT INTO enterprise.snowflake_security_incidents
+                   (connector_id, subject, keys, severity, title, first_seen_at, last_seen_at)
+               VALUES (:c, 'user:MATRIX', ARRAY['user:MATRIX'], 'high', 'matrix incident', now(), now())
+               RETURNING id""",
+            c=cid,
+        )
     return {
+        "event_id": str(login[0][0]),
+        "incident_id": str(incident[0][0]),
         "finding_id": str(finding[0][0]),
         "connector_id": cid,
         "budget_id": str(budget[0][0]),
