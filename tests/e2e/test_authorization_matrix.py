@@ -87,8 +87,6 @@ def demo_ids(server, stack, db, tokens) -> dict[str, str]:
            ON CONFLICT (connector_id, finding_key) DO UPDATE SET kind = EXCLUDED.kind RETURNING id""",
         c=stack.connector_id,
     )
-    login = db.run("SELECT event_id FROM enterprise.snowflake_login_history WHERE connector_id = :c LIMIT 1", c=cid)
-    incident = db.run("SELECT id FROM enterprise.snowflake_security_incidents WHERE connector_id = :c LIMIT 1", c=cid)
     if not incident:
         incident = db.run(
             """INSERT INTO enterprise.snowflake_security_incidents
@@ -98,8 +96,6 @@ def demo_ids(server, stack, db, tokens) -> dict[str, str]:
             c=cid,
         )
     return {
-        "event_id": str(login[0][0]),
-        "incident_id": str(incident[0][0]),
         "finding_id": str(finding[0][0]),
         "connector_id": cid,
         "budget_id": str(budget[0][0]),
