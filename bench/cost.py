@@ -88,7 +88,7 @@ def bench_loader(connector_id: UUID) -> dict[str, Any]:
         "SELECT count(*) FROM enterprise.snowflake_query_history WHERE connector_id = :c", c=connector_id
     )[0][0]
 
-    columns = ("connector_id", *cost_sync.TARGETS["QUERY_HISTORY"][1])
+    columns = ("connector_id", *cost_sync.columns("QUERY_HISTORY"))
     with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as f:
         f.write(to_csv([(connector_id, *r) for r in rows]).getvalue())
         path = f.name
@@ -221,7 +221,7 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
     # The same set-based rebuilds the sync runs after its loads (here: every day, as on a first sync).
     cost_repo.rebuild_spend_rollups(conn, connector_id, tz, None)
     cost_repo.rebuild_rollups(conn, connector_id, tz, None)
-    cost_sync.refresh_table_reads(conn, connector_id, 2**40)
+    cost_sync.refresh_table_reads(conn, connector_id, 2**40, datetime(2000, 1, 1, tzinfo=UTC))
     rollup_s = time.perf_counter() - t
     for table in (
         "snowflake_query_history",

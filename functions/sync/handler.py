@@ -18,4 +18,4 @@ from snowwatch.settings import JobSettings, get_settings
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings(JobSettings)
-    return jobs.handle(get_connection(settings), settings, "sync", event, run_sync)
+    return jobs.handle(get_connection(settings), settings, "sync", event, run_sync, context)

@@ -19,7 +19,8 @@ def _watermarks(connector_id: Any) -> dict[str, Any]:
 
 def test_sync_loads_exactly_the_source_and_rerun_changes_nothing(stack: LocalStack) -> None:
     """Given a new connector, when sync runs twice, then each table holds exactly the source's rows both times,
-    job_runs records per-view counts, and both runs issue the same fixed number of statements."""
+    job_runs records per-view counts and progress, the first run reads the history in day windows (a statement
+    each) and the incremental run issues a fixed number of statements (one window per view)."""
     cid = new_connector(stack, "sync-exact")
     first = stack.run_job("sync", connector_id=cid)
     assert first["status"] == "succeeded"
@@ -27,15 +28,19 @@ def test_sync_loads_exactly_the_source_and_rerun_changes_nothing(stack: LocalSta
     assert table_counts(cid) == expected
     second = stack.run_job("sync", connector_id=cid)
     assert table_counts(cid) == expected
-    assert first["rows"]["statements"] == second["rows"]["statements"] == 12
-    recorded = pg().run("SELECT rows FROM enterprise.job_runs WHERE id = :i", i=first["run_id"])[0][0]
+    assert second["rows"]["statements"] == 12
+    assert first["rows"]["statements"] > 35  # the 35 days of history, a day per QUERY_HISTORY statement
+    recorded, progress = pg().run("SELECT rows, progress FROM enterprise.job_runs WHERE id = :i", i=first["run_id"])[0]
     assert recorded["QUERY_HISTORY"] == expected["QUERY_HISTORY"]
-    assert recorded["statements"] == 12
+    assert recorded["statements"] == first["rows"]["statements"]
+    assert progress["windows_left"] == 0 and progress["windows_done"] >= 35 and progress["rows"] > 0
 
 
 def test_metering_mode_reads_only_metering_views(stack: LocalStack) -> None:
-    """Given a connector, when the hourly metering sync runs, then only the three metering views are read."""
+    """Given a connector, when the hourly metering sync runs (twice), then only the three metering views are read,
+    the incremental run with one statement each."""
     cid = new_connector(stack, "sync-metering")
+    stack.run_job("sync", connector_id=cid, mode="metering")
     out = stack.run_job("sync", connector_id=cid, mode="metering")
     rows = out["rows"]
     assert set(rows) == {"WAREHOUSE_METERING_HISTORY", "METERING_HISTORY", "METERING_DAILY_HISTORY", "statements"}

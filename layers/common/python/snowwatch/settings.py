@@ -51,6 +51,11 @@ class DatabaseSettings(RuntimeSettings):
     # Extra CA certificates for TLS to an RDS instance (its certificate is signed by the RDS CA).
     db_ca_bundle_url: str | None = Field(default=None, alias="DB_CA_BUNDLE_URL")
 
+    @property
+    def socket_timeout_seconds(self) -> float:
+        """How long the client waits on the socket (job settings wait longer than their statement timeout)."""
+        return 30.0
+
     @model_validator(mode="after")
     def _database_reachable_somehow(self) -> DatabaseSettings:
         if self.db_iam_auth and not (self.db_user and self.db_host):
@@ -124,7 +129,21 @@ class EgressSettings(RuntimeSettings):
 
 
 class RunnerSettings(DatabaseSettings, DispatchSettings):
-    """What the shared job runner needs (budget_check and snapshot need nothing more)."""
+    """What the shared job runner needs (budget_check and snapshot need nothing more).
+
+    Every job statement is bounded server-side by ``JOB_STATEMENT_TIMEOUT_SECONDS`` (the client socket
+    waits 30 s longer, so the server's error arrives first and the statement does not run on abandoned).
+    ``JOB_TIME_BUDGET_SECONDS`` caps a run's time below the function's own (simulated Lambda limit,
+    locally and in benchmarks); a run stops starting windows ``JOB_STOP_MARGIN_SECONDS`` before either.
+    """
+
+    job_statement_timeout_seconds: float = Field(default=300, gt=0, le=840, alias="JOB_STATEMENT_TIMEOUT_SECONDS")
+    job_time_budget_seconds: float | None = Field(default=None, gt=0, alias="JOB_TIME_BUDGET_SECONDS")
+    job_stop_margin_seconds: float = Field(default=120, ge=0, le=600, alias="JOB_STOP_MARGIN_SECONDS")
+
+    @property
+    def socket_timeout_seconds(self) -> float:
+        return self.job_statement_timeout_seconds + 30
 
 
 class JobSettings(RunnerSettings, SecretsSettings, SnowflakeSettings):

@@ -131,7 +131,11 @@ def connect(settings: CommonSettings) -> Connection:
     login fails with 28P01, and the secret is fetched afresh once before giving up.
     """
     ssl_context = _tls_context(settings.db_ca_bundle_url) if settings.db_ssl else None
-    extra = {"ssl_context": ssl_context, "timeout": 30, "application_name": settings.service_name}
+    extra = {
+        "ssl_context": ssl_context,
+        "timeout": settings.socket_timeout_seconds,
+        "application_name": settings.service_name,
+    }
     try:
         return _no_delay(SafeConnection(**connection_params(settings), **extra))
     except pg8000.exceptions.DatabaseError as exc:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RunStatus = Literal["queued", "running", "succeeded", "failed", "interrupted"]
+RunStatus = Literal["queued", "running", "succeeded", "partial", "failed", "interrupted"]
 
 
 class JobEvent(BaseModel):
@@ -22,6 +22,17 @@ class JobEvent(BaseModel):
     trigger: Literal["schedule", "manual"] = "manual"
     mode: str | None = None
     requested_by: UUID | None = None
+    resume: dict[str, Any] | None = None  # a continuation: where the run it continues stopped
+
+
+class RunProgress(BaseModel):
+    """How far a windowed extraction has come (a sync or security run reading its views window by window)."""
+
+    windows_done: int = Field(description="time windows loaded and committed by this run")
+    windows_left: int = Field(description="windows still to read (an estimate: large windows are split)")
+    rows: int = Field(description="source rows loaded by this run")
+    view: str | None = Field(default=None, description="the view being read")
+    reached: datetime | None = Field(default=None, description="the end of the last window committed")
 
 
 class JobRun(BaseModel):
@@ -38,6 +49,8 @@ class JobRun(BaseModel):
     duration_ms: int | None
     rows: dict[str, Any]
     error: str | None
+    progress: RunProgress | None = None
+    continues: UUID | None = Field(default=None, description="the run this one continues (it ran out of time)")
 
 
 class JobScheduleOut(BaseModel):

@@ -9,141 +9,47 @@ from uuid import UUID
 
 from snowwatch.db import Connection
 from snowwatch.db.bulk import upsert
+from snowwatch.snowflake import rows
 
-# Target table, its columns (source keys are the upper-cased names) and natural key, per view.
-TARGETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+# Target table, its named row type (whose fields are the columns, in load order) and natural key, per view.
+TARGETS: dict[str, tuple[str, type[tuple[Any, ...]], tuple[str, ...]]] = {
     "WAREHOUSE_METERING_HISTORY": (
         "enterprise.snowflake_warehouse_metering",
-        (
-            "warehouse_id",
-            "warehouse_name",
-            "start_time",
-            "end_time",
-            "credits_used",
-            "credits_used_compute",
-            "credits_used_cloud_services",
-            "credits_attributed_compute_queries",
-        ),
+        rows.WarehouseMeteringRow,
         ("warehouse_id", "start_time"),
     ),
     "METERING_HISTORY": (
         "enterprise.snowflake_metering_history",
-        (
-            "service_type",
-            "entity_id",
-            "entity_type",
-            "name",
-            "start_time",
-            "end_time",
-            "credits_used_compute",
-            "credits_used_cloud_services",
-            "credits_used",
-        ),
+        rows.MeteringRow,
         ("service_type", "entity_id", "start_time"),
     ),
     "METERING_DAILY_HISTORY": (
         "enterprise.snowflake_daily_costs",
-        (
-            "usage_date",
-            "service_type",
-            "credits_used_compute",
-            "credits_used_cloud_services",
-            "credits_used",
-            "credits_adjustment_cloud_services",
-            "credits_billed",
-        ),
+        rows.MeteringDailyRow,
         ("usage_date", "service_type"),
     ),
-    "STORAGE_USAGE": (
-        "enterprise.snowflake_storage_usage",
-        ("usage_date", "storage_bytes", "stage_bytes", "failsafe_bytes", "hybrid_table_storage_bytes"),
-        ("usage_date",),
-    ),
+    "STORAGE_USAGE": ("enterprise.snowflake_storage_usage", rows.StorageUsageRow, ("usage_date",)),
     "DATABASE_STORAGE_USAGE_HISTORY": (
         "enterprise.snowflake_database_storage",
-        ("usage_date", "database_id", "database_name", "deleted", "average_database_bytes", "average_failsafe_bytes"),
+        rows.DatabaseStorageRow,
         ("usage_date", "database_id"),
     ),
-    "TABLE_STORAGE_METRICS": (
-        "enterprise.snowflake_table_storage",
-        (
-            "table_id",
-            "table_catalog",
-            "table_schema",
-            "table_name",
-            "is_transient",
-            "active_bytes",
-            "time_travel_bytes",
-            "failsafe_bytes",
-            "retained_for_clone_bytes",
-            "deleted",
-            "table_created",
-            "table_dropped",
-        ),
-        ("table_id",),
-    ),
-    "QUERY_HISTORY": (
-        "enterprise.snowflake_query_history",
-        (
-            "query_id",
-            "query_text",
-            "query_type",
-            "user_name",
-            "role_name",
-            "warehouse_id",
-            "warehouse_name",
-            "warehouse_size",
-            "query_tag",
-            "execution_status",
-            "error_code",
-            "start_time",
-            "end_time",
-            "total_elapsed_time",
-            "execution_time",
-            "compilation_time",
-            "queued_provisioning_time",
-            "queued_repair_time",
-            "queued_overload_time",
-            "list_external_files_time",
-            "bytes_scanned",
-            "percentage_scanned_from_cache",
-            "partitions_scanned",
-            "partitions_total",
-            "bytes_spilled_to_local_storage",
-            "bytes_spilled_to_remote_storage",
-            "rows_produced",
-            "credits_used_cloud_services",
-            "query_hash",
-            "query_parameterized_hash",
-            "dbt_comment",
-            "tag_key",
-            "dbt_model",
-        ),
-        ("query_id",),
-    ),
-    "QUERY_ATTRIBUTION_HISTORY": (
-        "enterprise.snowflake_query_history",
-        (
-            "query_id",
-            "warehouse_id",
-            "warehouse_name",
-            "query_hash",
-            "query_parameterized_hash",
-            "query_tag",
-            "user_name",
-            "start_time",
-            "end_time",
-            "credits_attributed_compute",
-            "credits_used_query_acceleration",
-        ),
-        ("query_id",),
-    ),
+    "TABLE_STORAGE_METRICS": ("enterprise.snowflake_table_storage", rows.TableStorageRow, ("table_id",)),
+    "QUERY_HISTORY": ("enterprise.snowflake_query_history", rows.QueryRow, ("query_id",)),
+    "QUERY_ATTRIBUTION_HISTORY": ("enterprise.snowflake_query_history", rows.QueryAttributionRow, ("query_id",)),
     "WAREHOUSE_LOAD_HISTORY": (
         "enterprise.snowflake_warehouse_load",
-        ("warehouse_name", "start_time", "avg_running", "avg_queued_load", "avg_queued_provisioning", "avg_blocked"),
+        rows.WarehouseLoadRow,
         ("warehouse_name", "start_time"),
     ),
 }
+
+
+def columns(view: str) -> tuple[str, ...]:
+    fields: tuple[str, ...] = getattr(TARGETS[view][1], "_fields")  # noqa: B009 - NamedTuple classes
+    return fields
+
+
 # QUERY_ATTRIBUTION_HISTORY only sets the attribution on rows QUERY_HISTORY loaded (or will load).
 ATTRIBUTION_UPDATES = ("credits_attributed_compute", "credits_used_query_acceleration", "cost_method")
 
@@ -163,19 +69,20 @@ WAREHOUSE_COLUMNS = (
 
 def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequence[Any]]) -> int:
     """Bulk upsert rows (in the view's column order) on the view's natural key."""
-    table, columns, key = TARGETS[view]
+    table, _, key = TARGETS[view]
+    cols = columns(view)
     with_connector = ((connector_id, *row) for row in rows)
     if view == "QUERY_ATTRIBUTION_HISTORY":
         return upsert(
             conn,
             table,
-            ("connector_id", *columns, "cost_method"),
+            ("connector_id", *cols, "cost_method"),
             ((*row, "attribution") for row in with_connector),
             ("connector_id", *key),
             update=ATTRIBUTION_UPDATES,
         )
     # Re-loading QUERY_HISTORY must keep the attribution already set on a row.
-    return upsert(conn, table, ("connector_id", *columns), with_connector, ("connector_id", *key))
+    return upsert(conn, table, ("connector_id", *cols), with_connector, ("connector_id", *key))
 
 
 def replace_warehouses(conn: Connection, connector_id: UUID, rows: Sequence[Sequence[Any]]) -> int:
@@ -196,14 +103,15 @@ def replace_warehouses(conn: Connection, connector_id: UUID, rows: Sequence[Sequ
     return len(rows)
 
 
-def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime) -> int:
+def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime, until: datetime) -> int:
     """Per-query compute cost where QUERY_ATTRIBUTION_HISTORY gave none (dbt-snowflake-monitoring's method).
 
     Execution starts after queueing, compilation and external-file listing; each query's execution
     is split across the hours it spans; its share of an hour is its milliseconds in that hour over
     all queries' milliseconds in that hour on that warehouse (attributed queries included); its cost
-    is that share of the hour's CREDITS_USED_COMPUTE. Recomputed for queries started since ``since``
-    (late rows change the shares of their hour).
+    is that share of the hour's CREDITS_USED_COMPUTE. Recomputed for queries started in [since, until)
+    (late rows change the shares of their hour); queries a day either side are read for the shares of
+    the hours they span, so a statement stays bounded by its window.
     """
     conn.run(
         """
@@ -215,6 +123,7 @@ def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime) ->
                    end_time
             FROM enterprise.snowflake_query_history
             WHERE connector_id = :c AND start_time >= CAST(:since AS timestamptz) - interval '1 day'
+              AND start_time < CAST(:until AS timestamptz) + interval '1 day'
               AND warehouse_id IS NOT NULL AND end_time IS NOT NULL AND execution_time > 0
         ), spans AS (
             SELECT q.query_id, q.warehouse_id, q.start_time, q.cost_method, h AS hour,
@@ -231,7 +140,8 @@ def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime) ->
             FROM shares sh
             JOIN enterprise.snowflake_warehouse_metering m
               ON m.connector_id = :c AND m.warehouse_id = sh.warehouse_id AND m.start_time = sh.hour
-            WHERE sh.start_time >= CAST(:since AS timestamptz) AND sh.cost_method IS DISTINCT FROM 'attribution'
+            WHERE sh.start_time >= CAST(:since AS timestamptz) AND sh.start_time < CAST(:until AS timestamptz)
+              AND sh.cost_method IS DISTINCT FROM 'attribution'
             GROUP BY sh.query_id
         )
         UPDATE enterprise.snowflake_query_history t
@@ -242,14 +152,17 @@ def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime) ->
         """,
         c=connector_id,
         since=since,
+        until=until,
     )
     updated = int(conn.row_count or 0)
     # Queries with no metered hour (or no execution) cost nothing by this method; say how it was computed.
     conn.run(
         """UPDATE enterprise.snowflake_query_history SET credits_attributed_compute = 0, cost_method = 'hourly_share'
-           WHERE connector_id = :c AND start_time >= CAST(:since AS timestamptz) AND cost_method IS NULL""",
+           WHERE connector_id = :c AND start_time >= CAST(:since AS timestamptz)
+             AND start_time < CAST(:until AS timestamptz) AND cost_method IS NULL""",
         c=connector_id,
         since=since,
+        until=until,
     )
     return updated
 
@@ -278,24 +191,28 @@ def set_currency_source(conn: Connection, connector_id: UUID, source: str) -> No
     )
 
 
-def refresh_table_reads(conn: Connection, connector_id: UUID, min_bytes: int) -> None:
-    """last_read_at of large tables: the latest read seen in ACCESS_HISTORY (when synced) or QUERY_HISTORY text."""
+def refresh_table_reads(conn: Connection, connector_id: UUID, min_bytes: int, since: datetime) -> None:
+    """last_read_at of large tables: the latest read seen in ACCESS_HISTORY (when synced) or QUERY_HISTORY text.
+    Incremental: only rows from ``since`` (what this sync loaded) are scanned; older reads are already in
+    last_read_at (ACCESS_HISTORY, loaded by the hourly security job, is read from a day earlier)."""
     conn.run(
         """
         UPDATE enterprise.snowflake_table_storage t
         SET last_read_at = GREATEST(
             (SELECT max(a.query_start_time) FROM enterprise.snowflake_access_history a
              WHERE a.connector_id = t.connector_id
+               AND a.query_start_time >= CAST(:since AS timestamptz) - interval '1 day'
                AND a.base_objects_accessed @> jsonb_build_array(jsonb_build_object(
                    'objectName', t.table_catalog || '.' || t.table_schema || '.' || t.table_name))),
             (SELECT max(q.start_time) FROM enterprise.snowflake_query_history q
-             WHERE q.connector_id = t.connector_id
+             WHERE q.connector_id = t.connector_id AND q.start_time >= CAST(:since AS timestamptz)
                AND q.query_text ILIKE '%' || t.table_schema || '.' || t.table_name || '%'),
             t.last_read_at)
         WHERE t.connector_id = :c AND t.active_bytes >= :b AND NOT t.deleted
         """,
         c=connector_id,
         b=min_bytes,
+        since=since,
     )
 
 

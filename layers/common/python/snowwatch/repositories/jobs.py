@@ -9,7 +9,8 @@ from uuid import UUID
 from snowwatch.db import Connection, query, query_one
 
 RUN_COLUMNS = """id, job, connector_id, org_id, trigger, mode, status, created_at, started_at, finished_at,
-    heartbeat_at, (EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000)::bigint AS duration_ms, rows, error"""
+    heartbeat_at, (EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000)::bigint AS duration_ms, rows, error,
+    progress, continues"""
 
 # A running run beats every HEARTBEAT_SECONDS (services/jobs.py); after STALE_SECONDS of silence its function
 # is gone (timeout, crash, a lost database connection) and the reaper fails it. A queued run that never
@@ -54,6 +55,7 @@ def create(
     mode: str | None,
     status: str,
     requested_by: UUID | None = None,
+    continues: UUID | None = None,
 ) -> dict[str, Any] | None:
     """Insert a queued or running run; None when the same job already runs for that connector (or, for an
     org-wide job, for that org; the scheduled org-wide run has no org)."""
@@ -62,8 +64,8 @@ def create(
     return query_one(
         conn,
         f"""INSERT INTO enterprise.job_runs (job, connector_id, org_id, trigger, mode, status, requested_by, started_at,
-                heartbeat_at)
-            VALUES (:job, :connector, :org, :trigger, :mode, :status, :requested_by, {started}, {started})
+                heartbeat_at, continues)
+            VALUES (:job, :connector, :org, :trigger, :mode, :status, :requested_by, {started}, {started}, :continues)
             ON CONFLICT DO NOTHING
             RETURNING {RUN_COLUMNS}""",
         job=job,
@@ -73,7 +75,22 @@ def create(
         mode=mode,
         status=status,
         requested_by=requested_by,
+        continues=continues,
     )
+
+
+def set_progress(conn: Connection, run_id: UUID, progress: dict[str, Any]) -> None:
+    """What a running run has done and has left (its own statement, outside the window's transaction)."""
+    conn.run(
+        "UPDATE enterprise.job_runs SET progress = CAST(:p AS jsonb) WHERE id = :id",
+        id=run_id,
+        p=json.dumps(progress, default=str),
+    )
+
+
+def bound_statements(conn: Connection, seconds: float) -> None:
+    """A server-side statement_timeout for the rest of this session (every job sets its own)."""
+    conn.run(f"SET statement_timeout = {int(seconds * 1000)}")
 
 
 def start_queued(conn: Connection, run_id: UUID) -> dict[str, Any] | None:

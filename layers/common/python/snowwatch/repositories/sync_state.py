@@ -14,7 +14,7 @@ def watermarks(conn: Connection, connector_id: UUID, prefix: str = "") -> dict[s
     rows = query(
         conn,
         """SELECT view_name, watermark FROM enterprise.sync_state
-           WHERE connector_id = :c AND starts_with(view_name, :p)""",
+           WHERE connector_id = :c AND starts_with(view_name, :p) AND NOT starts_with(view_name, 'pending:')""",
         c=connector_id,
         p=prefix,
     )
@@ -34,4 +34,38 @@ def set_watermark(
         v=prefix + view,
         w=watermark,
         r=run_id,
+    )
+
+
+# Post-load steps (rollups, hourly share) still owed from this time on: set when a view starts loading, cleared
+# in the transaction of the step that caught up. A run cut off (or continued) in between leaves it for the next.
+PENDING_PREFIX = "pending:"
+
+
+def owe(conn: Connection, connector_id: UUID, step: str, since: datetime) -> None:
+    conn.run(
+        """INSERT INTO enterprise.sync_state (connector_id, view_name, watermark, updated_at)
+           VALUES (:c, :v, :w, now())
+           ON CONFLICT (connector_id, view_name)
+           DO UPDATE SET watermark = LEAST(enterprise.sync_state.watermark, EXCLUDED.watermark), updated_at = now()""",
+        c=connector_id,
+        v=PENDING_PREFIX + step,
+        w=since,
+    )
+
+
+def owed(conn: Connection, connector_id: UUID, step: str) -> datetime | None:
+    rows = conn.run(
+        "SELECT watermark FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v",
+        c=connector_id,
+        v=PENDING_PREFIX + step,
+    )
+    return rows[0][0] if rows else None
+
+
+def paid(conn: Connection, connector_id: UUID, step: str) -> None:
+    conn.run(
+        "DELETE FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v",
+        c=connector_id,
+        v=PENDING_PREFIX + step,
     )

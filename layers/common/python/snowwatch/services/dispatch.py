@@ -28,6 +28,7 @@ LOCAL_CONCURRENCY = 4
 _slots = threading.BoundedSemaphore(LOCAL_CONCURRENCY)
 _threads: list[threading.Thread] = []
 _threads_lock = threading.Lock()
+_inline_state = threading.local()
 
 
 def register_local(job: str, handler: LocalHandler) -> None:
@@ -48,13 +49,29 @@ def dispatch(settings: DispatchSettings, job: str, payload: dict[str, Any]) -> N
     if handler is None:
         raise RuntimeError(f"no local handler registered for job {job!r}")
     if settings.dispatch_mode == "inline":
-        handler(body, None)
+        _inline(handler, body)
         return
     thread = threading.Thread(target=_run_logged, args=(handler, job, body), name=f"job-{job}", daemon=True)
     with _threads_lock:
         _threads[:] = [t for t in _threads if t.is_alive()]
         _threads.append(thread)
     thread.start()
+
+
+def _inline(handler: LocalHandler, body: dict[str, Any]) -> None:
+    """Run now; but work dispatched from inside an inline run (a continuation, a fan-out's units) runs after
+    that run returns, as a queue would deliver it: a chain of continuations never nests."""
+    pending: list[tuple[LocalHandler, dict[str, Any]]] | None = getattr(_inline_state, "pending", None)
+    if pending is not None:
+        pending.append((handler, body))
+        return
+    _inline_state.pending = queue = [(handler, body)]
+    try:
+        while queue:
+            run, event = queue.pop(0)
+            run(event, None)
+    finally:
+        _inline_state.pending = None
 
 
 def _run_logged(handler: LocalHandler, job: str, body: dict[str, Any]) -> None:

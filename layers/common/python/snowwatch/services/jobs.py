@@ -24,12 +24,13 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -67,9 +68,39 @@ class JobContext(Generic[S]):
     org_id: UUID | None
     settings: S
     rows: dict[str, Any] = field(default_factory=dict)
+    # time.monotonic() by which the function must be done (its Lambda context, or the settings budget)
+    deadline: float | None = None
+    skipped: dict[str, str] = field(default_factory=dict)  # what the run could not do, and why: ends `partial`
+    continuation: dict[str, Any] | None = None  # the work stopped early on purpose: the runner queues the rest
+    resume: dict[str, Any] | None = None  # what the run this one continues left for it (its continuation)
+
+    def remaining_seconds(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def skip(self, what: str, reason: str) -> None:
+        self.skipped[what] = reason
+
+    def continue_later(self, state: dict[str, Any]) -> None:
+        """Queue the rest after this run: the next run gets ``state`` as its ``resume``."""
+        self.continuation = state
 
 
 Work = Callable[[Connection, JobContext[Any]], dict[str, Any] | None]
+
+
+class LambdaTime(Protocol):
+    """The part of the Lambda context the runner reads."""
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+def deadline(settings: RunnerSettings, context: LambdaTime | None) -> float | None:
+    """When this invocation must be done: the Lambda context's remaining time, capped by the settings
+    budget (JOB_TIME_BUDGET_SECONDS: a simulated per-run limit, locally and in benchmarks)."""
+    limits = [float(settings.job_time_budget_seconds)] if settings.job_time_budget_seconds else []
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        limits.append(context.get_remaining_time_in_millis() / 1000)
+    return time.monotonic() + min(limits) if limits else None
 
 
 class Heartbeat:
@@ -130,6 +161,7 @@ def handle(
     job: str,
     raw_event: dict[str, Any] | None,
     work: Work,
+    context: LambdaTime | None = None,
 ) -> dict[str, Any]:
     """Entry point of every job function's handler: one event, or a batch from the job's queue."""
     if raw_event and "Records" in raw_event:
@@ -137,13 +169,15 @@ def handle(
             raise ValueError(f"SQS records from a queue that is not {job}'s (JOB_QUEUES)")
         return dict(
             process_partial_response(
-                event=raw_event, record_handler=partial(_record, conn, settings, job, work), processor=_processor
+                event=raw_event,
+                record_handler=partial(_record, conn, settings, job, work, context),
+                processor=_processor,
             )
         )
     event = JobEvent.model_validate(raw_event or {})
     if job in PER_CONNECTOR_JOBS and event.connector_id is None:
         return fan_out(conn, settings, job, event)
-    return run(conn, settings, job, event, work)
+    return run(conn, settings, job, event, work, context)
 
 
 def is_job_batch(settings: RunnerSettings, job: str, raw_event: dict[str, Any]) -> bool:
@@ -156,12 +190,14 @@ def is_job_batch(settings: RunnerSettings, job: str, raw_event: dict[str, Any]) 
     )
 
 
-def _record(conn: Connection, settings: RunnerSettings, job: str, work: Work, record: SQSRecord) -> dict[str, Any]:
+def _record(
+    conn: Connection, settings: RunnerSettings, job: str, work: Work, context: LambdaTime | None, record: SQSRecord
+) -> dict[str, Any]:
     """One message of the job's queue: its body is the event a direct invoke would carry."""
     body = json.loads(record.body)
     if not isinstance(body, dict) or "Records" in body:
         raise ValueError("a job message is one JSON event object")
-    return handle(conn, settings, job, body, work)
+    return handle(conn, settings, job, body, work, context)
 
 
 def fan_out(conn: Connection, settings: RunnerSettings, job: str, event: JobEvent) -> dict[str, Any]:
@@ -184,7 +220,14 @@ def fan_out(conn: Connection, settings: RunnerSettings, job: str, event: JobEven
     return {"job": job, "fanned_out": len(targets), "dispatch_failures": failed}
 
 
-def run(conn: Connection, settings: RunnerSettings, job: str, event: JobEvent, work: Work) -> dict[str, Any]:
+def run(
+    conn: Connection,
+    settings: RunnerSettings,
+    job: str,
+    event: JobEvent,
+    work: Work,
+    context: LambdaTime | None = None,
+) -> dict[str, Any]:
     connector = connectors_service.load(conn, event.connector_id) if event.connector_id else None
     org_id = connector.org_id if connector else event.org_id
     if event.run_id is not None:
@@ -213,9 +256,12 @@ def run(conn: Connection, settings: RunnerSettings, job: str, event: JobEvent, w
         connector=connector,
         org_id=org_id,
         settings=settings,
+        deadline=deadline(settings, context),
+        resume=event.resume,
     )
     logger.append_keys(job=job, run_id=str(ctx.run_id), connector_id=str(event.connector_id or ""))
     try:
+        repo.bound_statements(conn, settings.job_statement_timeout_seconds)
         with Heartbeat(settings, ctx.run_id):
             result = work(conn, ctx) or {}
         ctx.rows.update(result)
@@ -224,9 +270,46 @@ def run(conn: Connection, settings: RunnerSettings, job: str, event: JobEvent, w
         metrics.add_metric(name=f"{job}_failed", unit="Count", value=1)
         logger.exception("job failed")
         raise
-    repo.finish(conn, ctx.run_id, "succeeded", ctx.rows, None)
-    metrics.add_metric(name=f"{job}_succeeded", unit="Count", value=1)
-    return {"job": job, "run_id": str(ctx.run_id), "status": "succeeded", "rows": ctx.rows}
+    status = "partial" if ctx.skipped else "succeeded"
+    error = "; ".join(f"{what}: {why}" for what, why in ctx.skipped.items())[:MAX_ERROR_CHARS] or None
+    repo.finish(conn, ctx.run_id, status, ctx.rows, error)
+    metrics.add_metric(name=f"{job}_{status}", unit="Count", value=1)
+    out: dict[str, Any] = {"job": job, "run_id": str(ctx.run_id), "status": status, "rows": ctx.rows}
+    if ctx.continuation is not None:
+        out["continuation"] = _continue(conn, settings, ctx, ctx.continuation)
+    return out
+
+
+def _continue(conn: Connection, settings: RunnerSettings, ctx: JobContext[Any], state: dict[str, Any]) -> str | None:
+    """Queue the rest of a run that stopped early on purpose (its time budget) and dispatch it the way
+    every run is dispatched (the job's own queue in AWS). None when another run of the job is active."""
+    row = repo.create(
+        conn,
+        job=ctx.job,
+        connector_id=ctx.connector.id if ctx.connector else None,
+        org_id=ctx.org_id,
+        trigger=ctx.trigger,
+        mode=ctx.mode,
+        status="queued",
+        continues=ctx.run_id,
+    )
+    if row is None:
+        return None
+    payload = {
+        "run_id": row["id"],
+        "connector_id": ctx.connector.id if ctx.connector else None,
+        "org_id": ctx.org_id,
+        "trigger": ctx.trigger,
+        "mode": ctx.mode,
+        "resume": state,
+    }
+    metrics.add_metric(name=f"{ctx.job}_continued", unit="Count", value=1)
+    try:
+        dispatch(settings, ctx.job, payload)
+    except Exception as exc:
+        repo.finish(conn, row["id"], "failed", {}, f"could not continue: {type(exc).__name__}")
+        raise
+    return str(row["id"])
 
 
 # ---------------------------------------------------------------- the Jobs API

@@ -6,8 +6,9 @@ The job (`run_security`, hourly per connector and on `POST .../extract`):
 
 1. Extract through the read-only client (every statement passes the guard). Event views
    (LOGIN_HISTORY, SESSIONS, ACCESS_HISTORY, the security rows of QUERY_HISTORY) are incremental:
-   from the watermark (``enterprise.sync_state``, view names prefixed ``security.``) minus a lookback
-   covering the view's latency, upserted idempotently; rows older than 90 days are pruned. Snapshot
+   from the watermark (``enterprise.sync_state``, view names prefixed ``security.``: loaded and settled,
+   i.e. less a lookback covering the view's latency), a day per statement through the one windowed
+   extraction of ``services.extraction``, upserted idempotently; rows older than 90 days are pruned. Snapshot
    views (USERS, GRANTS_TO_USERS, GRANTS_TO_ROLES, NETWORK_POLICIES + POLICY_REFERENCES) are replaced
    atomically (one transaction per table). ACCESS_HISTORY exists on Enterprise edition only: when it
    is missing the run records it as skipped.
@@ -20,11 +21,11 @@ The job (`run_security`, hourly per connector and on `POST .../extract`):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -33,10 +34,11 @@ from snowflake.connector import errors as sf_errors
 from snowwatch.db import Connection, transaction
 from snowwatch.errors import ValidationFailedError
 from snowwatch.models.connectors import Connector
-from snowwatch.observability import logger, metrics
+from snowwatch.observability import metrics
 from snowwatch.repositories import security as repo
 from snowwatch.repositories import sync_state
-from snowwatch.services import security_alerts, security_reads
+from snowwatch.services import extraction, security_alerts, security_reads
+from snowwatch.services.extraction import Budget, Progress, View
 from snowwatch.services.jobs import JobContext
 from snowwatch.services.secrets import read_connector_secret
 from snowwatch.settings import JobSettings
@@ -267,31 +269,26 @@ def session_query_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 # ---------------------------------------------------------------- extraction
-@dataclass(frozen=True)
-class EventView:
-    name: str
-    query: Any  # the queries module: VIEW, SELECT, LOOKBACK, TIME_COLUMN
-    target: repo.Target
-    mapper: Any
-    time_index: int  # position of the event time in the mapped row
-    optional: bool = False
+def _event_view(name: str, query: Any, mapper: Callable[[Mapping[str, Any]], tuple[Any, ...]], **kw: Any) -> View[Any]:
+    return View(name, query, mapper, window=timedelta(days=1), retention=RETENTION, **kw)
 
 
-EVENT_VIEWS = (
-    EventView("LOGIN_HISTORY", security_login_history, repo.LOGIN_HISTORY, login_row, 1),
-    EventView("SESSIONS", security_sessions, repo.SESSIONS, session_row, 1),
-    EventView("QUERY_HISTORY", security_query_history, repo.SECURITY_QUERIES, query_row, 6),
-    EventView("SESSION_QUERIES", security_session_queries, repo.SESSION_QUERIES, session_query_row, 2),
-    EventView("ACCESS_HISTORY", security_access_history, repo.ACCESS_HISTORY, access_row, 1, optional=True),
+# Through the one windowed extraction (snowwatch.services.extraction): a day per statement at most.
+EVENT_VIEWS: tuple[View[Any], ...] = (
+    _event_view("LOGIN_HISTORY", security_login_history, login_row),
+    _event_view("SESSIONS", security_sessions, session_row),
+    _event_view("QUERY_HISTORY", security_query_history, query_row),
+    _event_view("SESSION_QUERIES", security_session_queries, session_query_row),
+    _event_view("ACCESS_HISTORY", security_access_history, access_row, optional=True),
 )
+EVENT_TARGETS = {
+    "LOGIN_HISTORY": repo.LOGIN_HISTORY,
+    "SESSIONS": repo.SESSIONS,
+    "QUERY_HISTORY": repo.SECURITY_QUERIES,
+    "SESSION_QUERIES": repo.SESSION_QUERIES,
+    "ACCESS_HISTORY": repo.ACCESS_HISTORY,
+}
 SKIPPED_ENTERPRISE = "skipped: view not available (Enterprise edition only)"
-
-
-def _since(view: EventView, marks: Mapping[str, datetime], now: datetime) -> datetime:
-    mark = marks.get(view.name)
-    if mark is None:
-        return now - FIRST_RUN_BACKFILL
-    return max(mark - view.query.LOOKBACK, now - RETENTION)
 
 
 def _statement_ok(sf: SnowflakeSession, sql: str) -> bool:
@@ -303,29 +300,21 @@ def _statement_ok(sf: SnowflakeSession, sql: str) -> bool:
     return True
 
 
-def _extract_events(
-    conn: Connection, sf: SnowflakeSession, view: EventView, connector_id: UUID, run_id: UUID, since: datetime
-) -> int:
-    sql = view.query.SELECT
-    if view.name == "LOGIN_HISTORY" and not _statement_ok(sf, security_login_history.HAS_LOGIN_DETAILS):
-        sql = security_login_history.SELECT_WITHOUT_DETAILS
-    total = 0
-    newest: datetime | None = None
-    for batch in sf.fetch_batches(sql, {"since": since.strftime("%Y-%m-%d %H:%M:%S.%f")}):
-        rows = [view.mapper(r) for r in batch]
-        rows = [r for r in rows if r[view.time_index] is not None]
-        if not rows:
-            continue
-        total += repo.load(conn, view.target, connector_id, rows)
-        batch_newest = max(r[view.time_index] for r in rows)
-        newest = batch_newest if newest is None else max(newest, batch_newest)
-    if newest is not None:
-        sync_state.set_watermark(conn, connector_id, view.name, newest, run_id, prefix=repo.VIEW_PREFIX)
-    return total
+def _event_load(target: repo.Target, connector_id: UUID, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    return repo.load(conn, target, connector_id, rows)
 
 
-def extract(conn: Connection, sf: SnowflakeSession, connector_id: UUID, run_id: UUID, now: datetime) -> dict[str, Any]:
-    """Read every security view into Postgres; return per-view row counts (or why a view was skipped)."""
+def extract(
+    conn: Connection,
+    sf: SnowflakeSession,
+    connector_id: UUID,
+    run_id: UUID,
+    now: datetime,
+    budget: Budget | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Read every security view into Postgres; return per-view row counts (or why a view was skipped).
+    Event views go through the one windowed extraction (:mod:`snowwatch.services.extraction`)."""
     counts: dict[str, Any] = {}
     # snapshots: each replaced in one transaction
     users_sql = security_users.SELECT
@@ -348,13 +337,29 @@ def extract(conn: Connection, sf: SnowflakeSession, connector_id: UUID, run_id: 
     counts["security.POLICY_REFERENCES"] = len(references)
     # event views: incremental
     marks = sync_state.watermarks(conn, connector_id, prefix=repo.VIEW_PREFIX)
+    starts = {v.name: extraction.since(v, marks, now, FIRST_RUN_BACKFILL) for v in EVENT_VIEWS}
+    progress = progress or Progress()
+    progress.windows_left += sum(extraction.estimate_windows(v, starts[v.name], now) for v in EVENT_VIEWS)
     for view in EVENT_VIEWS:
         key = f"security.{view.name}"
-        if view.optional and not sf.exists(view.query.VIEW):
-            logger.info("view not available on this account; skipped", extra={"view": view.name})
-            counts[key] = SKIPPED_ENTERPRISE
-            continue
-        counts[key] = _extract_events(conn, sf, view, connector_id, run_id, _since(view, marks, now))
+        sql = None
+        if view.name == "LOGIN_HISTORY" and not _statement_ok(sf, security_login_history.HAS_LOGIN_DETAILS):
+            sql = security_login_history.SELECT_WITHOUT_DETAILS
+        out = extraction.extract(
+            conn,
+            sf,
+            view,
+            partial(_event_load, EVENT_TARGETS[view.name], connector_id),
+            connector_id=connector_id,
+            run_id=run_id,
+            start=starts[view.name],
+            now=now,
+            budget=budget or Budget(),
+            progress=progress,
+            prefix=repo.VIEW_PREFIX,
+            sql=sql,
+        )
+        counts[key] = SKIPPED_ENTERPRISE if out.status == "unavailable" else out.summary()
     pruned = repo.prune(conn, connector_id, now - RETENTION)
     counts["pruned"] = sum(pruned.values())
     return counts

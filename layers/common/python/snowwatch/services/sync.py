@@ -1,13 +1,16 @@
-"""The cost sync: one connector, one Snowflake session, every cost view, incrementally.
+"""The cost sync: one connector, one Snowflake session, every cost view, incrementally, in windows.
 
-Per view: read from (watermark - the view's lookback), or from now - backfill_days on the first
-sync; bulk-upsert on the view's natural key; advance the view's watermark in the same Postgres
-transaction as its rows. A failure part-way leaves the views already loaded committed and every
-later view's watermark untouched, so the next run picks up exactly where this one stopped, and a
-re-run over the same window changes nothing (upserts, never inserts).
+Per view (:mod:`snowwatch.services.extraction`): read from its watermark, or from now - backfill_days on
+the first sync, in time windows (a day at most for the query views, smaller when a day is large); each
+window is bulk-upserted on the view's natural key and its watermark advanced in ONE Postgres
+transaction. A run cut off anywhere keeps every finished window, the next run starts at the first
+window it did not finish, and a re-run over the same window changes nothing (upserts, never inserts).
 
-Statements issued to Snowflake are fixed per run (one per view, plus two existence checks and SHOW
-WAREHOUSES), whatever the data volume: rows stream in batches from one statement per view.
+A view the role cannot read (missing or not granted) is skipped with the reason: later views and the
+post-load steps still run, and the run ends ``partial``. When the function's remaining time runs low
+the run stops starting windows and asks the runner for a continuation (same queue); the post-load
+steps (spend and query rollups, hourly cost share, last-read refresh) run in the run that finishes
+the extraction, from the earliest time any earlier run of the chain loaded (``sync_state`` "owed").
 
 Modes: ``full`` (the daily run, default) and ``metering`` (the hourly light run: the three
 metering views only, so budgets see fresh spend).
@@ -15,11 +18,10 @@ metering views only, so budgets see fresh spend).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from types import ModuleType
+from functools import partial
 from typing import Any
 
 from snowwatch.db import Connection, transaction
@@ -27,9 +29,14 @@ from snowwatch.errors import ValidationFailedError
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import cost as cost_repo
 from snowwatch.repositories import cost_sync as repo
+from snowwatch.repositories import jobs as jobs_repo
 from snowwatch.repositories import sync_state
-from snowwatch.services import attribution, savings
+from snowwatch.services import attribution, extraction, savings
+from snowwatch.services.extraction import Budget, Outcome, Progress, View
+from snowwatch.services.jobs import JobContext
 from snowwatch.services.secrets import read_connector_secret
+from snowwatch.settings import JobSettings
+from snowwatch.snowflake import rows
 from snowwatch.snowflake.client import SnowflakeSession
 from snowwatch.snowflake.queries import (
     database_storage_usage_history,
@@ -47,79 +54,37 @@ from snowwatch.snowflake.queries import (
 LARGE_TABLE_BYTES = 2**40  # tables of 1 TB or more get their last read refreshed
 # Views the spend rollups (credits per local day x warehouse / service type, warehouse load) are built from.
 SPEND_VIEWS = ("WAREHOUSE_METERING_HISTORY", "METERING_HISTORY", "WAREHOUSE_LOAD_HISTORY")
+QUERY_VIEWS = ("QUERY_HISTORY", "QUERY_ATTRIBUTION_HISTORY")
+METERING_VIEWS = ("WAREHOUSE_METERING_HISTORY", "METERING_HISTORY", "METERING_DAILY_HISTORY")
+DAY = timedelta(days=1)
+MONTH = timedelta(days=31)
+POST_LOAD_CHUNK = timedelta(days=1)  # the hourly share is computed a day of queries per statement
 
 
-@dataclass(frozen=True)
-class View:
-    name: str
-    query: ModuleType
-    metering: bool = False
-    optional: bool = False  # may not exist on the account: checked first, skipped cleanly
+def _view(name: str, query: Any, row_type: type[tuple[Any, ...]], **kw: Any) -> View[tuple[Any, ...]]:
+    return View(name, query, partial(rows.from_source, row_type), **kw)
 
 
-VIEWS: tuple[View, ...] = (
-    View("WAREHOUSE_METERING_HISTORY", warehouse_metering_history, metering=True),
-    View("METERING_HISTORY", metering_history, metering=True),
-    View("METERING_DAILY_HISTORY", metering_daily_history, metering=True),
-    View("STORAGE_USAGE", storage_usage),
-    View("DATABASE_STORAGE_USAGE_HISTORY", database_storage_usage_history),
-    View("TABLE_STORAGE_METRICS", table_storage_metrics),
-    View("WAREHOUSE_LOAD_HISTORY", warehouse_load_history),
-    View("QUERY_HISTORY", query_history),
-    View("QUERY_ATTRIBUTION_HISTORY", query_attribution_history, optional=True),
+def _query_row(source: Mapping[str, Any]) -> rows.QueryRow:
+    """A QUERY_HISTORY row with its attribution keys, parsed once here (services/attribution.py)."""
+    return rows.from_source(rows.QueryRow, attribution.enrich(dict(source)))
+
+
+VIEWS: tuple[View[tuple[Any, ...]], ...] = (
+    _view("WAREHOUSE_METERING_HISTORY", warehouse_metering_history, rows.WarehouseMeteringRow, window=MONTH),
+    _view("METERING_HISTORY", metering_history, rows.MeteringRow, window=MONTH),
+    _view("METERING_DAILY_HISTORY", metering_daily_history, rows.MeteringDailyRow),
+    _view("STORAGE_USAGE", storage_usage, rows.StorageUsageRow),
+    _view("DATABASE_STORAGE_USAGE_HISTORY", database_storage_usage_history, rows.DatabaseStorageRow),
+    _view("TABLE_STORAGE_METRICS", table_storage_metrics, rows.TableStorageRow),
+    _view("WAREHOUSE_LOAD_HISTORY", warehouse_load_history, rows.WarehouseLoadRow, window=MONTH),
+    View("QUERY_HISTORY", query_history, _query_row, window=DAY),
+    _view("QUERY_ATTRIBUTION_HISTORY", query_attribution_history, rows.QueryAttributionRow, window=DAY, optional=True),
 )
 
 
-def _columns(view: str) -> tuple[str, ...]:
-    return repo.TARGETS[view][1]
-
-
-def _as_row(view: str, source: dict[str, Any]) -> tuple[Any, ...]:
-    if view == "QUERY_HISTORY":  # its attribution keys, parsed once here (services/attribution.py)
-        source = attribution.enrich(source)
-    row = []
-    for col in _columns(view):
-        value = source.get(col.upper())
-        if col in ("is_transient",) and isinstance(value, str):
-            value = value.upper() in ("YES", "TRUE", "Y")
-        if col == "deleted" and view == "TABLE_STORAGE_METRICS":
-            value = bool(value) if value is not None else False
-        row.append(value)
-    return tuple(row)
-
-
-def _since(view: View, marks: dict[str, datetime], now: datetime, backfill_days: int) -> datetime:
-    lookback: timedelta = view.query.LOOKBACK
-    mark = marks.get(view.name)
-    if mark is None:
-        return now - timedelta(days=backfill_days)
-    return mark - lookback
-
-
-def _sync_view(
-    conn: Connection, sf: SnowflakeSession, ctx: Any, view: View, since: datetime | None
-) -> tuple[int, datetime | None]:
-    """Load one view in one transaction (rows + watermark); return (rows, newest source time)."""
-    connector_id = ctx.connector.id
-    time_column = getattr(view.query, "TIME_COLUMN", None)
-    newest: datetime | None = None
-    total = 0
-    with transaction(conn):
-        for batch in sf.fetch_batches(view.query.SELECT, {"since": since} if since else None):
-            rows = [_as_row(view.name, r) for r in batch]
-            if time_column:
-                for r in batch:
-                    t = r.get(time_column)
-                    if t is not None and not isinstance(t, datetime):
-                        t = datetime(t.year, t.month, t.day, tzinfo=UTC)
-                    if t is not None and (newest is None or t > newest):
-                        newest = t
-            total += repo.load(conn, connector_id, view.name, rows)
-        if newest is not None:
-            sync_state.set_watermark(conn, connector_id, view.name, newest, ctx.run_id)
-        elif time_column is None:
-            sync_state.set_watermark(conn, connector_id, view.name, datetime.now(UTC), ctx.run_id)
-    return total, newest
+def _load(connector_id: Any, view: str, conn: Connection, batch: Sequence[tuple[Any, ...]]) -> int:
+    return repo.load(conn, connector_id, view, batch)
 
 
 def _warehouse_row(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -144,16 +109,15 @@ def _warehouse_row(r: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _currency(conn: Connection, sf: SnowflakeSession, ctx: Any, since: datetime) -> int:
+def _currency(conn: Connection, sf: SnowflakeSession, connector_id: Any, since: datetime) -> int:
     """Rates from ORGANIZATION_USAGE when readable; else credits x the configured price (said in the API)."""
-    connector_id = ctx.connector.id
     if not sf.exists(usage_in_currency_daily.VIEW):
         repo.set_currency_source(conn, connector_id, "configured_price")
         return 0
-    rows = sf.fetch(usage_in_currency_daily.SELECT, {"since": since})
+    found = sf.fetch(usage_in_currency_daily.SELECT, {"since": since})
     rates = [
         (r["USAGE_DATE"], Decimal(str(r["USAGE_IN_CURRENCY"])) / Decimal(str(r["USAGE"])))
-        for r in rows
+        for r in found
         if r.get("USAGE")
     ]
     with transaction(conn):
@@ -162,14 +126,60 @@ def _currency(conn: Connection, sf: SnowflakeSession, ctx: Any, since: datetime)
     return len(rates)
 
 
-def _views_for(mode: str | None) -> Iterator[View]:
+def _views_for(mode: str | None) -> Iterator[View[tuple[Any, ...]]]:
     for view in VIEWS:
-        if mode == "metering" and not view.metering:
+        if mode == "metering" and view.name not in METERING_VIEWS:
             continue
         yield view
 
 
-def run_sync(conn: Connection, ctx: Any) -> dict[str, Any]:
+def _chunks(since: datetime, until: datetime) -> Iterator[tuple[datetime, datetime]]:
+    a = since
+    while a < until:
+        b = min(a + POST_LOAD_CHUNK, until)
+        yield a, b
+        a = b
+
+
+def _post_load(conn: Connection, sf: SnowflakeSession, ctx: JobContext[JobSettings], now: datetime) -> dict[str, Any]:
+    """Spend rollups (both modes), then for the full run: warehouses, the hourly cost share (a day per
+    statement), the last-read refresh and the query rollups, each from what the extraction loaded."""
+    connector = ctx.connector
+    assert connector is not None
+    counts: dict[str, Any] = {}
+    spend_since = sync_state.owed(conn, connector.id, "spend")
+    if spend_since is not None:
+        with transaction(conn):
+            spend_rows = cost_repo.rebuild_spend_rollups(conn, connector.id, connector.timezone, spend_since)
+            sync_state.paid(conn, connector.id, "spend")
+        if ctx.mode != "metering":
+            counts["spend_rollups"] = spend_rows
+    if ctx.mode == "metering":  # (the metering run records its three views only)
+        return counts
+    wh = [_warehouse_row(r) for r in sf.show("WAREHOUSES")]
+    with transaction(conn):
+        counts["WAREHOUSES"] = repo.replace_warehouses(conn, connector.id, wh)
+    query_since = sync_state.owed(conn, connector.id, "queries")
+    if query_since is not None:
+        shared = 0
+        for a, b in _chunks(query_since, now + DAY):
+            shared += repo.apply_hourly_share(conn, connector.id, a, b)
+        counts["hourly_share_queries"] = shared
+        with transaction(conn):
+            repo.refresh_table_reads(conn, connector.id, LARGE_TABLE_BYTES, query_since)
+            counts["query_rollups"] = cost_repo.rebuild_rollups(conn, connector.id, connector.timezone, query_since)
+            sync_state.paid(conn, connector.id, "queries")
+    counts["USAGE_IN_CURRENCY_DAILY"] = _currency(conn, sf, connector.id, now - timedelta(days=_backfill_days(ctx)))
+    counts["findings"] = savings.track(conn, connector, now)  # findings seen or gone, once the data is in
+    return counts
+
+
+def _backfill_days(ctx: JobContext[JobSettings]) -> int:
+    assert ctx.connector is not None
+    return min(max(int(ctx.connector.backfill_days or ctx.settings.sync_backfill_days_default), 1), 365)
+
+
+def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
     """The unit of work of the sync job for one connector; returns per-view row counts + statements."""
     connector = ctx.connector
     if connector is None:
@@ -178,49 +188,58 @@ def run_sync(conn: Connection, ctx: Any) -> dict[str, Any]:
     if mode not in ("full", "metering"):
         raise ValidationFailedError(f"unknown sync mode {mode!r}")
     settings = ctx.settings
-    now = datetime.now(UTC)
-    backfill = min(max(int(connector.backfill_days or settings.sync_backfill_days_default), 1), 365)
+    # A continuation reads up to the same `now` as the run it continues, from the view that run stopped in.
+    resume = ctx.resume or {}
+    now = datetime.fromisoformat(resume["now"]) if "now" in resume else datetime.now(UTC)
+    backfill = timedelta(days=_backfill_days(ctx))
     marks = sync_state.watermarks(conn, connector.id)
+    views = list(_views_for(mode))
+    if resume.get("view") in {v.name for v in views}:
+        views = views[[v.name for v in views].index(resume["view"]) :]
+    starts = {v.name: extraction.since(v, marks, now, backfill) for v in views}
+    progress = Progress(
+        windows_left=sum(extraction.estimate_windows(v, starts[v.name], now) for v in views),
+        on_change=lambda p: jobs_repo.set_progress(conn, ctx.run_id, p.as_dict()),
+    )
+    budget = Budget.from_remaining(ctx.remaining_seconds(), settings.job_stop_margin_seconds)
     counts: dict[str, Any] = {}
+    outcomes: dict[str, Outcome] = {}
     secret = read_connector_secret(settings, connector)
     with SnowflakeSession.open(settings, connector, secret) as sf:
         try:
-            for view in _views_for(mode):
-                if view.optional and not sf.exists(view.query.VIEW):
-                    logger.info("view not available on this account; skipped", extra={"view": view.name})
-                    counts[view.name] = "unavailable"
-                    continue
-                since = None if view.query.TIME_COLUMN is None else _since(view, marks, now, backfill)
-                rows, _ = _sync_view(conn, sf, ctx, view, since)
-                counts[view.name] = rows
-            earliest = min((_since(v, marks, now, backfill) for v in VIEWS if v.name.startswith("QUERY_")), default=now)
-            spend_since = min(
-                (_since(v, marks, now, backfill) for v in _views_for(mode) if v.name in SPEND_VIEWS), default=now
-            )
-            with transaction(conn):  # both modes: the metering views changed
-                spend_rows = cost_repo.rebuild_spend_rollups(conn, connector.id, connector.timezone, spend_since)
-            if mode == "full":  # (the metering run records its three views only)
-                counts["spend_rollups"] = spend_rows
-                wh = [_warehouse_row(r) for r in sf.show("WAREHOUSES")]
-                with transaction(conn):
-                    counts["WAREHOUSES"] = repo.replace_warehouses(conn, connector.id, wh)
-                with transaction(conn):
-                    counts["hourly_share_queries"] = repo.apply_hourly_share(conn, connector.id, earliest)
-                    repo.refresh_table_reads(conn, connector.id, LARGE_TABLE_BYTES)
-                    counts["query_rollups"] = cost_repo.rebuild_rollups(
-                        conn, connector.id, connector.timezone, earliest
-                    )
-                counts["USAGE_IN_CURRENCY_DAILY"] = _currency(
+            for view in views:
+                if view.name in SPEND_VIEWS:
+                    sync_state.owe(conn, connector.id, "spend", starts[view.name])
+                if view.name in QUERY_VIEWS:
+                    sync_state.owe(conn, connector.id, "queries", starts[view.name])
+                out = extraction.extract(
                     conn,
                     sf,
-                    ctx,
-                    _since(View("USAGE_IN_CURRENCY_DAILY", usage_in_currency_daily), marks, now, backfill),
+                    view,
+                    partial(_load, connector.id, view.name),
+                    connector_id=connector.id,
+                    run_id=ctx.run_id,
+                    start=starts[view.name],
+                    now=now,
+                    budget=budget,
+                    progress=progress,
                 )
-            if mode == "full":  # findings seen or gone (savings tracking), once the data is in
-                counts["findings"] = savings.track(conn, connector, now)
-            repo.mark_synced(conn, connector.id)
+                outcomes[view.name] = out
+                counts[view.name] = out.summary()
+                if out.status == "unreadable":
+                    ctx.skip(view.name, out.reason or "not readable")
+                if out.status == "stopped":
+                    break
+            stopped = [name for name, o in outcomes.items() if o.status == "stopped"]
+            if stopped:  # the post-load steps run in the run that finishes the extraction
+                ctx.continue_later({"now": now.isoformat(), "view": stopped[0]})
+            else:
+                counts.update(_post_load(conn, sf, ctx, now))
+                repo.mark_synced(conn, connector.id)
         finally:
             counts["statements"] = sf.statements
             ctx.rows.update(counts)
+    jobs_repo.set_progress(conn, ctx.run_id, progress.as_dict())
     metrics.add_metric(name="sync_statements", unit="Count", value=sf.statements)
+    logger.info("sync done", extra={"windows": progress.windows_done, "rows": progress.rows})
     return counts

@@ -1,0 +1,313 @@
+"""One extraction framework for every ACCOUNT_USAGE view snowwatch reads (the cost sync and security).
+
+A :class:`View` says what a view is: its name (its key in ``enterprise.sync_state``), its SQL module
+(``VIEW``, ``SELECT`` with ``%(since)s``/``%(until)s``, ``TIME_COLUMN``, ``LOOKBACK``), the named row
+type its source rows become, the largest time window one statement may read, and whether the view may
+be missing on an account (Enterprise-edition views).
+
+:func:`extract` reads one view in time windows: each window is one Snowflake statement, loaded and its
+watermark committed in ONE Postgres transaction, so a run cut off anywhere keeps every window it
+finished and the next run starts at the first window it did not. Windows start at ``window`` (a day
+for the query views) and shrink when a window turns out large (more than ``target_rows``), growing back
+when they are sparse. Before each window the run's :class:`Budget` is asked whether there is time for
+one more; when there is not, the view stops (``stopped``) and the caller enqueues a continuation.
+
+Watermark = the point up to which the view is loaded AND settled: ``min(window end, read time -
+LOOKBACK)`` (the view's latency: rows younger than that may still arrive). The next read starts there:
+a backfill resumes exactly where it stopped, an incremental run re-reads only the unsettled lookback.
+
+A view the role cannot read (missing, or not granted: a Snowflake ``ProgrammingError``) is not a
+failure of the run: :func:`extract` says ``unreadable`` with the reason, and the caller goes on with
+the next view and ends the run ``partial``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from uuid import UUID
+
+from snowwatch.db import Connection, transaction
+from snowwatch.observability import logger
+from snowwatch.repositories import sync_state
+
+if TYPE_CHECKING:  # the API imports this module; the client (and its parser) load in jobs only
+    from snowwatch.snowflake.client import SnowflakeSession
+
+R = TypeVar("R")
+Status = Literal["done", "stopped", "unreadable", "unavailable"]
+
+TARGET_WINDOW_ROWS = 250_000  # a window reading more than this makes the next ones smaller
+MIN_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class View(Generic[R]):
+    """One ACCOUNT_USAGE view as the extraction reads it."""
+
+    name: str
+    query: ModuleType
+    row: Callable[[Mapping[str, Any]], R]
+    window: timedelta | None = None  # largest window one statement reads; None: since..now at once
+    optional: bool = False  # may be missing on the account (edition): skipped, the run stays succeeded
+    retention: timedelta | None = None  # never read further back than this
+
+    @property
+    def time_column(self) -> str | None:
+        column: str | None = self.query.TIME_COLUMN
+        return column
+
+    @property
+    def lookback(self) -> timedelta:
+        lookback: timedelta = getattr(self.query, "LOOKBACK", timedelta(0))
+        return lookback
+
+
+@dataclass
+class Budget:
+    """How long the run may go on starting windows: the function's remaining time (the Lambda context,
+    or locally a settings budget) less a margin for the window in flight and the post-load steps."""
+
+    deadline: float | None = None  # time.monotonic() after which no window starts
+
+    @classmethod
+    def from_remaining(cls, remaining_s: float | None, margin_s: float) -> Budget:
+        return cls(None if remaining_s is None else time.monotonic() + remaining_s - margin_s)
+
+    def exhausted(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+@dataclass
+class Progress:
+    """What a running run has done and has left, across its views (stored on the job run)."""
+
+    windows_done: int = 0
+    windows_left: int = 0
+    rows: int = 0
+    view: str | None = None
+    reached: datetime | None = None
+    on_change: Callable[[Progress], None] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "windows_done": self.windows_done,
+            "windows_left": self.windows_left,
+            "rows": self.rows,
+            "view": self.view,
+            "reached": self.reached.isoformat() if self.reached else None,
+        }
+
+    def changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
+
+
+@dataclass
+class Outcome:
+    """What one view's extraction did."""
+
+    status: Status
+    rows: int = 0
+    windows: int = 0
+    reached: datetime | None = None
+    reason: str | None = None
+    pending_from: datetime | None = None  # the earliest time whose rows this run (re)loaded
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> int | str:
+        """The per-view entry of the run's ``rows``: a count, or why the view was not (fully) read."""
+        if self.status in ("done", "stopped"):
+            return self.rows
+        if self.status == "unavailable":
+            return "unavailable"
+        return f"{self.status}: {self.reason}" if self.reason else self.status
+
+
+Loader = Callable[[Connection, Sequence[Any]], int]
+
+
+def since(view: View[Any], marks: Mapping[str, datetime], now: datetime, backfill: timedelta) -> datetime:
+    """Where the next read of ``view`` starts: its watermark, or ``now - backfill`` on the first read,
+    never before the view's retention. (The one ``_since`` of cost and security.)"""
+    mark = marks.get(view.name)
+    start = now - backfill if mark is None else min(mark, now)
+    if view.retention is not None:
+        start = max(start, now - view.retention)
+    return start
+
+
+def _param(at: datetime) -> str:
+    """A timestamp literal Snowflake (and fakesnow) compare with TIMESTAMP_LTZ/NTZ columns alike: UTC."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # fakesnow returns NULL timestamps as the epoch
+
+
+def _as_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if value == EPOCH else value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return None
+
+
+def estimate_windows(view: View[Any], start: datetime, now: datetime) -> int:
+    """Windows a read from ``start`` to ``now`` takes at the view's window size (before any split)."""
+    if view.window is None or view.time_column is None:
+        return 1
+    return max(1, -(-(now - start) // view.window))
+
+
+def first_time(sf: SnowflakeSession, view: View[Any], start: datetime) -> datetime | None:
+    """The oldest source time at or after ``start`` (one statement; on a first read it skips the empty
+    stretch of a backfill longer than the account's history)."""
+    column = view.time_column
+    rows = sf.fetch(
+        f"SELECT MIN({column}) AS FIRST_TIME FROM {view.query.VIEW} WHERE {column} >= %(since)s",
+        {"since": _param(start)},
+    )
+    return _as_time(rows[0].get("FIRST_TIME")) if rows else None
+
+
+@dataclass
+class _Read:
+    """One view's read in progress: what :func:`extract` and its window loop share."""
+
+    conn: Connection
+    sf: SnowflakeSession
+    view: View[Any]
+    load: Callable[[Connection, list[Any]], int]
+    sql: str | None
+    connector_id: UUID
+    run_id: UUID
+    prefix: str
+    progress: Progress
+    left_now: int = 0
+
+    def left(self, n: int) -> None:
+        """This view's windows left is now ``n`` (the run's total follows)."""
+        self.progress.windows_left = max(0, self.progress.windows_left + n - self.left_now)
+        self.left_now = n
+
+    def window(self, a: datetime | None, b: datetime | None, watermark: datetime) -> int:
+        n = _load_window(
+            self.conn, self.sf, self.view, self.load, self.sql, a, b, self.connector_id, self.run_id, self.prefix,
+            watermark,
+        )  # fmt: skip
+        self.progress.windows_done += 1
+        self.progress.rows += n
+        return n
+
+
+def extract(
+    conn: Connection,
+    sf: SnowflakeSession,
+    view: View[R],
+    load: Callable[[Connection, list[R]], int],
+    *,
+    connector_id: UUID,
+    run_id: UUID,
+    start: datetime,
+    now: datetime,
+    budget: Budget,
+    progress: Progress,
+    prefix: str = "",
+    sql: str | None = None,
+    target_rows: int = TARGET_WINDOW_ROWS,
+) -> Outcome:
+    """Read ``view`` from ``start`` to ``now`` window by window (see the module's docstring). The caller
+    has counted ``estimate_windows(view, start, now)`` into ``progress.windows_left``."""
+    from snowflake.connector import errors as sf_errors
+
+    read = _Read(conn, sf, view, load, sql, connector_id, run_id, prefix, progress, estimate_windows(view, start, now))
+    if view.optional and not sf.exists(view.query.VIEW):
+        logger.info("view not available on this account; skipped", extra={"view": view.name})
+        read.left(0)
+        return Outcome("unavailable", reason="view not available on this account")
+    progress.view = view.name
+    outcome = Outcome("done")
+    try:
+        if view.time_column is None:  # a snapshot: one statement, the watermark says when it was read
+            outcome.rows, outcome.windows = read.window(None, None, now), 1
+            read.left(0)
+            progress.changed()
+            return outcome
+        if view.window is not None and start < now - view.window:
+            first = first_time(sf, view, start)  # skip the empty stretch before the account's history
+            if first is None:
+                start = now - view.window
+            elif first > start:
+                start = max(start, datetime(first.year, first.month, first.day, tzinfo=UTC))
+            read.left(estimate_windows(view, start, now))
+        outcome.pending_from = start
+        _windows(read, outcome, start, now, budget, target_rows)
+    except sf_errors.ProgrammingError as exc:
+        # missing, or not granted to the role: say so, and let the run go on with its next view
+        reason = str(getattr(exc, "msg", None) or exc).strip().splitlines()[0][:300]
+        logger.warning("view not readable; skipped", extra={"view": view.name, "reason": reason})
+        read.left(0)
+        return Outcome("unreadable", rows=outcome.rows, windows=outcome.windows, reason=reason)
+    return outcome
+
+
+def _windows(read: _Read, outcome: Outcome, start: datetime, now: datetime, budget: Budget, target_rows: int) -> None:
+    """The window loop: split when large, grow back (never past the view's window) when sparse."""
+    view = read.view
+    size = view.window
+    a = start
+    while a < now:
+        if budget.exhausted():
+            outcome.status = "stopped"
+            return
+        b = now if size is None else min(a + size, now)
+        n = read.window(a, b, max(a, min(b, now - view.lookback)))  # watermark: loaded and settled
+        outcome.rows += n
+        outcome.windows += 1
+        outcome.reached = read.progress.reached = b
+        if size is not None and view.window is not None:
+            span = b - a
+            if n > target_rows:
+                size = max(MIN_WINDOW, span * (target_rows / n))
+            elif n < target_rows // 4:
+                size = min(view.window, span * 2)
+            read.left(max(0, -(-(now - b) // size)))
+        else:
+            read.left(0)
+        read.progress.changed()
+        a = b
+
+
+def _load_window(
+    conn: Connection,
+    sf: SnowflakeSession,
+    view: View[R],
+    load: Callable[[Connection, list[R]], int],
+    sql: str | None,
+    a: datetime | None,
+    b: datetime | None,
+    connector_id: UUID,
+    run_id: UUID,
+    prefix: str,
+    watermark: datetime,
+) -> int:
+    """One window: its rows and its watermark in one transaction."""
+    params = None if a is None or b is None else {"since": _param(a), "until": _param(b)}
+    column = view.time_column
+    total = 0
+    with transaction(conn):
+        for batch in sf.fetch_batches(sql or view.query.SELECT, params):
+            # rows without an event time cannot be placed in a window (fakesnow's NULL-as-epoch included)
+            rows = [view.row(r) for r in batch if column is None or _as_time(r.get(column)) is not None]
+            if rows:
+                total += load(conn, rows)
+        sync_state.set_watermark(conn, connector_id, view.name, watermark, run_id, prefix=prefix)
+    return total

@@ -1,0 +1,144 @@
+"""Large accounts (issue 14): a view the role cannot read is skipped, runs that run out of time continue
+themselves, and a sync killed at any point loses and doubles nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from snowwatch_local.stack import LocalStack
+from tests.integration.cost_helpers import new_connector, pg, snowflake, source_counts, table_counts
+
+pytestmark = pytest.mark.integration
+
+
+@contextlib.contextmanager
+def hidden(stack: LocalStack, view: str) -> Iterator[None]:
+    """The fakesnow account without ``view`` (renamed away for the block): what a role lacking the grant sees."""
+    with snowflake(stack) as cur:
+        cur.execute(f"ALTER TABLE SNOWFLAKE.ACCOUNT_USAGE.{view} RENAME TO {view}_HIDDEN")
+    try:
+        yield
+    finally:
+        with snowflake(stack) as cur:
+            cur.execute(f"ALTER TABLE SNOWFLAKE.ACCOUNT_USAGE.{view}_HIDDEN RENAME TO {view}")
+
+
+def _runs(connector_id: Any) -> list[tuple[Any, ...]]:
+    return pg().run(
+        """SELECT id, status, rows, error, progress, continues FROM enterprise.job_runs
+           WHERE connector_id = :c ORDER BY created_at""",
+        c=connector_id,
+    )
+
+
+def test_unreadable_view_is_skipped_and_the_run_ends_partial(stack: LocalStack) -> None:
+    """Given an account where WAREHOUSE_LOAD_HISTORY cannot be read, when sync runs, then that view is skipped
+    with its reason, every later view and the rollups still run, and the run ends `partial` (before: the run
+    failed at that view, QUERY_HISTORY stayed empty)."""
+    cid = new_connector(stack, "sync-hidden")
+    with hidden(stack, "WAREHOUSE_LOAD_HISTORY"):
+        out = stack.run_job("sync", connector_id=cid)
+    assert out["status"] == "partial"
+    assert str(out["rows"]["WAREHOUSE_LOAD_HISTORY"]).startswith("unreadable: ")
+    counts, expected = table_counts(cid), source_counts(stack)
+    assert counts["WAREHOUSE_LOAD_HISTORY"] == 0
+    assert counts["QUERY_HISTORY"] == expected["QUERY_HISTORY"] > 0
+    assert out["rows"]["query_rollups"] > 0 and out["rows"]["spend_rollups"] > 0
+    (_, status, _, error, _, _) = _runs(cid)[-1]
+    assert status == "partial" and "WAREHOUSE_LOAD_HISTORY" in error
+    # once readable again, the next run loads it and succeeds
+    again = stack.run_job("sync", connector_id=cid)
+    assert again["status"] == "succeeded"
+    assert table_counts(cid) == source_counts(stack)
+
+
+def test_out_of_time_run_continues_itself_until_done(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given runs that each have time for 8 windows, when sync starts, then each run stops starting windows,
+    records its progress and queues its continuation (a run that `continues` it), the chain ends with exactly
+    the source's rows, and the post-load steps ran once, in the last run."""
+    from snowwatch.services import extraction
+
+    calls = {"n": 0}
+
+    def exhausted(self: extraction.Budget) -> bool:
+        calls["n"] += 1
+        return calls["n"] % 9 == 0
+
+    monkeypatch.setattr(extraction.Budget, "exhausted", exhausted)
+    cid = new_connector(stack, "sync-chain")
+    first = stack.run_job("sync", connector_id=cid)
+    assert first["status"] == "succeeded" and first["continuation"]
+    runs = _runs(cid)
+    assert len(runs) >= 5
+    for previous, run in itertools.pairwise(runs):
+        assert run[5] == previous[0]  # each continues the one before
+    assert all(r[1] == "succeeded" for r in runs)
+    for r in runs[:-1]:
+        assert 0 < r[4]["windows_done"] <= 9 and r[4]["windows_left"] > 0  # 8 windows (+ a snapshot)
+        assert "query_rollups" not in r[2]
+    assert runs[-1][4]["windows_left"] == 0 and "query_rollups" in runs[-1][2]
+    assert table_counts(cid) == source_counts(stack)
+    owed = pg().run(
+        "SELECT count(*) FROM enterprise.sync_state WHERE connector_id = :c AND view_name LIKE 'pending:%'", c=cid
+    )
+    assert owed[0][0] == 0
+
+
+_SYNC = """
+import sys
+from snowwatch_local.handlers import load
+from snowwatch_local.stack import FakeLambdaContext
+load("sync").lambda_handler({"connector_id": sys.argv[1]}, FakeLambdaContext("sync"))
+"""
+
+
+def _kill_after_windows(proc: subprocess.Popen[bytes], connector_id: Any, windows: int) -> bool:
+    """SIGKILL ``proc`` once its running run has committed ``windows`` more windows (polled, 10 ms apart)."""
+    while proc.poll() is None:
+        done = pg().run(
+            """SELECT COALESCE((progress->>'windows_done')::int, 0) FROM enterprise.job_runs
+               WHERE connector_id = :c AND status = 'running'""",
+            c=connector_id,
+        )
+        if done and done[0][0] >= windows:
+            proc.send_signal(signal.SIGKILL)
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_sync_killed_at_random_points_loses_and_doubles_nothing(stack: LocalStack) -> None:
+    """Given a sync process killed (SIGKILL) at random points, a handful of times, and then let finish, then every
+    table holds exactly the source's rows: no window lost, none loaded twice (the natural keys would double)."""
+    cid = new_connector(stack, "sync-kill")
+    env = {**os.environ, **stack.env(), "POWERTOOLS_LOG_LEVEL": "ERROR"}
+    rng = random.Random(14)
+    killed = 0
+    for _ in range(5):
+        proc = subprocess.Popen([sys.executable, "-c", _SYNC, str(cid)], env=env, stdout=subprocess.DEVNULL)
+        if _kill_after_windows(proc, cid, rng.randint(1, 12)):
+            killed += 1
+        proc.wait()
+        # what the reaper does once the killed run's heartbeat stops (after STALE_SECONDS)
+        pg().run(
+            """UPDATE enterprise.job_runs SET heartbeat_at = now() - interval '1 hour'
+               WHERE connector_id = :c AND status = 'running'""",
+            c=cid,
+        )
+    assert killed >= 3
+    marks = pg().run("SELECT count(*) FROM enterprise.sync_state WHERE connector_id = :c", c=cid)[0][0]
+    assert marks > 0  # the killed runs kept the windows they finished
+    out = stack.run_job("sync", connector_id=cid)
+    assert out["status"] == "succeeded"
+    assert table_counts(cid) == source_counts(stack)
