@@ -4,6 +4,7 @@ quiet on the near-miss negatives planted beside it (local/snowwatch_local/synthe
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -196,9 +197,11 @@ def test_exfiltration_chain(db, extracted) -> None:
 
 
 @pytest.fixture(scope="module")
-def with_access_history(stack: Any, db: Any, extracted: UUID) -> UUID:
+def with_access_history(stack: Any, db: Any, extracted: UUID) -> Iterator[UUID]:
     """The test account is Standard edition: give it ACCESS_HISTORY with the synthetic account's planted access
-    story (anchored on the seeded 'now'), run the job once, then take the view away again."""
+    story (anchored on the seeded 'now'), run the job once for a twin of the demo connector (same account, same
+    org: the demo connector's alerts and incidents stay as the other modules expect), then take the view away
+    and drop the twin."""
     from snowwatch_local import services
     from snowwatch_local.synthetic import security as seed
 
@@ -209,16 +212,28 @@ def with_access_history(stack: Any, db: Any, extracted: UUID) -> UUID:
         e=seed.STORY_LOGIN,
     )
     anchor = row[0]["event_timestamp"] + timedelta(hours=6, minutes=15)
-    with contextlib.closing(services.snowflake_connection(stack.fakesnow)) as sf:
-        cur = sf.cursor()
-        cur.execute(f"CREATE TABLE {seed.AU}.ACCESS_HISTORY ({seed.DDL['ACCESS_HISTORY']})")
-        try:
-            seed._insert(cur, "ACCESS_HISTORY", seed.ACCESS_COLUMNS, seed.access_story(anchor))
-            out = stack.run_job("security", connector_id=str(extracted))
-        finally:
-            cur.execute(f"DROP TABLE {seed.AU}.ACCESS_HISTORY")
-    assert out["status"] == "succeeded" and out["rows"]["security.ACCESS_HISTORY"] > 100, out
-    return extracted
+    twin = query(
+        db,
+        """INSERT INTO enterprise.connectors (org_id, name, account_identifier, username, role_name, warehouse,
+               auth_method, secret_ref)
+           SELECT org_id, 'access-history twin', account_identifier, username, role_name, warehouse, auth_method,
+                  secret_ref
+           FROM enterprise.connectors WHERE id = :c RETURNING id""",
+        c=extracted,
+    )[0]["id"]
+    try:
+        with contextlib.closing(services.snowflake_connection(stack.fakesnow)) as sf:
+            cur = sf.cursor()
+            cur.execute(f"CREATE TABLE {seed.AU}.ACCESS_HISTORY ({seed.DDL['ACCESS_HISTORY']})")
+            try:
+                seed._insert(cur, "ACCESS_HISTORY", seed.ACCESS_COLUMNS, seed.access_story(anchor))
+                out = stack.run_job("security", connector_id=str(twin))
+            finally:
+                cur.execute(f"DROP TABLE {seed.AU}.ACCESS_HISTORY")
+        assert out["status"] == "succeeded" and out["rows"]["security.ACCESS_HISTORY"] > 100, out
+        yield UUID(str(twin))
+    finally:
+        db.run("DELETE FROM enterprise.connectors WHERE id = :c", c=twin)
 
 
 def test_access_beyond_baseline(db, with_access_history) -> None:
