@@ -23,6 +23,8 @@ QUERY_ROWS = 2_000_000
 WAREHOUSES = 50
 DAYS = 365
 API_SAMPLES = 30
+ORG_CONNECTORS = 1_000  # the org overview's org (the demo org) gets this many more connectors
+SPIKE_DAY = 6  # days before now: a 6x day, so the anomalies endpoint computes drivers
 
 
 def _pg() -> Any:
@@ -143,8 +145,10 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
            SELECT :c, w, 'WH_' || lpad(w::text, 2, '0'), CAST(:s AS timestamptz) + h * interval '1 hour',
                   CAST(:s AS timestamptz) + (h + 1) * interval '1 hour', c * 1.1, c, c * 0.1, c * 0.7
            FROM generate_series(1, :w) w, generate_series(0, :h - 1) h,
-                LATERAL (SELECT ((w % 4) + 1) * (30 + (h * 7 + w) % 60) / 100.0 AS c) x""",
+                LATERAL (SELECT ((w % 4) + 1) * (30 + (h * 7 + w) % 60) / 100.0
+                                * CASE WHEN h / 24 = :h / 24 - :spike AND w % 10 = 1 THEN 6 ELSE 1 END AS c) x""",
         **p,
+        spike=SPIKE_DAY,
     )
     conn.run(
         """INSERT INTO enterprise.snowflake_metering_history
@@ -204,17 +208,32 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
                role_name, warehouse_id, warehouse_name, warehouse_size, execution_status, start_time, end_time,
                total_elapsed_time, execution_time, compilation_time, bytes_scanned, percentage_scanned_from_cache,
                partitions_scanned, partitions_total, bytes_spilled_to_remote_storage, credits_used_cloud_services,
-               query_hash, query_parameterized_hash, credits_attributed_compute, cost_method)
+               query_hash, query_parameterized_hash, credits_attributed_compute, cost_method, query_tag, tag_key,
+               dbt_model)
            SELECT :c, 'bench-' || s, 'SELECT * FROM T' || (s % 500) || ' WHERE id = ' || s, 'SELECT',
                   'USER_' || (s % 200), 'ROLE_' || (s % 20), s % :w + 1, 'WH_' || lpad((s % :w + 1)::text, 2, '0'),
                   'Small', 'SUCCESS', st, st + interval '2 seconds', 2000, 1800, 200, 1000000 + s % 1000000,
                   (s % 10) / 10.0, s % 100, 100, CASE WHEN s % 31 = 0 THEN 5000000 ELSE 0 END, 0.00001,
                   'qh' || (s % 5000), 'ph' || (s % 2000), (s % 1000) / 10000.0,
-                  CASE WHEN s % 3 = 0 THEN 'hourly_share' ELSE 'attribution' END
+                  CASE WHEN s % 3 = 0 THEN 'hourly_share' ELSE 'attribution' END,
+                  CASE WHEN s % 4 = 0 THEN 'team:' || (s % 7) END, CASE WHEN s % 4 = 0 THEN 'team:' || (s % 7) END,
+                  CASE WHEN s % 3 = 0 THEN 'model.shop.m' || (s % 300) END
            FROM generate_series(1, :n) s,
                 LATERAL (SELECT CAST(:s AS timestamptz) + (s * (:h * 3600.0 / :n)) * interval '1 second' AS st) x""",
         **p,
         n=QUERY_ROWS,
+    )
+    conn.run(  # findings resolved 10 days ago: the savings endpoint measures them against their 4 weeks before
+        """INSERT INTO enterprise.cost_findings (connector_id, finding_key, kind, subject, claim, first_seen_at,
+               last_seen_at, resolved_at)
+           SELECT :c, 'auto_suspend_long:WH_' || lpad(w::text, 2, '0'), 'auto_suspend_long',
+                  'WH_' || lpad(w::text, 2, '0'),
+                  'idle:WH_' || lpad(w::text, 2, '0'), CAST(:now AS timestamptz) - interval '60 days',
+                  CAST(:now AS timestamptz) - interval '10 days', CAST(:now AS timestamptz) - interval '10 days'
+           FROM generate_series(1, :w) w WHERE w % 5 = 0""",
+        c=connector_id,
+        now=now,
+        w=WAREHOUSES,
     )
     generated_s = time.perf_counter() - t0
     t = time.perf_counter()
@@ -253,19 +272,65 @@ ENDPOINTS: list[tuple[str, dict[str, str]]] = [
     ("users", {"group_by": "role"}),
     ("anomalies", {}),
     ("forecast", {}),
+    ("savings", {}),
+    ("attribution", {}),
+    ("attribution", {"by": "query_tag"}),
+    ("queries", {"group_by": "dbt_model"}),
 ]
 
 
+def org_connectors(stack: Any, n: int) -> dict[str, Any]:
+    """``n`` more connectors in the demo org (the bench caller's), each with 3 days of hourly metering, a budget,
+    open alerts on some; half of them in EUR. Set-based."""
+    import pg8000.native
+
+    from snowwatch.db.connection import connection_params
+    from snowwatch.settings import CommonSettings, get_settings
+
+    conn = pg8000.native.Connection(**connection_params(get_settings(CommonSettings)), timeout=900)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    conn.run(
+        """INSERT INTO enterprise.connectors (org_id, name, account_identifier, username, warehouse, secret_ref,
+               currency, credit_price)
+           SELECT org_id, 'org-bench-' || lpad(i::text, 4, '0'), 'org-bench', 'U', 'W', 'arn:none',
+                  CASE WHEN i % 2 = 0 THEN 'EUR' ELSE 'USD' END, 3
+           FROM enterprise.connectors, generate_series(1, :n) i WHERE id = :demo""",
+        n=n,
+        demo=stack.connector_id,
+    )
+    conn.run(
+        """INSERT INTO enterprise.snowflake_metering_history (connector_id, service_type, entity_id, start_time,
+               end_time, credits_used_compute, credits_used)
+           SELECT c.id, 'WAREHOUSE_METERING', 1, t, t + interval '1 hour', 1.5, 1.5
+           FROM enterprise.connectors c,
+                generate_series(CAST(:now AS timestamptz) - interval '72 hours', CAST(:now AS timestamptz)
+                                - interval '1 hour', interval '1 hour') t
+           WHERE c.name LIKE 'org-bench-%'""",
+        now=now,
+    )
+    conn.run(
+        """INSERT INTO enterprise.snowflake_budgets (connector_id, name, scope_type, period, amount)
+           SELECT id, 'monthly', 'account', 'monthly', 50 FROM enterprise.connectors WHERE name LIKE 'org-bench-%'"""
+    )
+    conn.run("UPDATE enterprise.connectors SET last_sync_at = now() WHERE name LIKE 'org-bench-%'")
+    for table in ("connectors", "snowflake_metering_history", "snowflake_budgets"):
+        conn.run(f"ANALYZE enterprise.{table}")
+    conn.close()
+    return {"connectors_added": n}
+
+
 def bench_api(stack: Any, connector_id: UUID) -> dict[str, Any]:
-    """Uncached latency (the stage cache is cleared before every call) through the local API Gateway."""
+    """Uncached latency (the stage cache is cleared before every call) through the local API Gateway: every cost
+    endpoint of the year-long connector, and the org overview of its org (1,000 more connectors)."""
     from snowwatch_local.gateway import Gateway
     from snowwatch_local.stack import ADMIN
 
     gateway = Gateway()
     token = stack.token(ADMIN)
     out: dict[str, Any] = {}
-    for name, query in ENDPOINTS:
-        path = f"/api/connectors/{connector_id}/cost/{name}"
+    targets = [(f"/api/connectors/{connector_id}/cost/{name}", name, query) for name, query in ENDPOINTS]
+    targets.append(("/api/org/overview", "org_overview", {"limit": "50"}))
+    for path, name, query in targets:
         times = []
         for i in range(API_SAMPLES + 3):
             gateway.cache._entries.clear()
@@ -311,6 +376,7 @@ def run(results: dict[str, Any]) -> None:
         cid = new_connector(stack, "bench-cost")
         loader = bench_loader(cid)
         gen = generate(cid)
+        gen["org"] = org_connectors(stack, ORG_CONNECTORS)
         api = bench_api(stack, cid)
     finally:
         stack.stop()

@@ -593,3 +593,23 @@ def test_a_tag_scoped_budget_parses_its_tag_like_the_attribution(api: Any, cost_
     _, rows = _pages(api, cost_connector, "attribution", by="query_tag", start=today.replace(day=1), end=today)
     compute = next(D(r["credits_compute"]) for r in rows if r["key"] == made.json()["query_tag"])
     assert compute > 0 and abs(D(made.json()["status"]["spend"]) - compute) <= Decimal("0.0001")
+
+
+def test_a_warehouse_drills_down_to_its_queries(api: Any, stack: LocalStack, cost_connector: str) -> None:
+    """Given the warehouses list, when one warehouse's queries are read, then every page holds only its queries, the
+    rows add up to its own total, and the count equals the source's distinct queries on it; the filter with a
+    grouping is 422."""
+    _, _, lo, hi = _window()
+    body, rows = _pages(api, cost_connector, "queries", warehouse="BI_WH")
+    assert rows and all(r["warehouse_name"] == "BI_WH" for r in rows)
+    assert _total(rows, "credits") == D(body["total"]["credits"])
+    src = sf_rows(
+        stack,
+        f"SELECT COUNT(DISTINCT QUERY_ID) FROM {AU}.QUERY_HISTORY WHERE WAREHOUSE_NAME = 'BI_WH' "
+        f"AND START_TIME >= {lo} AND START_TIME < {hi}",
+    )[0][0]
+    assert body["page"]["total"] == len(rows) == src
+    bad = api.get(
+        f"/api/connectors/{cost_connector}/cost/queries", query={"warehouse": "BI_WH", "group_by": "parameterized_hash"}
+    )
+    assert bad.status == 422

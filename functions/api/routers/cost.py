@@ -80,8 +80,11 @@ def queries(
     group_by: Annotated[Literal["query", "parameterized_hash", "query_tag", "dbt_model"], Query()] = "query",
     limit: Limit = 50,
     offset: Offset = 0,
+    warehouse: Annotated[
+        str | None, Query(min_length=1, max_length=255, description="single queries of one warehouse")
+    ] = None,
 ) -> Queries:
-    return cost.queries(conn(router), connector(router), start, end, group_by, limit, offset)
+    return cost.queries(conn(router), connector(router), start, end, group_by, limit, offset, warehouse)
 
 
 @router.get(path_of("cost_users"), summary="Cost by user or by role")

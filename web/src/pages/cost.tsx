@@ -176,6 +176,11 @@ function Daily({ ctx, range }: { ctx: Ctx; range: DateRange }) {
 
 function Warehouses({ ctx, range }: { ctx: Ctx; range: DateRange }) {
   const res = useGet(`${C}/warehouses`, { path: { connector_id: ctx.connectorId }, query: { ...q(range), limit: 500 } });
+  const [, setDrill] = useParam("queries.wh", "");
+  const drill = (name: string) => {
+    setDrill(name);
+    document.getElementById("cost-queries")?.scrollIntoView();
+  };
   return (
     <Section title="Warehouses and idle cost" id="cost-warehouses" res={res} note="Credits used; idle cost = compute credits minus the credits attributed to queries.">
       <Async res={res} empty={never} emptyText={NOT_SYNCED}>
@@ -190,7 +195,19 @@ function Warehouses({ ctx, range }: { ctx: Ctx; range: DateRange }) {
             search={(r) => [r.warehouse_name]}
             emptyText="No warehouses yet."
             cols={[
-              { id: "warehouse", label: "Warehouse", value: (r) => r.warehouse_name },
+              {
+                id: "warehouse",
+                label: "Warehouse",
+                value: (r) => r.warehouse_name,
+                render: (r) => (
+                  <>
+                    {r.warehouse_name}{" "}
+                    <button type="button" class="small" onClick={() => drill(r.warehouse_name)}>
+                      Queries<span class="sr-only"> of {r.warehouse_name}</span>
+                    </button>
+                  </>
+                ),
+              },
               { id: "size", label: "Size", value: (r) => r.size ?? "" },
               { id: "credits", label: "Credits", num: true, value: (r) => r.credits, render: (r) => fmtCredits(r.credits) },
               { id: "idle", label: "Idle credits", num: true, value: (r) => r.idle_credits, render: (r) => fmtCredits(r.idle_credits) },
@@ -373,13 +390,15 @@ function Storage({ ctx, range }: { ctx: Ctx; range: DateRange }) {
 
 function TopQueries({ ctx, range }: { ctx: Ctx; range: DateRange }) {
   const [groupBy, setGroupBy] = useParam("queries.by", "query");
+  const [warehouse, setWarehouse] = useParam("queries.wh", "");
+  const only = groupBy === "query" && warehouse ? { warehouse } : {};
   const res = useGet(`${C}/queries`, {
     path: { connector_id: ctx.connectorId },
-    query: { ...q(range), group_by: groupBy as "query" | "parameterized_hash" | "dbt_model" | "query_tag", limit: 200 },
+    query: { ...q(range), group_by: groupBy as "query" | "parameterized_hash" | "dbt_model" | "query_tag", limit: 200, ...only },
   });
   return (
     <Section
-      title="Top queries"
+      title={only.warehouse ? `Top queries on ${only.warehouse}` : "Top queries"}
       id="cost-queries"
       res={res}
       actions={
@@ -391,6 +410,11 @@ function TopQueries({ ctx, range }: { ctx: Ctx; range: DateRange }) {
             <option value="dbt_model">By dbt model</option>
             <option value="query_tag">By query tag</option>
           </select>
+          {only.warehouse && (
+            <button type="button" class="small" onClick={() => setWarehouse("")}>
+              All warehouses
+            </button>
+          )}
         </label>
       }
     >

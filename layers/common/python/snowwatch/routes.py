@@ -78,7 +78,7 @@ ROUTES: tuple[Route, ...] = (
     Route("cost_warehouses", "GET", f"{C}/cost/warehouses", cache_ttl=300, query=(*RANGE, *PAGE)),
     Route("cost_storage", "GET", f"{C}/cost/storage", cache_ttl=600, query=(*RANGE, *PAGE)),
     Route("cost_waste", "GET", f"{C}/cost/waste", cache_ttl=600, query=RANGE),
-    Route("cost_queries", "GET", f"{C}/cost/queries", cache_ttl=300, query=(*RANGE, "group_by", *PAGE)),
+    Route("cost_queries", "GET", f"{C}/cost/queries", cache_ttl=300, query=(*RANGE, "group_by", *PAGE, "warehouse")),
     Route("cost_users", "GET", f"{C}/cost/users", cache_ttl=300, query=(*RANGE, "group_by", *PAGE)),
     Route("cost_anomalies", "GET", f"{C}/cost/anomalies", cache_ttl=600, query=RANGE),
     Route("cost_forecast", "GET", f"{C}/cost/forecast", cache_ttl=300),

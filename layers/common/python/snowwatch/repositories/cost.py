@@ -525,7 +525,15 @@ def large_tables(conn: Connection, connector_id: UUID, min_bytes: int) -> list[d
 
 
 def top_queries(
-    conn: Connection, connector_id: UUID, lo: datetime, hi: datetime, d_lo: date, d_hi: date, limit: int, offset: int
+    conn: Connection,
+    connector_id: UUID,
+    lo: datetime,
+    hi: datetime,
+    d_lo: date,
+    d_hi: date,
+    limit: int,
+    offset: int,
+    warehouse: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """The most expensive queries started in [lo, hi), walking the cost index; the total comes from the rollup."""
     # The page first (walking the cost index), then each query's UTC day's billed fraction for the page only.
@@ -542,11 +550,13 @@ def top_queries(
                          cost_method
                   FROM enterprise.snowflake_query_history
                   WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
+                    AND (CAST(:w AS text) IS NULL OR warehouse_name = CAST(:w AS text))
                   ORDER BY credits_attributed_compute DESC NULLS LAST, query_id
                   LIMIT :l OFFSET :o) q
             {CS_DAY_JOIN.format(q="q", f="f")}
             ORDER BY q.credits_attributed_compute DESC NULLS LAST, q.query_id""",
         c=connector_id,
+        w=warehouse,
         lo=lo,
         hi=hi,
         l=limit,
@@ -555,8 +565,10 @@ def top_queries(
     total = query_one(
         conn,
         """SELECT COALESCE(sum(queries), 0) AS n FROM enterprise.snowflake_query_rollup
-           WHERE connector_id = :c AND dim = 'warehouse' AND usage_date BETWEEN :lo AND :hi""",
+           WHERE connector_id = :c AND dim = 'warehouse' AND usage_date BETWEEN :lo AND :hi
+             AND (CAST(:w AS text) IS NULL OR key1 = CAST(:w AS text))""",
         c=connector_id,
+        w=warehouse,
         lo=d_lo,
         hi=d_hi,
     )
@@ -651,22 +663,28 @@ def hash_rollup(
     return rows, total
 
 
-def query_credits_total(conn: Connection, connector_id: UUID, d_lo: date, d_hi: date) -> dict[str, Any]:
+def query_credits_total(
+    conn: Connection, connector_id: UUID, d_lo: date, d_hi: date, warehouse: str | None = None
+) -> dict[str, Any]:
     """Every query of local days [d_lo, d_hi]: their count and credits (compute + billed cloud services)."""
     row = query_one(
         conn,
         """SELECT COALESCE(sum(queries), 0) AS queries,
                   COALESCE(sum(credits_compute + credits_cloud_services), 0) AS credits
            FROM enterprise.snowflake_query_rollup
-           WHERE connector_id = :c AND dim = 'warehouse' AND usage_date BETWEEN :lo AND :hi""",
+           WHERE connector_id = :c AND dim = 'warehouse' AND usage_date BETWEEN :lo AND :hi
+             AND (CAST(:w AS text) IS NULL OR key1 = CAST(:w AS text))""",
         c=connector_id,
+        w=warehouse,
         lo=d_lo,
         hi=d_hi,
     )
     return row or {"queries": 0, "credits": 0}
 
 
-def top_queries_before(conn: Connection, connector_id: UUID, lo: datetime, hi: datetime, offset: int) -> Any:
+def top_queries_before(
+    conn: Connection, connector_id: UUID, lo: datetime, hi: datetime, offset: int, warehouse: str | None = None
+) -> Any:
     """Credits (compute + billed cloud services) of the ``offset`` most expensive queries before a page."""
     row = query_one(
         conn,
@@ -675,10 +693,12 @@ def top_queries_before(conn: Connection, connector_id: UUID, lo: datetime, hi: d
             FROM (SELECT connector_id, start_time, credits_attributed_compute, credits_used_cloud_services
                   FROM enterprise.snowflake_query_history
                   WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
+                    AND (CAST(:w AS text) IS NULL OR warehouse_name = CAST(:w AS text))
                   ORDER BY credits_attributed_compute DESC NULLS LAST, query_id
                   LIMIT :o) q
             {CS_DAY_JOIN.format(q="q", f="f")}""",
         c=connector_id,
+        w=warehouse,
         lo=lo,
         hi=hi,
         o=offset,

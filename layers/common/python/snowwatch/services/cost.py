@@ -430,15 +430,22 @@ def queries(
     group_by: str,
     limit: int,
     offset: int,
+    warehouse: str | None = None,
 ) -> Queries:
+    """Top queries (of one warehouse when given: the warehouses' drill-down), or groups of queries."""
     rng = window(connector, start, end)
+    if warehouse is not None and group_by != "query":
+        raise ValidationFailedError(
+            "warehouse filters single queries only",
+            details=[{"loc": ["query", "warehouse"], "msg": "use it with group_by=query"}],
+        )
     m = money(conn, connector, rng.start, rng.end)
     items: list[QueryCost] = []
-    whole = repo.query_credits_total(conn, connector.id, rng.start, rng.end)
+    whole = repo.query_credits_total(conn, connector.id, rng.start, rng.end, warehouse)
     if group_by == "query":
         lo, hi = bounds(connector, rng.start, rng.end)
-        rows, total = repo.top_queries(conn, connector.id, lo, hi, rng.start, rng.end, limit, offset)
-        before = repo.top_queries_before(conn, connector.id, lo, hi, offset) if offset and rows else 0
+        rows, total = repo.top_queries(conn, connector.id, lo, hi, rng.start, rng.end, limit, offset, warehouse)
+        before = repo.top_queries_before(conn, connector.id, lo, hi, offset, warehouse) if offset and rows else 0
         fields, sums = _credit_rows(rows, m, before, whole["credits"])
         for r, f in zip(rows, fields, strict=True):
             items.append(
