@@ -13,6 +13,7 @@ import pytest
 
 from snowwatch.db import query
 from snowwatch.models.security import Finding
+from snowwatch.services import security_reads
 from snowwatch.services import security_rules as rules
 from snowwatch.services.security_rules.base import Rule
 
@@ -311,6 +312,8 @@ def test_a_failing_rule_is_recorded_in_the_run_and_never_stops_the_others(stack,
         out["rows"]["rule_errors"]["broken_rule"]
     )
     assert out["rows"]["rules"]["mfa_admin"] == 1 and out["rows"]["findings"] > 20
+    summary = security_reads.summary(db, extracted)
+    assert summary.last_extraction is not None and "broken_rule" in summary.last_extraction.failed_rules
 
 
 def test_every_rule_has_a_test_here() -> None:

@@ -119,6 +119,7 @@ function Summary({ ctx, overrides }: { ctx: Ctx; overrides: Override[] }) {
               <p class="muted small" data-testid="last-extraction">
                 {last ? `Last extraction: ${last.status} ${fmtTime(last.finished_at)}` : "No extraction yet."}
                 {last?.skipped?.length ? ` · skipped: ${last.skipped.join(", ")}` : null}
+                {Object.keys(last?.failed_rules ?? {}).length ? ` · rules that failed (the others ran): ${Object.keys(last?.failed_rules ?? {}).join(", ")}` : null}
               </p>
             </>
           );

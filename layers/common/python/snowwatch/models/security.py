@@ -157,6 +157,9 @@ class ExtractionInfo(BaseModel):
     status: str
     finished_at: datetime | None
     skipped: list[str] = Field(default_factory=list)
+    failed_rules: dict[str, str] = Field(
+        default_factory=dict, description="Rules that failed in that run (the others still ran), with the error"
+    )
 
 
 class SecuritySummary(BaseModel):

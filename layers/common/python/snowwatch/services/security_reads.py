@@ -100,7 +100,11 @@ def summary(conn: Connection, connector_id: UUID, now: datetime | None = None) -
             if isinstance(v, str) and v.startswith("skipped")
         )
         extraction = ExtractionInfo(
-            run_id=last["id"], status=last["status"], finished_at=last["finished_at"], skipped=skipped
+            run_id=last["id"],
+            status=last["status"],
+            finished_at=last["finished_at"],
+            skipped=skipped,
+            failed_rules=rows.get("rule_errors") or {},
         )
     return SecuritySummary(
         open_alerts=SeverityCounts(**counts),
