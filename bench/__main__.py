@@ -1,7 +1,7 @@
 """`make bench`: run every benchmark module and write one JSON file under bench/results/.
 
 Headline figures sit at the top level of the JSON (with their targets); each module's detail
-sits under its own key. Modules: bench.cost, bench.budgets, bench.security, bench.deploy.
+sits under its own key. Modules: bench.cost, bench.budgets, bench.security, bench.deploy, bench.large.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-MODULES = ("cost", "budgets", "security", "deploy")
+MODULES = ("cost", "budgets", "security", "deploy", "large")
 RESULTS = Path(__file__).parent / "results"
 
 TARGETS = {
@@ -25,6 +25,11 @@ TARGETS = {
     "sync_statements_per_connector": "constant, not growing with data",
     "budget_check_vs_aggregate_ratio": "<= 3",
     "idle_cost_usd_month_lean": "<= 40",
+    "large_sync_peak_rss_mb": "<= 512",
+    "large_sync_postgres_rows_per_s": ">= 80000",
+    "large_sync_rows_per_s": ">= 40000",
+    "query_row_bytes": "<= 700",
+    "backfill_exact": "= 1",
 }
 
 

@@ -42,11 +42,14 @@ def _runs(connector_id: Any) -> list[tuple[Any, ...]]:
     )
 
 
-def test_unreadable_view_is_skipped_and_the_run_ends_partial(stack: LocalStack) -> None:
+def test_unreadable_view_is_skipped_and_the_run_ends_partial(stack: LocalStack, api: Any) -> None:
     """Given an account where WAREHOUSE_LOAD_HISTORY cannot be read, when sync runs, then that view is skipped
     with its reason, every later view and the rollups still run, and the run ends `partial` (before: the run
-    failed at that view, QUERY_HISTORY stayed empty)."""
+    failed at that view, QUERY_HISTORY stayed empty); GET …/access (a member may read it) says which view, what it
+    powers and the exact grant; once the view is readable the next run succeeds and /access says readable."""
     cid = new_connector(stack, "sync-hidden")
+    before = api.get(f"/api/connectors/{cid}/access", as_="member")
+    assert before.status == 200 and {v["status"] for v in before.json()["views"]} == {"unknown"}
     with hidden(stack, "WAREHOUSE_LOAD_HISTORY"):
         out = stack.run_job("sync", connector_id=cid)
     assert out["status"] == "partial"
@@ -57,10 +60,21 @@ def test_unreadable_view_is_skipped_and_the_run_ends_partial(stack: LocalStack) 
     assert out["rows"]["query_rollups"] > 0 and out["rows"]["spend_rollups"] > 0
     (_, status, _, error, _, _) = _runs(cid)[-1]
     assert status == "partial" and "WAREHOUSE_LOAD_HISTORY" in error
+    access = api.get(f"/api/connectors/{cid}/access", as_="member").json()
+    by_view = {v["view"].removeprefix("SNOWFLAKE.ACCOUNT_USAGE."): v for v in access["views"]}
+    wlh = by_view["WAREHOUSE_LOAD_HISTORY"]
+    assert wlh["status"] == "unreadable" and wlh["readable"] is False and "does not exist" in wlh["reason"]
+    assert wlh["grant"] == "GRANT DATABASE ROLE SNOWFLAKE.USAGE_VIEWER TO ROLE SNOWWATCH_READER;"
+    assert access["missing_grants"] == [wlh["grant"]]
+    assert by_view["QUERY_HISTORY"]["status"] == "readable" and by_view["LOGIN_HISTORY"]["status"] == "unknown"
     # once readable again, the next run loads it and succeeds
     again = stack.run_job("sync", connector_id=cid)
     assert again["status"] == "succeeded"
     assert table_counts(cid) == source_counts(stack)
+    after = api.get(f"/api/connectors/{cid}/access", as_="member").json()
+    assert after["missing_grants"] == [] and all(
+        v["status"] == "readable" for v in after["views"] if v["job"] == "sync" and "ATTRIBUTION" not in v["view"]
+    )
 
 
 def test_out_of_time_run_continues_itself_until_done(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:

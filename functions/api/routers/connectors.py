@@ -6,10 +6,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from routers._context import caller, conn, connector, settings
+from snowwatch.models.access import ConnectorAccess
 from snowwatch.models.common import Page
 from snowwatch.models.connectors import ConnectorCreate, ConnectorOut, ConnectorUpdate
 from snowwatch.routes import path_of
-from snowwatch.services import connectors
+from snowwatch.services import access, connectors
 
 router = Router()
 
@@ -30,6 +31,14 @@ def create_connector(body: Annotated[ConnectorCreate, Body()]) -> tuple[Connecto
 @router.get(path_of("connectors_get"), summary="One connector")
 def get_connector(connector_id: str) -> ConnectorOut:
     return ConnectorOut.model_validate(connector(router).model_dump())
+
+
+@router.get(
+    path_of("connectors_access"),
+    summary="What the connector's role can read: per view, what it powers and the grant that fixes it",
+)
+def connector_access(connector_id: str) -> ConnectorAccess:
+    return access.connector_access(conn(router), connector(router))
 
 
 @router.patch(path_of("connectors_update"), summary="Update a connector (admin)")

@@ -66,6 +66,7 @@ ROUTES: tuple[Route, ...] = (
     Route("connectors_create", "POST", "/api/connectors", auth="admin", status=201),
     Route("connectors_get", "GET", C),
     Route("connectors_update", "PATCH", C, auth="admin"),
+    Route("connectors_access", "GET", f"{C}/access"),
     Route("connectors_delete", "DELETE", C, auth="admin", status=204),
     # jobs
     Route("jobs_list", "GET", "/api/jobs"),

@@ -167,6 +167,20 @@ def list_for_org(
     return rows, total
 
 
+def last_finished_runs(conn: Connection, connector_id: UUID, jobs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The newest finished run of each of ``jobs`` for the connector (a sync: its full mode only)."""
+    rows = query(
+        conn,
+        f"""SELECT DISTINCT ON (job) {RUN_COLUMNS} FROM enterprise.job_runs
+            WHERE connector_id = :c AND job = ANY(:jobs) AND finished_at IS NOT NULL
+              AND status IN ('succeeded', 'partial', 'failed') AND COALESCE(mode, 'full') <> 'metering'
+            ORDER BY job, finished_at DESC""",
+        c=connector_id,
+        jobs=list(jobs),
+    )
+    return {r["job"]: r for r in rows}
+
+
 def last_runs(conn: Connection, org_id: UUID) -> dict[str, dict[str, Any]]:
     """The newest run of each job visible to the org: its own runs and the system's global runs."""
     rows = query(

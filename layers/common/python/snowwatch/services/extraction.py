@@ -265,7 +265,7 @@ def _windows(read: _Read, outcome: Outcome, start: datetime, now: datetime, budg
     size = view.window
     a = start
     while a < now:
-        if budget.exhausted():
+        if budget.exhausted() and read.progress.windows_done > 0:  # every run moves at least one window on
             outcome.status = "stopped"
             return
         b = now if size is None else min(a + size, now)

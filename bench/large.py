@@ -1,0 +1,196 @@
+"""Large-account benchmark (issue 14): a chained backfill of >= 2M QUERY_HISTORY rows through the real sync path.
+
+The whole local stack (a fresh Postgres database, moto, a fakesnow server seeded with the tiny synthetic
+account) plus LARGE_ROWS extra QUERY_HISTORY rows over the last LARGE_DAYS days, generated inside fakesnow with
+one ``INSERT ... SELECT FROM TABLE(GENERATOR(...))`` (DuckDB underneath: seconds, no rows through Python).
+The sync then runs in a child process, exactly as the sync function would (its real handler, inline dispatch
+so that continuations run in the same process), with a simulated 60 s per-run budget
+(``JOB_TIME_BUDGET_SECONDS=60``, ``JOB_STOP_MARGIN_SECONDS=10``); continuations chain until done.
+
+Keys: large_sync_rows_per_s (source QUERY_HISTORY rows / wall time of the whole chain), large_sync_postgres_rows_per_s
+(``cost_sync.load`` alone, the upsert path a window takes, 200k rows into the real table), large_sync_peak_rss_mb (the
+sync process's peak RSS), query_row_bytes (query table + its indexes / stored rows), backfill_runs, backfill_exact,
+incremental_sync_s (the next day's run: a day of new rows plus the lookback).
+
+Standalone: ``python -m bench.large`` (prints the JSON). From ``make bench``: ``run(results)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+LARGE_ROWS = int(os.environ.get("BENCH_LARGE_ROWS", "2000000"))
+LARGE_DAYS = 30
+BUDGET_S = 60
+MARGIN_S = 10
+LOADER_ROWS = 200_000
+
+_SYNC = """
+import sys
+from snowwatch.services.dispatch import register_local
+from snowwatch_local.stack import LocalStack
+sync = LocalStack.local_function("sync")
+register_local("sync", sync)  # continuations run in this process, after the run that queued them
+sync({"connector_id": sys.argv[1]})
+"""
+
+_GENERATE = """
+INSERT INTO SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY (QUERY_ID, QUERY_TEXT, QUERY_TYPE, SESSION_ID, USER_NAME, ROLE_NAME,
+    WAREHOUSE_ID, WAREHOUSE_NAME, WAREHOUSE_SIZE, QUERY_TAG, EXECUTION_STATUS, START_TIME, END_TIME,
+    TOTAL_ELAPSED_TIME, COMPILATION_TIME, EXECUTION_TIME, QUEUED_PROVISIONING_TIME, QUEUED_REPAIR_TIME,
+    QUEUED_OVERLOAD_TIME, LIST_EXTERNAL_FILES_TIME, BYTES_SCANNED, PERCENTAGE_SCANNED_FROM_CACHE, PARTITIONS_SCANNED,
+    PARTITIONS_TOTAL, BYTES_SPILLED_TO_LOCAL_STORAGE, BYTES_SPILLED_TO_REMOTE_STORAGE, ROWS_PRODUCED,
+    CREDITS_USED_CLOUD_SERVICES, QUERY_HASH, QUERY_PARAMETERIZED_HASH)
+SELECT 'large-' || LPAD(TO_VARCHAR(s), 10, '0'),
+       'SELECT * FROM ANALYTICS.PUBLIC.T' || TO_VARCHAR(MOD(s, 37)) || ' WHERE id = ' || TO_VARCHAR(s),
+       'SELECT', 200000 + MOD(s, 5000), 'USER_' || TO_VARCHAR(MOD(s, 50)), 'ANALYST',
+       MOD(s, 3) + 1, 'WH_' || TO_VARCHAR(MOD(s, 3) + 1), 'Small', IFF(MOD(s, 10) = 0, 'finance', NULL), 'SUCCESS',
+       st, DATEADD(millisecond, 1500 + MOD(s, 5000), st), 1500 + MOD(s, 5000), 50, 1400 + MOD(s, 5000), 0, 0, 0, 0,
+       1000000 + s, 0.5, 10, 100, 0, 0, MOD(s, 1000), 0.00001,
+       'qh' || TO_VARCHAR(MOD(s, 997)), 'ph' || TO_VARCHAR(MOD(s, 113))
+FROM (SELECT s, DATEADD(millisecond, -CAST(FLOOR(s * {step}) AS INTEGER) - 3600000, '{now}'::TIMESTAMP_NTZ) AS st
+      FROM (SELECT SEQ8() AS s FROM TABLE(GENERATOR(ROWCOUNT => {n}))))
+"""
+
+
+def _pg() -> Any:
+    from snowwatch.db import get_connection
+    from snowwatch.settings import JobSettings, get_settings
+
+    return get_connection(get_settings(JobSettings))
+
+
+def _generate(stack: Any, n: int) -> tuple[float, int]:
+    """LARGE_ROWS rows into fakesnow's QUERY_HISTORY (inside DuckDB); (seconds, distinct source QUERY_IDs)."""
+    from snowwatch_local import services
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    step_ms = LARGE_DAYS * 86_400_000 / n
+    t = time.perf_counter()
+    with contextlib.closing(services.snowflake_connection(stack.fakesnow, database="SNOWFLAKE")) as sf:
+        cur = sf.cursor()
+        cur.execute(_GENERATE.format(step=step_ms, now=now.strftime("%Y-%m-%d %H:%M:%S"), n=n))
+        cur.execute("SELECT COUNT(DISTINCT QUERY_ID) FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY")
+        distinct = int(cur.fetchone()[0])
+    return time.perf_counter() - t, distinct
+
+
+def _sync(stack: Any, connector_id: UUID) -> tuple[float, int]:
+    """One sync (and its continuations) in a child process; (seconds, the child's peak RSS in KB)."""
+    env = {
+        **os.environ,
+        **stack.env(),
+        "DISPATCH_MODE": "inline",
+        "JOB_TIME_BUDGET_SECONDS": str(BUDGET_S),
+        "JOB_STOP_MARGIN_SECONDS": str(MARGIN_S),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", _SYNC, str(connector_id)], env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"sync process exited {proc.returncode}")
+    return time.perf_counter() - t, int(usage.ru_maxrss)
+
+
+def _loader_rows_per_s(connector_id: UUID) -> float:
+    """cost_sync.load alone into the real table: LOADER_ROWS rows in 50k batches for a connector that already has
+    rows (the upsert path every window after the first takes)."""
+    from snowwatch.db import transaction
+    from snowwatch.repositories import cost_sync
+    from snowwatch.snowflake import rows
+
+    conn = _pg()
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    batch: list[rows.QueryRow] = []
+    elapsed = 0.0
+    for s in range(LOADER_ROWS):
+        st = start + timedelta(seconds=s)
+        batch.append(
+            rows.QueryRow(
+                f"loader-{s:010d}", f"SELECT * FROM T{s % 37} WHERE id = {s}", "SELECT", f"USER_{s % 50}", "ANALYST",
+                1, "WH_1", "Small", None, "SUCCESS", None, st, st + timedelta(seconds=2), 2000, 1900, 50, 0, 0, 0, 0,
+                1_000_000 + s, 0.5, 10, 100, 0, 0, s % 1000, Decimal(0), f"qh{s % 997}", f"ph{s % 113}", None, None,
+                None,
+            )
+        )  # fmt: skip
+        if len(batch) == 50_000:
+            t = time.perf_counter()
+            with transaction(conn):
+                cost_sync.load(conn, connector_id, "QUERY_HISTORY", batch)
+            elapsed += time.perf_counter() - t
+            batch = []
+    return LOADER_ROWS / elapsed
+
+
+def measure() -> dict[str, Any]:
+    from snowwatch_local.stack import LocalStack
+    from tests.integration.cost_helpers import new_connector
+
+    name = f"snowwatch_bench_large_{os.getpid()}"
+    stack = LocalStack(database=name, fresh_database=True, size="tiny", dispatch_mode="inline")
+    stack.start()
+    try:
+        generate_s, source_rows = _generate(stack, LARGE_ROWS)
+        cid = new_connector(stack, "bench-large", backfill_days=60)  # the tiny account (35 days) too
+        conn = _pg()
+        backfill_s, rss_kb = _sync(stack, cid)
+        runs = conn.run(
+            "SELECT status, progress FROM enterprise.job_runs WHERE connector_id = :c ORDER BY created_at", c=cid
+        )
+        loaded = int(
+            conn.run("SELECT count(*) FROM enterprise.snowflake_query_history WHERE connector_id = :c", c=cid)[0][0]
+        )
+        incremental_s, rss2_kb = _sync(stack, cid)
+        conn.run("ANALYZE enterprise.snowflake_query_history")
+        size = conn.run(
+            """SELECT pg_total_relation_size('enterprise.snowflake_query_history'),
+                      pg_relation_size('enterprise.snowflake_query_history'),
+                      (SELECT count(*) FROM enterprise.snowflake_query_history)"""
+        )[0]
+        loader = _loader_rows_per_s(cid)
+        return {
+            "large_sync_rows_per_s": round(source_rows / backfill_s),
+            "large_sync_postgres_rows_per_s": round(loader),
+            "large_sync_peak_rss_mb": round(max(rss_kb, rss2_kb) / 1024, 1),
+            "query_row_bytes": round(size[0] / size[2]),
+            "backfill_runs": len(runs),
+            "backfill_exact": int(loaded == source_rows and all(r[0] == "succeeded" for r in runs)),
+            "incremental_sync_s": round(incremental_s, 1),
+            "large": {
+                "source_query_rows": source_rows,
+                "loaded_query_rows": loaded,
+                "generate_in_fakesnow_s": round(generate_s, 1),
+                "backfill_s": round(backfill_s, 1),
+                "run_budget_s": BUDGET_S,
+                "stop_margin_s": MARGIN_S,
+                "days": LARGE_DAYS,
+                "query_table_heap_bytes_per_row": round(size[1] / size[2]),
+                "runs": [{"status": r[0], **(r[1] or {})} for r in runs],
+            },
+        }
+    finally:
+        stack.stop()
+        from snowwatch_local.services import drop_database
+
+        drop_database(name)
+
+
+def run(results: dict[str, Any]) -> None:
+    out = measure()
+    results.update({k: v for k, v in out.items() if k != "large"})
+    results["large"] = out["large"]
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=2, default=str))
