@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from snowwatch.db import query_one
 from snowwatch.models.connectors import Connector
 from snowwatch.repositories import cost as repo
-from snowwatch.services import cost
+from snowwatch.services import cost, cost_queries
 from tests.budget_support import demo_org_id, make_connector
 
 pytestmark = pytest.mark.integration
@@ -177,10 +177,10 @@ def test_every_total_is_the_sum_of_its_rows(db: Any, random_connector: UUID, acc
     assert _sum(rows, "credits") == w.total.credits and _sum(rows, "amount") == w.total.amount
     totals = set()
     for read in (
-        lambda limit, offset: cost.users(db, connector, None, None, "user", limit, offset),
-        lambda limit, offset: cost.users(db, connector, None, None, "role", limit, offset),
-        lambda limit, offset: cost.queries(db, connector, None, None, "parameterized_hash", limit, offset),
-        lambda limit, offset: cost.queries(db, connector, None, None, "query", limit, offset),
+        lambda limit, offset: cost_queries.users(db, connector, None, None, "user", limit, offset),
+        lambda limit, offset: cost_queries.users(db, connector, None, None, "role", limit, offset),
+        lambda limit, offset: cost_queries.queries(db, connector, None, None, "parameterized_hash", limit, offset),
+        lambda limit, offset: cost_queries.queries(db, connector, None, None, "query", limit, offset),
     ):
         answer, rows = _all_pages(read)
         assert _sum(rows, "credits") == answer.total.credits and _sum(rows, "amount") == answer.total.amount

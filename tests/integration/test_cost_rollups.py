@@ -11,7 +11,7 @@ import pytest
 from snowwatch.models.connectors import Connector
 from snowwatch.repositories import cost as repo
 from snowwatch.services import connectors as connectors_service
-from snowwatch.services import cost
+from snowwatch.services import cost, cost_queries
 from snowwatch_local.stack import LocalStack
 from tests.integration.cost_helpers import new_connector, pg
 
@@ -221,9 +221,9 @@ def test_day_without_daily_costs_row_bills_raw_cloud_services(stack: LocalStack)
     conn.run("DELETE FROM enterprise.snowflake_daily_costs WHERE connector_id = :c AND usage_date = :d", c=cid, d=day)
     with transaction(conn):
         repo.rebuild_rollups(conn, cid, "UTC", None)
-    top = cost.queries(conn, connector, day, day, "query", 500, 0).page.items
-    users = cost.users(conn, connector, day, day, "user", 500, 0).page.items
-    hashes = cost.queries(conn, connector, day, day, "parameterized_hash", 500, 0).page.items
+    top = cost_queries.queries(conn, connector, day, day, "query", 500, 0).page.items
+    users = cost_queries.users(conn, connector, day, day, "user", 500, 0).page.items
+    hashes = cost_queries.queries(conn, connector, day, day, "parameterized_hash", 500, 0).page.items
     assert top and any(i.credits_cloud_services_used > 0 for i in top)
     for items in (top, users, hashes):
         assert all(i.credits_cloud_services == i.credits_cloud_services_used for i in items)

@@ -25,7 +25,7 @@ from snowwatch.models.cost import (
     Waste,
 )
 from snowwatch.routes import path_of
-from snowwatch.services import cost, savings, waste
+from snowwatch.services import cost, cost_queries, savings, waste
 
 router = Router()
 
@@ -84,7 +84,7 @@ def queries(
         str | None, Query(min_length=1, max_length=255, description="single queries of one warehouse")
     ] = None,
 ) -> Queries:
-    return cost.queries(conn(router), connector(router), start, end, group_by, limit, offset, warehouse)
+    return cost_queries.queries(conn(router), connector(router), start, end, group_by, limit, offset, warehouse)
 
 
 @router.get(path_of("cost_users"), summary="Cost by user or by role")
@@ -96,7 +96,7 @@ def users(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Users:
-    return cost.users(conn(router), connector(router), start, end, group_by, limit, offset)
+    return cost_queries.users(conn(router), connector(router), start, end, group_by, limit, offset)
 
 
 @router.get(path_of("cost_anomalies"), summary="Days far outside a robust baseline of the previous 28 days")
@@ -130,4 +130,4 @@ def attribution(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Attribution:
-    return cost.attribution(conn(router), connector(router), start, end, by, limit, offset)
+    return cost_queries.attribution(conn(router), connector(router), start, end, by, limit, offset)
