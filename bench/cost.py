@@ -129,9 +129,12 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
     """A year for 50 warehouses and 2M query-history rows, set-based, then the rollups the sync builds."""
     import pg8000.native
 
+    from snowwatch.db import query_one
     from snowwatch.db.connection import connection_params
+    from snowwatch.models.connectors import Connector
     from snowwatch.repositories import cost as cost_repo
     from snowwatch.repositories import cost_sync
+    from snowwatch.services import savings
     from snowwatch.settings import CommonSettings, get_settings
 
     # Bulk generation outlives the functions' 30 s socket timeout: its own connection.
@@ -242,6 +245,13 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
     cost_repo.rebuild_rollups(conn, connector_id, tz, None)
     cost_sync.refresh_table_reads(conn, connector_id, 2**40, datetime(2000, 1, 1, tzinfo=UTC))
     rollup_s = time.perf_counter() - t
+    t = time.perf_counter()
+    # What the full sync does next: record the findings (their queries) and measure the resolved ones' savings.
+    connector = Connector.model_validate(
+        query_one(conn, "SELECT * FROM enterprise.connectors WHERE id = :c", c=connector_id)
+    )
+    tracked = savings.track(conn, connector)
+    track_s = time.perf_counter() - t
     for table in (
         "snowflake_query_history",
         "snowflake_warehouse_metering",
@@ -256,7 +266,13 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
     ):
         conn.run(f"ANALYZE enterprise.{table}")
     conn.close()
-    return {"generate_s": round(generated_s, 1), "rollups_s": round(rollup_s, 1), "query_rows": QUERY_ROWS}
+    return {
+        "generate_s": round(generated_s, 1),
+        "rollups_s": round(rollup_s, 1),
+        "findings_track_s": round(track_s, 1),
+        "findings": tracked,
+        "query_rows": QUERY_ROWS,
+    }
 
 
 ENDPOINTS: list[tuple[str, dict[str, str]]] = [
@@ -313,7 +329,18 @@ def org_connectors(stack: Any, n: int) -> dict[str, Any]:
            SELECT id, 'monthly', 'account', 'monthly', 50 FROM enterprise.connectors WHERE name LIKE 'org-bench-%'"""
     )
     conn.run("UPDATE enterprise.connectors SET last_sync_at = now() WHERE name LIKE 'org-bench-%'")
-    for table in ("connectors", "snowflake_metering_history", "snowflake_budgets"):
+    conn.run(  # their spend rollups, as their syncs build them
+        """INSERT INTO enterprise.snowflake_spend_daily
+           SELECT m.connector_id, 'service_type', (m.start_time AT TIME ZONE 'UTC')::date, m.service_type,
+                  sum(m.credits_used), sum(m.credits_used_compute), 0, NULL, NULL, count(*)
+           FROM enterprise.snowflake_metering_history m JOIN enterprise.connectors c ON c.id = m.connector_id
+           WHERE c.name LIKE 'org-bench-%' GROUP BY 1, 3, 4"""
+    )
+    conn.run(
+        """INSERT INTO enterprise.snowflake_rollup_state (connector_id, rollup, timezone)
+           SELECT id, 'spend', timezone FROM enterprise.connectors WHERE name LIKE 'org-bench-%'"""
+    )
+    for table in ("connectors", "snowflake_metering_history", "snowflake_budgets", "snowflake_spend_daily"):
         conn.run(f"ANALYZE enterprise.{table}")
     conn.close()
     return {"connectors_added": n}

@@ -271,6 +271,7 @@ class SavedFinding(BaseModel):
     credits_saved: Number
     amount_saved: Number
     baseline_complete: bool = Field(description="false when the warehouse has less than 4 weeks before resolution")
+    measured_at: datetime = Field(description="the full sync that measured it (up to the last metered hour)")
 
 
 class Savings(BaseModel):

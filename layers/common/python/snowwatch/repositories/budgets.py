@@ -335,12 +335,20 @@ written AS (
 SELECT count(*) AS n FROM written
 """
 
-# Per connector (an org's, in one pass): how many budgets, how many spent or forecast past their amount.
-ORG_BUDGETS = f"""
-WITH {STATE}
-SELECT connector_id, count(*) AS budgets, count(*) FILTER (WHERE percent >= 100) AS over,
-       count(*) FILTER (WHERE forecast_percent >= 100) AS forecast_over
-FROM state GROUP BY connector_id
+# An org overview in one pass: every active budget of the org's connectors and, beside them, each connector's virtual
+# monthly account budget (id = the connector's id: its month-end forecast).
+ORG_PASS = f"""
+WITH {
+    _state(
+        "(SELECT id, connector_id, name, scope_type, scope_warehouses, scope_query_tag, period, amount, amount_unit,"
+        " thresholds, alert_emails, slack_channel, slack_secret_ref, active"
+        " FROM enterprise.snowflake_budgets WHERE active"
+        " UNION ALL " + _VIRTUAL_MONTHLY[1:-1] + ")"
+    )
+}
+SELECT connector_id, budget_id = connector_id AS forecast_row, spend4 AS spend, forecast, percent, forecast_percent,
+       period_start
+FROM state
 """
 
 STATUS = f"""
@@ -419,13 +427,12 @@ def month_forecast(
     return {r.pop("connector_id"): r for r in rows}
 
 
-def org_budgets(conn: Connection, now: datetime, org_id: UUID) -> dict[UUID, dict[str, Any]]:
-    """Every active budget of the org's connectors, counted per connector by where it stands (one pass)."""
+def org_pass(conn: Connection, now: datetime, org_id: UUID) -> list[dict[str, Any]]:
+    """Every connector of the org: its month-end forecast row and its active budgets' rows (one pass)."""
     with transaction(conn):
         for setting in PASS_SETTINGS:
             conn.run(setting)
-        rows = query(conn, ORG_BUDGETS, **_filters(now, org_id=org_id, active_only=True))
-    return {r.pop("connector_id"): r for r in rows}
+        return query(conn, ORG_PASS, **_filters(now, org_id=org_id, active_only=False))
 
 
 def status(

@@ -783,20 +783,37 @@ _DRIVER_SOURCES = {
 }
 
 
-def day_drivers(conn: Connection, connector_id: UUID, dim: str, days: list[date], n: int) -> list[dict[str, Any]]:
+def day_drivers(
+    conn: Connection, connector_id: UUID, dim: str, days: list[date], factors: list[Any], n: int, top: int
+) -> list[dict[str, Any]]:
+    """Per anomaly day: each key's contribution (its credits that day - its mean over the ``n`` days before x the
+    day's factor), the ``top`` largest by size, then one row (key NULL) for the rest of the keys; ``whole``: the sum
+    over every key. Aggregated here, so a day with thousands of query hashes returns ``top + 1`` rows."""
     table, where, key, measure = _DRIVER_SOURCES[dim]
     rows = query(
         conn,
-        f"""SELECT a.day::text AS day, r.{key} AS key,
-                   COALESCE(sum({measure}) FILTER (WHERE r.usage_date = a.day), 0) AS value,
-                   COALESCE(sum({measure}) FILTER (WHERE r.usage_date < a.day), 0) / CAST(:n AS numeric) AS mean
-            FROM unnest(CAST(:days AS date[])) AS a(day)
-            JOIN {table} r ON r.connector_id = :c AND r.{where}
-             AND r.usage_date BETWEEN a.day - CAST(:n AS integer) AND a.day
-            GROUP BY 1, 2""",
+        f"""WITH k AS (
+                SELECT a.day, r.{key} AS key,
+                       COALESCE(sum({measure}) FILTER (WHERE r.usage_date = a.day), 0)
+                       - COALESCE(sum({measure}) FILTER (WHERE r.usage_date < a.day), 0) / CAST(:n AS numeric) * a.f
+                           AS c
+                FROM unnest(CAST(:days AS date[]), CAST(:factors AS numeric[])) AS a(day, f)
+                JOIN {table} r ON r.connector_id = :c AND r.{where}
+                 AND r.usage_date BETWEEN a.day - CAST(:n AS integer) AND a.day
+                GROUP BY a.day, a.f, r.{key}
+            ), ranked AS (
+                SELECT day, key, c, row_number() OVER (PARTITION BY day ORDER BY abs(c) DESC, key) AS rn,
+                       sum(c) OVER (PARTITION BY day) AS whole
+                FROM k
+            )
+            SELECT day::text AS day, CASE WHEN rn <= :top THEN key END AS key, sum(c) AS value, min(whole) AS whole,
+                   min(rn) AS rn
+            FROM ranked GROUP BY 1, 2 ORDER BY 1, min(rn)""",
         c=connector_id,
         days=days,
+        factors=factors,
         n=n,
+        top=top,
     )
     return _days(rows)
 

@@ -10,7 +10,8 @@ from uuid import UUID
 from snowwatch.db import Connection, query, query_one
 
 COLUMNS = """id, finding_key, kind, subject, claim, first_seen_at, last_seen_at, resolved_at,
-    estimated_monthly_savings_credits, state, state_reason, snoozed_until, state_by, state_at"""
+    estimated_monthly_savings_credits, state, state_reason, snoozed_until, state_by, state_at,
+    queries::text AS queries"""
 
 
 def by_key(conn: Connection, connector_id: UUID) -> dict[str, dict[str, Any]]:
@@ -24,13 +25,15 @@ def track(conn: Connection, connector_id: UUID, seen: list[dict[str, Any]], now:
     rows = query(
         conn,
         """INSERT INTO enterprise.cost_findings AS f (connector_id, finding_key, kind, subject, claim, first_seen_at,
-               last_seen_at, estimated_monthly_savings_credits)
-           SELECT :c, k, kd, s, cl, :now, :now, e
+               last_seen_at, estimated_monthly_savings_credits, queries)
+           SELECT :c, k, kd, s, cl, :now, :now, e, q::jsonb
            FROM unnest(CAST(:keys AS text[]), CAST(:kinds AS text[]), CAST(:subjects AS text[]),
-                       CAST(:claims AS text[]), CAST(:savings AS numeric[])) AS x(k, kd, s, cl, e)
+                       CAST(:claims AS text[]), CAST(:savings AS numeric[]), CAST(:queries AS text[]))
+                AS x(k, kd, s, cl, e, q)
            ON CONFLICT (connector_id, finding_key) DO UPDATE
                SET last_seen_at = EXCLUDED.last_seen_at, resolved_at = NULL, claim = EXCLUDED.claim,
-                   estimated_monthly_savings_credits = EXCLUDED.estimated_monthly_savings_credits
+                   estimated_monthly_savings_credits = EXCLUDED.estimated_monthly_savings_credits,
+                   queries = EXCLUDED.queries
            RETURNING (xmax = 0) AS inserted""",
         c=connector_id,
         now=now,
@@ -39,6 +42,7 @@ def track(conn: Connection, connector_id: UUID, seen: list[dict[str, Any]], now:
         subjects=[f["subject"] for f in seen],
         claims=[f["claim"] for f in seen],
         savings=[f["credits"] for f in seen],
+        queries=[f["queries"] for f in seen],
     )
     conn.run(
         """UPDATE enterprise.cost_findings SET resolved_at = :now
@@ -122,5 +126,31 @@ ORDER BY c.resolved_at, c.finding_key
 """
 
 
+def measure(conn: Connection, connector_id: UUID, kinds: list[str], now: datetime) -> int:
+    """Store, on every resolved warehouse finding, the credits measured since its resolution (SAVED)."""
+    conn.run(
+        f"""UPDATE enterprise.cost_findings f SET measured_at = :now, hours_measured = s.hours,
+                   baseline_credits = s.expected, actual_credits = s.actual,
+                   baseline_complete = COALESCE(s.baseline_complete, false)
+            FROM ({SAVED}) s
+            WHERE f.id = s.id""",
+        c=connector_id,
+        kinds=kinds,
+        now=now,
+    )
+    return int(conn.row_count or 0)
+
+
 def saved(conn: Connection, connector_id: UUID, kinds: list[str]) -> list[dict[str, Any]]:
-    return query(conn, SAVED, c=connector_id, kinds=kinds)
+    """The measured resolved findings, as the last full sync stored them."""
+    return query(
+        conn,
+        """SELECT id, kind, subject, resolved_at, hours_measured AS hours, baseline_credits AS expected,
+                  actual_credits AS actual, baseline_complete, measured_at
+           FROM enterprise.cost_findings
+           WHERE connector_id = :c AND resolved_at IS NOT NULL AND measured_at IS NOT NULL
+             AND kind = ANY(CAST(:kinds AS text[]))
+           ORDER BY resolved_at, finding_key""",
+        c=connector_id,
+        kinds=kinds,
+    )

@@ -38,24 +38,17 @@ def explain(
         mean /= baseline_days
         factors[a.day] = Decimal(a.baseline_median) / mean if mean else ZERO
     days = [a.day for a in items]
-    rows = {dim: repo.day_drivers(conn, connector.id, dim, days, baseline_days) for dim in DIMENSIONS}
+    rows = {
+        dim: repo.day_drivers(conn, connector.id, dim, days, [factors[x] for x in days], baseline_days, TOP)
+        for dim in DIMENSIONS
+    }
     for a in items:
         excess = Decimal(a.credits) - Decimal(a.baseline_median)
-        f = factors[a.day]
         drivers: list[Driver] = []
         for dim in DIMENSIONS:
-            contrib = sorted(
-                (
-                    (r["key"], Decimal(str(r["value"])) - Decimal(str(r["mean"])) * f)
-                    for r in rows[dim]
-                    if r["day"] == a.day
-                ),
-                key=lambda kv: (-abs(kv[1]), kv[0]),
-            )
-            listed = contrib[:TOP]
-            if len(contrib) > TOP:
-                listed.append((OTHERS, sum((c for _, c in contrib[TOP:]), ZERO)))
-            rest = excess - sum((c for _, c in contrib), ZERO)
+            mine = [r for r in rows[dim] if r["day"] == a.day]
+            listed = [(r["key"] if r["key"] is not None else OTHERS, Decimal(str(r["value"]))) for r in mine]
+            rest = excess - (Decimal(str(mine[0]["whole"])) if mine else ZERO)
             if dim != "service_type" or abs(rest) >= MICRO:
                 listed.append((REST, rest))
             rounded = split([c for _, c in listed], MICRO)

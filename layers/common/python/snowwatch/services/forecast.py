@@ -16,7 +16,6 @@ import calendar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from snowwatch.db import Connection
 from snowwatch.models.connectors import Connector
@@ -57,8 +56,3 @@ def month(
     """The connector's month forecast and its daily run rate (credits)."""
     rows = budgets_repo.month_forecast(conn, now or datetime.now(UTC), connector_id=connector.id)
     return _month(rows.get(connector.id), price, today)
-
-
-def org_months(conn: Connection, org_id: UUID, now: datetime | None = None) -> dict[UUID, dict[str, Any]]:
-    """Every connector of the org (one statement): the raw spend/forecast rows, by connector id."""
-    return budgets_repo.month_forecast(conn, now or datetime.now(UTC), org_id=org_id)

@@ -1,8 +1,8 @@
 """The org overview: every connector of the caller's org with its month to date, forecast, budgets, security score,
 open critical/high alerts and sync freshness, paginated, with org-wide totals.
 
-Bounded: six statements whatever the number of connectors (connectors, the forecast pass, the budgets pass, open
-alerts, security snapshots, currency rates). Money: each connector's credits x its price (the effective
+Bounded: five statements whatever the number of connectors (connectors, one budgets pass for forecasts and budgets,
+open alerts, security snapshots, currency rates). Money: each connector's credits x its price (the effective
 ORGANIZATION_USAGE rate of the month when it reads one, else its configured price), in its currency; the org's
 amount is given only when every connector uses one currency, otherwise per currency (``by_currency``): never summed
 across currencies.
@@ -41,12 +41,20 @@ def overview(conn: Connection, org_id: UUID, limit: int, offset: int, now: datet
     now = now or datetime.now(UTC)
     month_start = now.date().replace(day=1)
     everyone = repo.connectors(conn, org_id)
-    forecasts = budgets_repo.month_forecast(conn, now, org_id=org_id)
-    budgets = budgets_repo.org_budgets(conn, now, org_id)
+    forecasts: dict[UUID, dict[str, Any]] = {}
+    budgets: dict[UUID, dict[str, int]] = {}
+    for p in budgets_repo.org_pass(conn, now, org_id):  # forecasts and budgets: one pass for the whole org
+        if p["forecast_row"]:
+            forecasts[p["connector_id"]] = p
+        else:
+            b = budgets.setdefault(p["connector_id"], {"budgets": 0, "over": 0, "forecast_over": 0})
+            b["budgets"] += 1
+            b["over"] += int(p["percent"] >= 100)
+            b["forecast_over"] += int(p["forecast_percent"] >= 100)
     alerts = repo.open_alerts(conn, org_id)
     checked = repo.security_checked(conn, org_id)
     rates = repo.rates(conn, org_id, month_start - timedelta(days=1), now.date())
-    rows = []
+    rows: list[OrgConnector] = []
     for c in everyone:
         f = forecasts.get(c["id"], {})
         price = _d(rates.get(c["id"], c["credit_price"]))

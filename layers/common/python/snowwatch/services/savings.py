@@ -4,13 +4,15 @@ and the credits actually saved once a finding's condition disappeared.
 - ``track`` (end of every full sync): the findings of the last 30 local days are upserted by key (kind:subject); an
   open finding the sync no longer sees is resolved now (a configuration change in SHOW WAREHOUSES, the idle share
   dropping below its threshold, a table dropped or read).
-- ``savings``: per resolved warehouse finding, expected credits = for every hour since the resolution hour up to the
-  last metered hour, the warehouse's mean credits of the same UTC weekday and hour over the 4 weeks before; saved =
-  expected - actual credits used (negative when it costs more). One statement for the connector.
+- measured by the same sync (one statement for the connector) and read by ``savings``: per resolved warehouse finding,
+  expected credits = for every hour since the resolution hour up to the last metered hour, the warehouse's mean
+  credits of the same UTC weekday and hour over the 4 weeks before; saved = expected - actual credits used (negative
+  when it costs more). The queries behind query-level findings are found by the sync too (last 30 days).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -40,6 +42,8 @@ def track(conn: Connection, connector: Connector, now: datetime | None = None) -
     last = today(connector, now)
     first = last - timedelta(days=TRACK_DAYS - 1)
     m = money(conn, connector, first, last)
+    findings = waste.current(conn, connector, first, last, m, now)
+    waste.attach_queries(conn, connector, findings, first, last)
     seen = [
         {
             "key": f.key,
@@ -47,11 +51,14 @@ def track(conn: Connection, connector: Connector, now: datetime | None = None) -
             "subject": f.subject,
             "claim": f.claim,
             "credits": f.estimated_monthly_savings_credits,
+            "queries": json.dumps([q.model_dump(mode="json") for q in f.queries]),
         }
-        for f in waste.current(conn, connector, first, last, m, now)
+        for f in findings
     ]
     with transaction(conn):
-        return repo.track(conn, connector.id, seen, now)
+        counts = repo.track(conn, connector.id, seen, now)
+        counts["measured"] = repo.measure(conn, connector.id, WAREHOUSE_KINDS, now)
+    return counts
 
 
 def set_state(
@@ -98,4 +105,5 @@ def _saved(r: dict[str, Any], credits: Decimal, amount: Decimal) -> SavedFinding
         credits_saved=credits,
         amount_saved=amount,
         baseline_complete=bool(r["baseline_complete"]),
+        measured_at=r["measured_at"],
     )

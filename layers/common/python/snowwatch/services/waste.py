@@ -12,6 +12,7 @@ with ``counted: false``. Dismissed findings, and snoozed ones until their day ha
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -307,6 +308,8 @@ def _apply_states(findings: list[Finding], stored: dict[str, dict[str, Any]], to
         row = stored.get(f.key)
         if row:
             f.id, f.state_reason, f.snoozed_until = row["id"], row["state_reason"], row["snoozed_until"]
+            queries = json.loads(row["queries"]) if isinstance(row["queries"], str) else row["queries"]
+            f.queries = [FindingQuery.model_validate(q) for q in queries or []]
             snoozed = row["state"] == "snoozed" and row["snoozed_until"] is not None and row["snoozed_until"] >= today
             f.state = "open" if row["state"] == "snoozed" and not snoozed else row["state"]
         f.counted = f.state == "open"
@@ -320,7 +323,8 @@ def _apply_states(findings: list[Finding], stored: dict[str, dict[str, Any]], to
             best[f.claim] = f
 
 
-def _attach_queries(conn: Connection, connector: Connector, findings: list[Finding], first: date, last: date) -> None:
+def attach_queries(conn: Connection, connector: Connector, findings: list[Finding], first: date, last: date) -> None:
+    """The queries behind each query-level finding (the full sync runs this; answers read what it stored)."""
     wanted = [f for f in findings if f.kind in QUERY_KINDS]
     if not wanted:
         return
@@ -340,7 +344,6 @@ def waste(
     m = money(conn, connector, rng.start, rng.end)
     findings = current(conn, connector, rng.start, rng.end, m, now)
     _apply_states(findings, findings_repo.by_key(conn, connector.id), today(connector, now))
-    _attach_queries(conn, connector, findings, rng.start, rng.end)
     findings.sort(key=lambda f: (not f.counted, -f.estimated_monthly_savings, f.kind, f.subject))
     counted = [f for f in findings if f.counted]
     return Waste(
