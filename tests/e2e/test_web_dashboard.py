@@ -756,3 +756,70 @@ def test_authentication_posture_panel_agrees_with_the_api(web: dict[str, Any]) -
     assert all(r.lower().startswith("blocked") for r in seen["rows"])
     legacy = next(r for r in seen["rows"] if "SVC_LEGACY" in r)
     assert "SET TYPE = SERVICE" in legacy
+
+
+# ---------------------------------------------------------------- large accounts (issue 14)
+def test_jobs_page_shows_live_progress_of_a_running_sync(web: dict[str, Any], db: Any) -> None:
+    """Given a sync running for the connector, committing windows (its progress moves, as the extraction writes
+    it after each window), when the jobs page is open, then the run shows windows done and left, rows and the
+    date reached, and the page follows it (the text changes without a reload)."""
+    import threading
+
+    from snowwatch.repositories import jobs as jobs_repo
+
+    cid = web["second_id"]
+    run_id = db.run(
+        """INSERT INTO enterprise.job_runs (job, connector_id, org_id, trigger, mode, status, started_at, heartbeat_at)
+           SELECT 'sync', id, org_id, 'manual', 'full', 'running', now(), now() FROM enterprise.connectors
+           WHERE id = CAST(:c AS uuid) RETURNING id""",
+        c=cid,
+    )[0][0]
+    stop = threading.Event()
+
+    def windows() -> None:  # the running extraction, one committed window at a time
+        from snowwatch.db import connect
+        from snowwatch.settings import JobSettings, get_settings
+
+        conn = connect(get_settings(JobSettings))
+        done = 0
+        while not stop.wait(0.4):
+            done += 1
+            progress = {"windows_done": done, "windows_left": 90 - done, "rows": done * 1000, "view": "QUERY_HISTORY",
+                        "reached": f"2026-01-{done % 28 + 1:02d}T00:00:00+00:00"}  # fmt: skip
+            jobs_repo.set_progress(conn, run_id, progress)
+        conn.close()
+
+    beat = threading.Thread(target=windows, daemon=True)
+    beat.start()
+    try:
+        seen = browse(web, "run_progress", {"connector": cid})
+    finally:
+        stop.set()
+        beat.join(5)
+        db.run("UPDATE enterprise.job_runs SET status = 'succeeded', finished_at = now() WHERE id = :i", i=run_id)
+    assert "windows done" in seen["during"] and "left" in seen["during"] and "rows" in seen["during"]
+    assert "reached" in seen["during"] and "QUERY_HISTORY" in seen["during"]
+    assert seen["later"] != seen["during"]
+
+
+def test_connector_page_shows_what_the_role_can_read_and_the_grant_that_fixes_it(
+    web: dict[str, Any], stack: LocalStack
+) -> None:
+    """Given a connector whose role cannot read WAREHOUSE_LOAD_HISTORY (its last sync ended partial), when its
+    connector page is open, then the access check lists that view as unreadable with what it powers and the exact
+    grant, the readable views as readable, and the same grant as the API's /access."""
+    from tests.integration.test_sync_scale import hidden
+
+    cid = web["second_id"]
+    with hidden(stack, "WAREHOUSE_LOAD_HISTORY"):
+        assert stack.run_job("sync", connector_id=cid)["status"] == "partial"
+    seen = browse(web, "connector_access", {"connector": cid})
+    status, access = http(web["base"], "GET", f"/api/connectors/{cid}/access", web["token"])
+    assert status == 200
+    rows = {r[0]: r for r in seen["rows"]}
+    wlh = rows["SNOWFLAKE.ACCOUNT_USAGE.WAREHOUSE_LOAD_HISTORY"]
+    assert wlh[1] == "unreadable" and "warehouse load" in wlh[2] and wlh[3] == "SNOWFLAKE.USAGE_VIEWER"
+    grant = "GRANT DATABASE ROLE SNOWFLAKE.USAGE_VIEWER TO ROLE SNOWWATCH_READER;"
+    assert access["missing_grants"] == [wlh[4]] == [grant]
+    assert rows["SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY"][1] == "readable"
+    assert "Some views cannot be read" in seen["text"]

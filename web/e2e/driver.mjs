@@ -434,6 +434,37 @@ const scenarios = {
     return { header, last: (await last.innerText()).trim(), runs, url: pathAndQuery(page) };
   },
 
+  /** A running run's live progress on the jobs page (windows done and left, rows, the date reached), followed by polling. */
+  async run_progress(ctx, args) {
+    const { page } = ctx;
+    await ctx.signIn(`/jobs?connector=${args.connector}`);
+    const progress = page.getByTestId("run-progress").first();
+    await progress.waitFor({ timeout: TIMEOUT });
+    const during = (await progress.innerText()).trim();
+    await shot(page, "jobs-progress");
+    await page.waitForFunction(
+      (before) => {
+        const now = document.querySelector('[data-testid="run-progress"]')?.textContent?.trim();
+        return now !== undefined && now !== before;
+      },
+      during,
+      { timeout: TIMEOUT },
+    );
+    return { during, later: (await progress.innerText()).trim() };
+  },
+
+  /** The connector page's access check: per view readable or not, what it powers, the grant that fixes it. */
+  async connector_access(ctx, args) {
+    const { page } = ctx;
+    await ctx.signIn(`/connectors/${args.connector}/connector`);
+    const section = page.locator("#connector-access");
+    await section.locator("tbody tr").first().waitFor({ timeout: TIMEOUT });
+    await settle(page);
+    const rows = await section.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent.trim())));
+    await shot(page, "connector-access");
+    return { text: (await section.innerText()).trim(), rows };
+  },
+
   /** Failed logins over one day: the chart spans that day hour by hour and sums to the total it states. */
   async failed_logins(ctx, args) {
     const { page } = ctx;

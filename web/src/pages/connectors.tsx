@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import { ApiError, api, type Schemas } from "../api";
 import type { Ctx } from "../app";
-import { CodeBlock, FieldError, Section } from "../components";
+import { Async, Badge, CodeBlock, FieldError, Section, Table, useGet } from "../components";
 import { fmtMoney, fmtTime } from "../format";
 import { fieldErrors, type Errors, type FormWords } from "../forms";
 import { setupSteps, DEFAULT_NAMES, type SetupNames } from "../setup";
@@ -76,8 +76,53 @@ export function ConnectorPage({ ctx }: { ctx: Ctx }) {
           ))}
         </dl>
       </Section>
+      <AccessCheck connectorId={c.id} />
       <SetupGuide names={{ role: c.role_name, warehouse: c.warehouse, user: c.username }} />
     </div>
+  );
+}
+
+/** What the connector's role can read (per view, from the last sync and security runs) and the grant that fixes it. */
+function AccessCheck({ connectorId }: { connectorId: string }) {
+  const access = useGet("/api/connectors/{connector_id}/access", { path: { connector_id: connectorId } });
+  return (
+    <Section
+      title="What snowwatch can read"
+      id="connector-access"
+      note="Per view, as the last sync and security runs found it; a run refreshes it."
+    >
+      <Async res={access}>
+        {(a) => (
+          <>
+            {a.missing_grants.length > 0 && (
+              <div class="state bad" role="alert">
+                <p>Some views cannot be read. Run as ACCOUNTADMIN:</p>
+                <CodeBlock code={a.missing_grants.join("\n")} label="Grants that fix it" />
+              </div>
+            )}
+            <Table
+              id="access"
+              label="Views snowwatch reads"
+              rows={a.views}
+              rowKey={(v) => v.view}
+              rowClass={(v) => (v.status === "unreadable" ? "row-bad" : "")}
+              cols={[
+                { id: "view", label: "View", value: (v) => v.view },
+                { id: "status", label: "Readable", value: (v) => v.status, render: (v) => <Badge text={v.status} /> },
+                { id: "powers", label: "Powers", value: (v) => v.powers },
+                { id: "role", label: "Database role", value: (v) => v.database_role },
+                {
+                  id: "fix",
+                  label: "Fix",
+                  value: (v) => (v.status === "unreadable" ? v.grant : ""),
+                  render: (v) => (v.status === "unreadable" ? <code>{v.grant}</code> : v.reason ?? ""),
+                },
+              ]}
+            />
+          </>
+        )}
+      </Async>
+    </Section>
   );
 }
 

@@ -8,31 +8,26 @@ import { useParam } from "../router";
 
 type JobRun = Schemas["JobRun"];
 const ACTIVE = ["queued", "running"];
-const STATUSES = ["queued", "running", "succeeded", "failed", "interrupted"] as const;
+const STATUSES = ["queued", "running", "succeeded", "partial", "failed", "interrupted"] as const;
 const JOBS = ["sync", "budget_check", "notify", "snapshot", "security"] as const;
 
-/** Windows done and left of a running extraction, when the run reports them. */
-export interface RunProgress {
-  windows_done?: number;
-  windows_total?: number;
-  windows_left?: number;
-  view?: string;
-}
+/** Windows done and left, rows and the date reached of a running extraction (JobRun.progress). */
+export type RunProgress = Schemas["RunProgress"];
 
 export function progressOf(run: JobRun): RunProgress | undefined {
-  const p = (run as JobRun & { progress?: RunProgress | null }).progress;
-  return p ?? undefined;
+  return run.progress ?? undefined;
 }
 
 export function ProgressText({ run }: { run: JobRun }) {
   const p = progressOf(run);
   if (!p) return null;
-  const done = p.windows_done ?? 0;
-  const total = p.windows_total ?? (p.windows_left !== undefined ? done + p.windows_left : undefined);
+  const done = p.windows_done;
+  const total = done + p.windows_left;
   return (
-    <span class="progress-text">
-      <progress max={total ?? 1} value={total ? done : undefined} aria-label={`Progress of run ${run.id}`} />{" "}
-      {fmtNumber(done)} windows done{total !== undefined ? `, ${fmtNumber(total - done)} left` : ""}
+    <span class="progress-text" data-testid="run-progress">
+      <progress max={total || 1} value={done} aria-label={`Progress of run ${run.id}`} /> {fmtNumber(done)} windows done,{" "}
+      {fmtNumber(p.windows_left)} left, {fmtNumber(p.rows)} rows
+      {p.reached ? `, reached ${fmtTime(p.reached)}` : ""}
       {p.view ? ` (${p.view})` : ""}
     </span>
   );
