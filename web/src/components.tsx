@@ -200,7 +200,7 @@ export interface Col<R> {
  * is in the URL under `<id>.sort`, `<id>.page` and `<id>.q`). `total` above `rows.length` says more
  * exist than were read.
  */
-export function Table<R>(props: {
+export interface TableProps<R> {
   id: string;
   label: string;
   rows: R[];
@@ -214,7 +214,9 @@ export function Table<R>(props: {
   filters?: ComponentChildren;
   emptyText?: string;
   renderRows?: (rows: R[]) => ComponentChildren; // a list instead of table rows (alerts)
-}) {
+}
+
+export function Table<R>(props: TableProps<R>) {
   const { id, cols } = props;
   const [params, set] = useQuery();
   const sort = params.get(`${id}.sort`) ?? props.defaultSort ?? "";
@@ -327,6 +329,21 @@ export function Table<R>(props: {
       )}
       <Pager page={page} pages={pages} total={sorted.length} label={props.label} onChange={(p) => set({ [`${id}.page`]: p === 1 ? null : p })} />
     </div>
+  );
+}
+
+/** A Section holding one Table over a page the API read: its `items`, and the `total` that exist. */
+export function PageSection<R>(props: {
+  title: string;
+  id: string;
+  note?: ComponentChildren;
+  res: Loaded<{ items: R[]; total: number }>;
+  table: Omit<TableProps<R>, "rows" | "total">;
+}) {
+  return (
+    <Section title={props.title} id={props.id} res={props.res} note={props.note}>
+      <Async res={props.res}>{(p) => <Table {...props.table} rows={p.items} total={p.total} />}</Async>
+    </Section>
   );
 }
 

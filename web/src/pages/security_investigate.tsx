@@ -5,14 +5,14 @@ import { useState } from "preact/hooks";
 import { ApiError, api, markChanged, type Schemas } from "../api";
 import type { Ctx } from "../app";
 import { LineChart } from "../charts";
-import { Async, Badge, Card, CodeBlock, ErrorBox, Section, Select, Table, useGet } from "../components";
+import { Async, Badge, Card, CodeBlock, ErrorBox, PageSection, Section, Select, Table, useGet } from "../components";
 import { fmtNumber, fmtTime, humanize } from "../format";
 import { useParam } from "../router";
 
-const SEC = "/api/connectors/{connector_id}/security/snowflake";
+export const SEC = "/api/connectors/{connector_id}/security/snowflake";
 type Incident = Schemas["IncidentOut"];
 type PostureUser = Schemas["PostureUser"];
-const RANK: Record<string, number> = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
+export const RANK: Record<string, number> = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
 
 /** The daily snapshots of the score and the open counts as a line chart. */
 export function Trend({ ctx }: { ctx: Ctx }) {
@@ -146,19 +146,14 @@ export function TimelineLink({ eventId }: { eventId: number }) {
   );
 }
 
-/** An alert's lifecycle: its history, the timelines it links to, and (admins) acknowledge and snooze. */
-export function AlertLifecycle({ ctx, alertId, onChanged }: { ctx: Ctx; alertId: string; onChanged: () => void }) {
-  const res = useGet(`${SEC}/alerts/{alert_id}`, { path: { connector_id: ctx.connectorId, alert_id: alertId } });
-  const [until, setUntil] = useState("");
+/** A change to an alert or incident: run it, then re-read `res`, mark the connector changed and tell the parent;
+ * a refusal is kept as `error` for an ErrorBox. */
+function useChange(ctx: Ctx, res: { reload: () => void }, onChanged: () => void) {
   const [error, setError] = useState<ApiError | null>(null);
-  const act = async (what: "acknowledge" | "snooze") => {
+  const run = async (change: () => Promise<unknown>) => {
     setError(null);
     try {
-      if (what === "acknowledge") {
-        await api.put(`${SEC}/alerts/{alert_id}/acknowledge`, { path: { connector_id: ctx.connectorId, alert_id: alertId }, body: {} });
-      } else {
-        await api.put(`${SEC}/alerts/{alert_id}/snooze`, { path: { connector_id: ctx.connectorId, alert_id: alertId }, body: { until } });
-      }
+      await change();
       res.reload();
       markChanged(ctx.connectorId);
       onChanged();
@@ -166,6 +161,15 @@ export function AlertLifecycle({ ctx, alertId, onChanged }: { ctx: Ctx; alertId:
       setError(e as ApiError);
     }
   };
+  return { error, run };
+}
+
+/** An alert's lifecycle: its history, the timelines it links to, and (admins) acknowledge and snooze. */
+export function AlertLifecycle({ ctx, alertId, onChanged }: { ctx: Ctx; alertId: string; onChanged: () => void }) {
+  const res = useGet(`${SEC}/alerts/{alert_id}`, { path: { connector_id: ctx.connectorId, alert_id: alertId } });
+  const [until, setUntil] = useState("");
+  const { error, run } = useChange(ctx, res, onChanged);
+  const path = { connector_id: ctx.connectorId, alert_id: alertId };
   return (
     <Async res={res}>
       {(a) => (
@@ -195,7 +199,7 @@ export function AlertLifecycle({ ctx, alertId, onChanged }: { ctx: Ctx; alertId:
           {ctx.isAdmin && a.status !== "resolved" && (
             <form class="filters" aria-label="Acknowledge or snooze" onSubmit={(e) => e.preventDefault()}>
               {a.status === "open" && (
-                <button type="button" onClick={() => act("acknowledge")}>
+                <button type="button" onClick={() => run(() => api.put(`${SEC}/alerts/{alert_id}/acknowledge`, { path, body: {} }))}>
                   Acknowledge
                 </button>
               )}
@@ -203,7 +207,7 @@ export function AlertLifecycle({ ctx, alertId, onChanged }: { ctx: Ctx; alertId:
                 Snooze until
                 <input type="date" name="until" value={until} onInput={(e) => setUntil((e.target as HTMLInputElement).value)} />
               </label>
-              <button type="button" disabled={!until} onClick={() => act("snooze")}>
+              <button type="button" disabled={!until} onClick={() => run(() => api.put(`${SEC}/alerts/{alert_id}/snooze`, { path, body: { until } }))}>
                 Snooze
               </button>
             </form>
@@ -224,45 +228,43 @@ export function Incidents({ ctx }: { ctx: Ctx }) {
     query: { status: status === "all" ? undefined : (status as "open" | "acknowledged" | "resolved"), limit: 200 },
   });
   return (
-    <Section title="Incidents" id="security-incidents" res={res} note="Alerts about the same user or IP within 24 hours, handled together; one notification per incident.">
-      <Async res={res}>
-        {(p) => (
-          <Table
-            id="incidents"
-            label="Security incidents"
-            rows={p.items}
-            total={p.total > p.items.length ? p.total : undefined}
-            rowKey={(i) => i.id}
-            defaultSort="-severity"
-            emptyText="No incidents match."
-            filters={
-              <form class="filters" aria-label="Incident filters" onSubmit={(e) => e.preventDefault()}>
-                <Select
-                  label="Status"
-                  name="inc-status"
-                  value={status}
-                  options={[{ value: "all", label: "All" }, ...["open", "acknowledged", "resolved"].map((v) => ({ value: v, label: humanize(v) }))]}
-                  onChange={setStatus}
-                />
-              </form>
-            }
-            cols={[
-              { id: "severity", label: "Severity", value: (i) => RANK[i.severity] ?? -1 },
-              { id: "title", label: "Title", value: (i) => i.title },
-              { id: "alerts", label: "Alerts", num: true, value: (i) => i.alert_count },
-              { id: "last", label: "Last seen", value: (i) => i.last_seen_at },
-            ]}
-            renderRows={(rows) => (
-              <ul class="alert-list" aria-label="Security incidents">
-                {rows.map((i) => (
-                  <IncidentItem key={i.id} ctx={ctx} incident={i} expanded={selected === i.id} onToggle={() => setSelected(selected === i.id ? null : i.id)} onChanged={res.reload} />
-                ))}
-              </ul>
-            )}
-          />
-        )}
-      </Async>
-    </Section>
+    <PageSection
+      title="Incidents"
+      id="security-incidents"
+      res={res}
+      note="Alerts about the same user or IP within 24 hours, handled together; one notification per incident."
+      table={{
+        id: "incidents",
+        label: "Security incidents",
+        rowKey: (i) => i.id,
+        defaultSort: "-severity",
+        emptyText: "No incidents match.",
+        filters: (
+          <form class="filters" aria-label="Incident filters" onSubmit={(e) => e.preventDefault()}>
+            <Select
+              label="Status"
+              name="inc-status"
+              value={status}
+              options={[{ value: "all", label: "All" }, ...["open", "acknowledged", "resolved"].map((v) => ({ value: v, label: humanize(v) }))]}
+              onChange={setStatus}
+            />
+          </form>
+        ),
+        cols: [
+          { id: "severity", label: "Severity", value: (i) => RANK[i.severity] ?? -1 },
+          { id: "title", label: "Title", value: (i) => i.title },
+          { id: "alerts", label: "Alerts", num: true, value: (i) => i.alert_count },
+          { id: "last", label: "Last seen", value: (i) => i.last_seen_at },
+        ],
+        renderRows: (rows) => (
+          <ul class="alert-list" aria-label="Security incidents">
+            {rows.map((i) => (
+              <IncidentItem key={i.id} ctx={ctx} incident={i} expanded={selected === i.id} onToggle={() => setSelected(selected === i.id ? null : i.id)} onChanged={res.reload} />
+            ))}
+          </ul>
+        ),
+      }}
+    />
   );
 }
 
@@ -292,22 +294,8 @@ function IncidentItem(props: { ctx: Ctx; incident: Incident; expanded: boolean; 
 function IncidentDetails({ ctx, id, onChanged }: { ctx: Ctx; id: string; onChanged: () => void }) {
   const res = useGet(`${SEC}/incidents/{incident_id}`, { path: { connector_id: ctx.connectorId, incident_id: id } });
   const [note, setNote] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
-  const act = async (what: "acknowledge" | "resolve") => {
-    setError(null);
-    try {
-      if (what === "acknowledge") {
-        await api.put(`${SEC}/incidents/{incident_id}/acknowledge`, { path: { connector_id: ctx.connectorId, incident_id: id }, body: {} });
-      } else {
-        await api.put(`${SEC}/incidents/{incident_id}/resolve`, { path: { connector_id: ctx.connectorId, incident_id: id }, body: { note } });
-      }
-      res.reload();
-      markChanged(ctx.connectorId);
-      onChanged();
-    } catch (e) {
-      setError(e as ApiError);
-    }
-  };
+  const { error, run } = useChange(ctx, res, onChanged);
+  const path = { connector_id: ctx.connectorId, incident_id: id };
   return (
     <div class="alert-details" data-testid="incident-details">
       <Async res={res}>
@@ -334,13 +322,13 @@ function IncidentDetails({ ctx, id, onChanged }: { ctx: Ctx; id: string; onChang
             {ctx.isAdmin && d.status !== "resolved" && (
               <form class="resolve" aria-label="Handle the incident" onSubmit={(e) => e.preventDefault()}>
                 {d.status === "open" && (
-                  <button type="button" onClick={() => act("acknowledge")}>
+                  <button type="button" onClick={() => run(() => api.put(`${SEC}/incidents/{incident_id}/acknowledge`, { path, body: {} }))}>
                     Acknowledge incident
                   </button>
                 )}
                 <label for={`inc-note-${id}`}>Resolution note (required)</label>
                 <textarea id={`inc-note-${id}`} rows={2} value={note} onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)} />
-                <button type="button" class="primary" disabled={!note.trim()} onClick={() => act("resolve")}>
+                <button type="button" class="primary" disabled={!note.trim()} onClick={() => run(() => api.put(`${SEC}/incidents/{incident_id}/resolve`, { path, body: { note } }))}>
                   Resolve incident and its alerts
                 </button>
               </form>
