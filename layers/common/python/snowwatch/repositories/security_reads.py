@@ -67,21 +67,16 @@ def login_history(
 ) -> tuple[list[dict[str, Any]], int]:
     where = "connector_id = :c"
     params: dict[str, Any] = {"c": connector_id}
-    if user is not None:
-        where += " AND upper(user_name) = upper(:user)"
-        params["user"] = user
-    if ip is not None:
-        where += " AND client_ip = :ip"
-        params["ip"] = ip
-    if success is not None:
-        where += " AND is_success = :success"
-        params["success"] = success
-    if start is not None:
-        where += " AND event_timestamp >= :start"
-        params["start"] = start
-    if end is not None:
-        where += " AND event_timestamp < :end"
-        params["end"] = end
+    for name, value, clause in (
+        ("user", user, "upper(user_name) = upper(:user)"),
+        ("ip", ip, "client_ip = :ip"),
+        ("success", success, "is_success = :success"),
+        ("start", start, "event_timestamp >= :start"),
+        ("end", end, "event_timestamp < :end"),
+    ):
+        if value is not None:
+            where += f" AND {clause}"
+            params[name] = value
     total = query_one(conn, f"SELECT count(*) AS n FROM enterprise.snowflake_login_history WHERE {where}", **params)
     rows = query(
         conn,
