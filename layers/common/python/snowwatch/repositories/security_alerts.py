@@ -24,6 +24,23 @@ ALERT_READ = f"""SELECT {ALERT_COLUMNS}, u.email AS resolved_by_email, k.email A
 # Alerts that count as open: open or acknowledged, and not snoozed right now.
 COUNTS_AS_OPEN = "a.status IN ('open', 'acknowledged') AND (a.snoozed_until IS NULL OR a.snoozed_until <= now())"
 EventKind = Literal["opened", "acknowledged", "snoozed", "resolved", "reopened"]
+# A recurrence with ``:reopen`` turns a resolved alert or incident open again and drops its acknowledgement.
+REOPEN_SET = """status = CASE WHEN :reopen THEN 'open' ELSE status END,
+               reopened_count = reopened_count + CASE WHEN :reopen THEN 1 ELSE 0 END,
+               reopened_at = CASE WHEN :reopen THEN now() ELSE reopened_at END,
+               acknowledged_at = CASE WHEN :reopen THEN NULL ELSE acknowledged_at END,
+               acknowledged_by = CASE WHEN :reopen THEN NULL ELSE acknowledged_by END"""
+
+
+def most_severe_first(alias: str) -> str:
+    return f"""CASE {alias}.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2
+                     WHEN 'low' THEN 3 ELSE 4 END"""
+
+
+def open_first(alias: str) -> str:
+    """The list order of alerts and incidents: open, acknowledged, resolved; most severe; latest seen."""
+    return f"""CASE {alias}.status WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END,
+                     {most_severe_first(alias)}, {alias}.last_seen_at DESC, {alias}.id"""
 
 
 def alerts_by_fingerprint(
@@ -72,16 +89,12 @@ def update_alert(conn: Connection, alert_id: UUID, f: dict[str, Any], *, new_evi
     """Record a recurrence: refresh the finding's text and evidence; last_seen_at moves forward only;
     occurrences count evaluations with new evidence; ``reopen`` turns a resolved alert open again."""
     conn.run(
-        """UPDATE enterprise.snowflake_security_alerts
+        f"""UPDATE enterprise.snowflake_security_alerts
            SET severity = :sev, title = :title, description = :descr, evidence = CAST(:evidence AS jsonb),
                remediation_sql = :remediation,
                last_seen_at = GREATEST(last_seen_at, :seen),
                occurrences = occurrences + CASE WHEN :new THEN 1 ELSE 0 END,
-               status = CASE WHEN :reopen THEN 'open' ELSE status END,
-               reopened_count = reopened_count + CASE WHEN :reopen THEN 1 ELSE 0 END,
-               reopened_at = CASE WHEN :reopen THEN now() ELSE reopened_at END,
-               acknowledged_at = CASE WHEN :reopen THEN NULL ELSE acknowledged_at END,
-               acknowledged_by = CASE WHEN :reopen THEN NULL ELSE acknowledged_by END
+               {REOPEN_SET}
            WHERE id = :id""",
         id=alert_id,
         sev=f["severity"],
@@ -114,12 +127,7 @@ def list_alerts(
     total = query_one(conn, f"SELECT count(*) AS n FROM enterprise.snowflake_security_alerts a WHERE {where}", **params)
     rows = query(
         conn,
-        f"""{ALERT_READ}
-            WHERE {where}
-            ORDER BY CASE a.status WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END,
-                     CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2
-                     WHEN 'low' THEN 3 ELSE 4 END, a.last_seen_at DESC, a.id
-            LIMIT :limit OFFSET :offset""",
+        f"""{ALERT_READ} WHERE {where} ORDER BY {open_first("a")} LIMIT :limit OFFSET :offset""",
         **params,
         limit=limit,
         offset=offset,

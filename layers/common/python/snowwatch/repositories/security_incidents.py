@@ -9,7 +9,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from snowwatch.db import Connection, query, query_one
-from snowwatch.repositories.security_alerts import ALERT_READ
+from snowwatch.repositories.security_alerts import ALERT_READ, REOPEN_SET, most_severe_first, open_first
 
 INCIDENT_COLUMNS = """i.id, i.connector_id, i.subject, i.keys, i.severity, i.title, i.status, i.first_seen_at,
     i.last_seen_at, i.acknowledged_at, i.resolved_at, i.resolution_note, i.reopened_count, i.reopened_at,
@@ -82,14 +82,10 @@ def update(
 ) -> None:
     """Widen the incident with a joining or recurring alert; ``reopen`` turns a resolved incident open again."""
     conn.run(
-        """UPDATE enterprise.snowflake_security_incidents
+        f"""UPDATE enterprise.snowflake_security_incidents
            SET keys = ARRAY(SELECT DISTINCT unnest(keys || CAST(:k AS text[])) ORDER BY 1),
                severity = :sev, title = :title, last_seen_at = GREATEST(last_seen_at, :seen),
-               status = CASE WHEN :reopen THEN 'open' ELSE status END,
-               reopened_count = reopened_count + CASE WHEN :reopen THEN 1 ELSE 0 END,
-               reopened_at = CASE WHEN :reopen THEN now() ELSE reopened_at END,
-               acknowledged_at = CASE WHEN :reopen THEN NULL ELSE acknowledged_at END,
-               acknowledged_by = CASE WHEN :reopen THEN NULL ELSE acknowledged_by END
+               {REOPEN_SET}
            WHERE id = :id""",
         id=incident_id,
         k=list(keys),
@@ -129,9 +125,7 @@ def alerts(conn: Connection, incident_id: UUID) -> list[dict[str, Any]]:
     """The incident's alerts (the alert read columns), most severe first."""
     return query(
         conn,
-        f"""{ALERT_READ} WHERE a.incident_id = :i
-            ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2
-                     WHEN 'low' THEN 3 ELSE 4 END, a.first_seen_at""",
+        f"""{ALERT_READ} WHERE a.incident_id = :i ORDER BY {most_severe_first("a")}, a.first_seen_at""",
         i=incident_id,
     )
 
@@ -180,11 +174,7 @@ def list_incidents(
     )
     rows = query(
         conn,
-        f"""{INCIDENT_READ} WHERE {where}
-            ORDER BY CASE i.status WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END,
-                     CASE i.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2
-                     WHEN 'low' THEN 3 ELSE 4 END, i.last_seen_at DESC, i.id
-            LIMIT :limit OFFSET :offset""",
+        f"""{INCIDENT_READ} WHERE {where} ORDER BY {open_first("i")} LIMIT :limit OFFSET :offset""",
         **params,
         limit=limit,
         offset=offset,

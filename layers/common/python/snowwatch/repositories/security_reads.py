@@ -32,25 +32,22 @@ def stale_user_rows(conn: Connection, connector_id: UUID, limit: int, offset: in
 def failed_logins(conn: Connection, connector_id: UUID, since: datetime) -> dict[str, Any]:
     """Failed logins since ``since`` (noise codes excluded) by user and by IP."""
     params = {"c": connector_id, "since": since, "noise": list(NOISE_ERROR_CODES)}
-    base = f"WITH {FAILURES}"
-    total = query_one(conn, base + " SELECT count(*) AS n FROM failures", **params)
-    by_user = query(
-        conn,
-        base
-        + """ SELECT user_name, count(*) AS failures, count(DISTINCT client_ip) AS distinct_ips,
-                          min(event_timestamp) AS first_failure, max(event_timestamp) AS last_failure
-                   FROM failures GROUP BY user_name ORDER BY failures DESC, user_name NULLS LAST LIMIT 100""",
-        **params,
-    )
-    by_ip = query(
-        conn,
-        base
-        + """ SELECT client_ip, count(*) AS failures, count(DISTINCT user_name) AS distinct_users,
-                          min(event_timestamp) AS first_failure, max(event_timestamp) AS last_failure
-                   FROM failures GROUP BY client_ip ORDER BY failures DESC, client_ip NULLS LAST LIMIT 100""",
-        **params,
-    )
-    return {"total": int(total["n"]) if total else 0, "by_user": by_user, "by_ip": by_ip}
+    total = query_one(conn, f"WITH {FAILURES} SELECT count(*) AS n FROM failures", **params)
+
+    def by(key: str, other: str, distinct: str) -> list[dict[str, Any]]:
+        return query(
+            conn,
+            f"""WITH {FAILURES} SELECT {key}, count(*) AS failures, count(DISTINCT {other}) AS {distinct},
+                       min(event_timestamp) AS first_failure, max(event_timestamp) AS last_failure
+                FROM failures GROUP BY {key} ORDER BY failures DESC, {key} NULLS LAST LIMIT 100""",
+            **params,
+        )
+
+    return {
+        "total": int(total["n"]) if total else 0,
+        "by_user": by("user_name", "client_ip", "distinct_ips"),
+        "by_ip": by("client_ip", "user_name", "distinct_users"),
+    }
 
 
 def login_history(
