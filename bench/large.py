@@ -8,7 +8,8 @@ so that continuations run in the same process), with a simulated 60 s per-run bu
 (``JOB_TIME_BUDGET_SECONDS=60``, ``JOB_STOP_MARGIN_SECONDS=10``); continuations chain until done.
 
 Keys: large_sync_rows_per_s (source QUERY_HISTORY rows / wall time of the whole chain), large_sync_postgres_rows_per_s
-(``cost_sync.load`` alone, the upsert path a window takes, 200k rows into the real table), large_sync_peak_rss_mb (the
+(``cost_sync.load`` alone into the real table: 200k rows of a backfill window; the upsert path of rows inside an
+already loaded range is in ``large.loader_upsert_rows_per_s``), large_sync_peak_rss_mb (the
 sync process's peak RSS), query_row_bytes (query table + its indexes / stored rows), backfill_runs, backfill_exact,
 incremental_sync_s (the next day's run: a day of new rows plus the lookback).
 
@@ -103,34 +104,39 @@ def _sync(stack: Any, connector_id: UUID) -> tuple[float, int]:
     return time.perf_counter() - t, int(usage.ru_maxrss)
 
 
-def _loader_rows_per_s(connector_id: UUID) -> float:
-    """cost_sync.load alone into the real table: LOADER_ROWS rows in 50k batches for a connector that already has
-    rows (the upsert path every window after the first takes)."""
+def _loader_rows_per_s(connector_id: UUID) -> dict[str, float]:
+    """cost_sync.load alone into the real table, LOADER_ROWS rows in 50k batches, for a connector that already has
+    rows: ``fresh`` = a backfill window (no stored query in the batch's time range: straight COPY), ``upsert`` = new
+    rows inside an already loaded range (staging table + INSERT ... ON CONFLICT)."""
     from snowwatch.db import transaction
     from snowwatch.repositories import cost_sync
     from snowwatch.snowflake import rows
 
     conn = _pg()
     start = datetime(2020, 1, 1, tzinfo=UTC)
-    batch: list[rows.QueryRow] = []
-    elapsed = 0.0
-    for s in range(LOADER_ROWS):
-        st = start + timedelta(seconds=s)
-        batch.append(
-            rows.QueryRow(
-                f"loader-{s:010d}", f"SELECT * FROM T{s % 37} WHERE id = {s}", "SELECT", f"USER_{s % 50}", "ANALYST",
-                1, "WH_1", "Small", None, "SUCCESS", None, st, st + timedelta(seconds=2), 2000, 1900, 50, 0, 0, 0, 0,
-                1_000_000 + s, 0.5, 10, 100, 0, 0, s % 1000, Decimal(0), f"qh{s % 997}", f"ph{s % 113}", None, None,
-                None,
-            )
-        )  # fmt: skip
-        if len(batch) == 50_000:
-            t = time.perf_counter()
-            with transaction(conn):
-                cost_sync.load(conn, connector_id, "QUERY_HISTORY", batch)
-            elapsed += time.perf_counter() - t
-            batch = []
-    return LOADER_ROWS / elapsed
+    out = {}
+    for case, offset in (("fresh", 0), ("upsert", LOADER_ROWS)):
+        batch: list[rows.QueryRow] = []
+        elapsed = 0.0
+        for i in range(LOADER_ROWS):
+            s = i + offset
+            st = start + timedelta(seconds=i, milliseconds=offset and 500)
+            batch.append(
+                rows.QueryRow(
+                    f"loader-{s:010d}", f"SELECT * FROM T{s % 37} WHERE id = {s}", "SELECT", f"USER_{s % 50}",
+                    "ANALYST", 1, "WH_1", "Small", None, "SUCCESS", None, st, st + timedelta(seconds=2), 2000, 1900,
+                    50, 0, 0, 0, 0, 1_000_000 + s, 0.5, 10, 100, 0, 0, s % 1000, Decimal(0), f"qh{s % 997}",
+                    f"ph{s % 113}", None, None, None,
+                )
+            )  # fmt: skip
+            if len(batch) == 50_000:
+                t = time.perf_counter()
+                with transaction(conn):
+                    cost_sync.load(conn, connector_id, "QUERY_HISTORY", batch)
+                elapsed += time.perf_counter() - t
+                batch = []
+        out[case] = LOADER_ROWS / elapsed
+    return out
 
 
 def measure() -> dict[str, Any]:
@@ -161,7 +167,7 @@ def measure() -> dict[str, Any]:
         loader = _loader_rows_per_s(cid)
         return {
             "large_sync_rows_per_s": round(source_rows / backfill_s),
-            "large_sync_postgres_rows_per_s": round(loader),
+            "large_sync_postgres_rows_per_s": round(loader["fresh"]),
             "large_sync_peak_rss_mb": round(max(rss_kb, rss2_kb) / 1024, 1),
             "query_row_bytes": round(size[0] / size[2]),
             "backfill_runs": len(runs),
@@ -176,6 +182,7 @@ def measure() -> dict[str, Any]:
                 "stop_margin_s": MARGIN_S,
                 "days": LARGE_DAYS,
                 "query_table_heap_bytes_per_row": round(size[1] / size[2]),
+                "loader_upsert_rows_per_s": round(loader["upsert"]),
                 "runs": [{"status": r[0], **(r[1] or {})} for r in runs],
             },
         }

@@ -14,9 +14,11 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from pg8000.exceptions import DatabaseError
 from pg8000.native import Connection, identifier
 
 NULL = r"\N"
+UNIQUE_VIOLATION = "23505"
 CHUNK_ROWS = 5000
 _SAMPLE = 200  # rows inspected to decide which columns need more than str()
 
@@ -80,6 +82,37 @@ def _first_load(conn: Connection, target: str, column: str, values: set[Any]) ->
     return not found
 
 
+def _range_empty(
+    conn: Connection, target: str, tenant: tuple[str, Any], column: str, rows: Sequence[Sequence[Any]], at: int
+) -> bool:
+    """True when the table holds no row of the tenant whose ``column`` lies within the batch's range."""
+    values = [row[at] for row in rows if row[at] is not None]
+    if len(values) != len(rows):
+        return False
+    found = conn.run(
+        f"""SELECT 1 FROM {target} WHERE {identifier(tenant[0])} = :t
+            AND {identifier(column)} BETWEEN :lo AND :hi LIMIT 1""",
+        t=tenant[1],
+        lo=min(values),
+        hi=max(values),
+    )
+    return not found
+
+
+def _copy_fresh(conn: Connection, target: str, copy: str, rows: Sequence[Sequence[Any]]) -> bool:
+    """COPY straight into the table under a savepoint; False (and nothing written) when a key already existed."""
+    conn.run("SAVEPOINT fresh_copy")
+    try:
+        conn.run(f"COPY {target} {copy}", stream=csv_chunks(rows))
+    except DatabaseError as exc:
+        if not (exc.args and isinstance(exc.args[0], dict) and exc.args[0].get("C") == UNIQUE_VIOLATION):
+            raise
+        conn.run("ROLLBACK TO SAVEPOINT fresh_copy")
+        return False
+    conn.run("RELEASE SAVEPOINT fresh_copy")
+    return True
+
+
 def upsert(
     conn: Connection,
     table: str,
@@ -87,11 +120,16 @@ def upsert(
     rows: Iterable[Sequence[Any]],
     key: Sequence[str],
     update: Sequence[str] | None = None,
+    fresh_range: str | None = None,
 ) -> int:
     """COPY rows into a staging copy of ``schema.table`` and upsert them on ``key``.
 
     Duplicate keys inside one batch keep the last row. Returns the number of distinct rows loaded.
     Call inside :func:`snowwatch.db.transaction` when the load must be atomic with other writes.
+
+    ``fresh_range`` (a time column, e.g. start_time; only inside a transaction): when the tenant has no row in
+    the batch's range of that column (a backfill window), the rows are COPied straight into the table, under a
+    savepoint that falls back to the upsert if a key existed after all.
     """
     schema, name = table.split(".")
     target = f"{identifier(schema)}.{identifier(name)}"
@@ -108,6 +146,14 @@ def upsert(
         # Nothing of this tenant in the table yet (a first backfill): no row can conflict, so the
         # rows go straight in, without the staging pass.
         conn.run(f"COPY {target} {copy}", stream=csv_chunks(unique))
+        return len(unique)
+    tenant = (key[0], unique[0][positions[0]])
+    if (
+        fresh_range is not None
+        and len({row[positions[0]] for row in unique}) == 1
+        and _range_empty(conn, target, tenant, fresh_range, unique, list(columns).index(fresh_range))
+        and _copy_fresh(conn, target, copy, unique)
+    ):
         return len(unique)
     conn.run(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target} INCLUDING DEFAULTS)")
     conn.run(f"TRUNCATE {stage}")

@@ -82,7 +82,9 @@ def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequenc
             update=ATTRIBUTION_UPDATES,
         )
     # Re-loading QUERY_HISTORY must keep the attribution already set on a row.
-    return upsert(conn, table, ("connector_id", *cols), with_connector, ("connector_id", *key))
+    # A backfill window's rows are new: straight COPY when no stored query falls in the batch's time range.
+    fresh = "start_time" if view == "QUERY_HISTORY" else None
+    return upsert(conn, table, ("connector_id", *cols), with_connector, ("connector_id", *key), fresh_range=fresh)
 
 
 def replace_warehouses(conn: Connection, connector_id: UUID, rows: Sequence[Sequence[Any]]) -> int:
