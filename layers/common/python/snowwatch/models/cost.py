@@ -402,6 +402,7 @@ class OrgConnector(BaseModel):
     sync: SyncState
     currency: str
     currency_source: CurrencySource
+    evaluated_at: datetime | None = Field(description="when the hourly budget check last evaluated its month")
     month_to_date_credits: Number
     month_to_date_amount: Number
     forecast_credits: Number

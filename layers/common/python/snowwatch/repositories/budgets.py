@@ -335,9 +335,9 @@ written AS (
 SELECT count(*) AS n FROM written
 """
 
-# An org overview in one pass: every active budget of the org's connectors and, beside them, each connector's virtual
-# monthly account budget (id = the connector's id: its month-end forecast).
-ORG_PASS = f"""
+# Each connector's month in one pass: every active budget and, beside them, each connector's virtual monthly account
+# budget (id = the connector's id: its month-end forecast); stored for the org overview (0453).
+MONTH_STATE = f"""
 WITH {
     _state(
         "(SELECT id, connector_id, name, scope_type, scope_warehouses, scope_query_tag, period, amount, amount_unit,"
@@ -346,9 +346,18 @@ WITH {
         " UNION ALL " + _VIRTUAL_MONTHLY[1:-1] + ")"
     )
 }
-SELECT connector_id, budget_id = connector_id AS forecast_row, spend4 AS spend, forecast, percent, forecast_percent,
-       period_start
-FROM state
+INSERT INTO enterprise.cost_month_state AS m (connector_id, evaluated_at, period_start, spend, forecast, budgets, over,
+    forecast_over)
+SELECT connector_id, min(eval_at), min(period_start) FILTER (WHERE budget_id = connector_id),
+       COALESCE(max(spend4) FILTER (WHERE budget_id = connector_id), 0),
+       COALESCE(max(forecast) FILTER (WHERE budget_id = connector_id), 0),
+       count(*) FILTER (WHERE budget_id <> connector_id),
+       count(*) FILTER (WHERE budget_id <> connector_id AND percent >= 100),
+       count(*) FILTER (WHERE budget_id <> connector_id AND forecast_percent >= 100)
+FROM state GROUP BY connector_id
+ON CONFLICT (connector_id) DO UPDATE SET evaluated_at = EXCLUDED.evaluated_at, period_start = EXCLUDED.period_start,
+    spend = EXCLUDED.spend, forecast = EXCLUDED.forecast, budgets = EXCLUDED.budgets, over = EXCLUDED.over,
+    forecast_over = EXCLUDED.forecast_over
 """
 
 STATUS = f"""
@@ -427,12 +436,15 @@ def month_forecast(
     return {r.pop("connector_id"): r for r in rows}
 
 
-def org_pass(conn: Connection, now: datetime, org_id: UUID) -> list[dict[str, Any]]:
-    """Every connector of the org: its month-end forecast row and its active budgets' rows (one pass)."""
+def refresh_month_state(
+    conn: Connection, now: datetime, *, connector_id: UUID | None = None, org_id: UUID | None = None
+) -> int:
+    """Store each selected connector's month (spend, forecast, budget counts) as of ``now`` (one pass)."""
     with transaction(conn):
         for setting in PASS_SETTINGS:
             conn.run(setting)
-        return query(conn, ORG_PASS, **_filters(now, org_id=org_id, active_only=False))
+        conn.run(MONTH_STATE, **_filters(now, connector_id=connector_id, org_id=org_id, active_only=False))
+        return int(conn.row_count or 0)
 
 
 def status(

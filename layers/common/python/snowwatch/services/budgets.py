@@ -222,7 +222,8 @@ def _scope(ctx: JobContext[RunnerSettings]) -> dict[str, Any]:
 
 
 def check_budgets(conn: Connection, ctx: JobContext[RunnerSettings], now: datetime | None = None) -> dict[str, Any]:
-    """The hourly pass: record crossed thresholds with their outbox rows (one statement), then publish.
+    """The hourly pass: record crossed thresholds with their outbox rows (one statement), then publish; then store
+    every connector's month (spend, forecast, budget counts) for the org overview (one more pass).
 
     Publishing happens after the commit; a row that fails to publish stays pending and the notify
     relay publishes it later, so an alert is never lost between the database and the queue.
@@ -230,9 +231,15 @@ def check_budgets(conn: Connection, ctx: JobContext[RunnerSettings], now: dateti
     now = now or datetime.now(UTC)
     alert_ids, notification_ids = repo.check(conn, now, **_scope(ctx))
     published = notifications.publish_pending(conn, ctx.settings, notification_ids) if notification_ids else 0
+    months = repo.refresh_month_state(conn, now, **_scope(ctx))  # the org overview's per-connector month
     metrics.add_metric(name="budget_alerts_fired", unit="Count", value=len(alert_ids))
     logger.info("budget check", extra={"alerts": len(alert_ids), "notifications": len(notification_ids)})
-    return {"alerts": len(alert_ids), "notifications": len(notification_ids), "published": published}
+    return {
+        "alerts": len(alert_ids),
+        "notifications": len(notification_ids),
+        "published": published,
+        "month_states": months,
+    }
 
 
 def snapshot_budgets(conn: Connection, ctx: JobContext[RunnerSettings], now: datetime | None = None) -> dict[str, Any]:
