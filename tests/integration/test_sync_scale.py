@@ -156,3 +156,30 @@ def test_sync_killed_at_random_points_loses_and_doubles_nothing(stack: LocalStac
     out = stack.run_job("sync", connector_id=cid)
     assert out["status"] == "succeeded"
     assert table_counts(cid) == source_counts(stack)
+
+
+def test_a_statement_past_the_job_timeout_is_cancelled_and_the_failure_recorded(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given JOB_STATEMENT_TIMEOUT_SECONDS=1 and a post-load statement that takes 3 s, when sync runs, then Postgres
+    cancels it (statement_timeout, not the client socket), the run is `failed` with that reason (recorded on a fresh
+    connection), and the statement is not left running on the server (before: no server-side bound; at 2M rows the
+    hourly share died at the 30 s socket timeout and kept running)."""
+    from snowwatch.repositories import cost as cost_repo
+    from tests.conftest import env_override
+
+    def slow(conn: Any, *args: Any, **kwargs: Any) -> int:
+        conn.run("SELECT pg_sleep(3)")
+        return 0
+
+    monkeypatch.setattr(cost_repo, "rebuild_spend_rollups", slow)
+    cid = new_connector(stack, "sync-timeout")
+    try:
+        with env_override({"JOB_STATEMENT_TIMEOUT_SECONDS": "1"}), pytest.raises(Exception, match="statement timeout"):
+            stack.run_job("sync", connector_id=cid)
+    finally:
+        pg().run("SET statement_timeout = 0")
+    (_, status, _, error, _, _) = _runs(cid)[-1]
+    assert status == "failed" and "statement timeout" in error
+    left = pg().run("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(3)%' AND state = 'active'")
+    assert left[0][0] == 0
