@@ -469,53 +469,41 @@ function Admins({ ctx }: { ctx: Ctx }) {
 function StaleUsers({ ctx }: { ctx: Ctx }) {
   const res = useGet(`${SEC}/stale-users`, { path: { connector_id: ctx.connectorId }, query: { limit: 500 } });
   return (
-    <PageSection
-      title="Stale users"
-      id="stale-users"
-      res={res}
-      note="No successful login for 90 days (current state; disabled users excluded)."
-      table={{
-        id: "stale",
-        label: "Stale users",
-        rowKey: (r) => r.user_name,
-        pageSize: 10,
-        defaultSort: "-days",
-        emptyText: "No stale users.",
-        cols: [
-          { id: "user", label: "User", value: (r) => r.user_name },
-          { id: "last", label: "Last login", value: (r) => r.last_success_login ?? "", render: (r) => (r.last_success_login ? fmtTime(r.last_success_login) : "never") },
-          { id: "days", label: "Days idle", num: true, value: (r) => r.days_inactive },
-          { id: "password", label: "Password", value: (r) => (r.has_password ? "yes" : "no") },
-          { id: "role", label: "Default role", value: (r) => r.default_role ?? "" },
-        ],
-      }}
-    />
+    <PageSection title="Stale users" id="stale-users" res={res} note="No successful login for 90 days (current state; disabled users excluded)." table={{
+      id: "stale",
+      label: "Stale users",
+      rowKey: (r) => r.user_name,
+      pageSize: 10,
+      defaultSort: "-days",
+      emptyText: "No stale users.",
+      cols: [
+        { id: "user", label: "User", value: (r) => r.user_name },
+        { id: "last", label: "Last login", value: (r) => r.last_success_login ?? "", render: (r) => (r.last_success_login ? fmtTime(r.last_success_login) : "never") },
+        { id: "days", label: "Days idle", num: true, value: (r) => r.days_inactive },
+        { id: "password", label: "Password", value: (r) => (r.has_password ? "yes" : "no") },
+        { id: "role", label: "Default role", value: (r) => r.default_role ?? "" },
+      ],
+    }} />
   );
 }
 
 function NoMfa({ ctx }: { ctx: Ctx }) {
   const res = useGet(`${SEC}/no-mfa`, { path: { connector_id: ctx.connectorId }, query: { limit: 500 } });
   return (
-    <PageSection
-      title="Password users without MFA"
-      id="no-mfa"
-      res={res}
-      note="Current state."
-      table={{
-        id: "nomfa",
-        label: "Password users without MFA",
-        rowKey: (r) => r.user_name,
-        pageSize: 10,
-        defaultSort: "user",
-        emptyText: "Every password user has MFA.",
-        cols: [
-          { id: "user", label: "User", value: (r) => r.user_name },
-          { id: "admin", label: "Admin", value: (r) => (r.is_admin ? "yes" : "no") },
-          { id: "role", label: "Default role", value: (r) => r.default_role ?? "" },
-          { id: "last", label: "Last login", value: (r) => r.last_success_login ?? "", render: (r) => fmtTime(r.last_success_login) },
-        ],
-      }}
-    />
+    <PageSection title="Password users without MFA" id="no-mfa" res={res} note="Current state." table={{
+      id: "nomfa",
+      label: "Password users without MFA",
+      rowKey: (r) => r.user_name,
+      pageSize: 10,
+      defaultSort: "user",
+      emptyText: "Every password user has MFA.",
+      cols: [
+        { id: "user", label: "User", value: (r) => r.user_name },
+        { id: "admin", label: "Admin", value: (r) => (r.is_admin ? "yes" : "no") },
+        { id: "role", label: "Default role", value: (r) => r.default_role ?? "" },
+        { id: "last", label: "Last login", value: (r) => r.last_success_login ?? "", render: (r) => fmtTime(r.last_success_login) },
+      ],
+    }} />
   );
 }
 
@@ -531,64 +519,58 @@ function LoginHistory({ ctx, range }: { ctx: Ctx; range: DateRange }) {
     query: { user: user || undefined, ip: ip || undefined, success: outcome ? outcome === "success" : undefined, ...window, limit: 500 },
   });
   return (
-    <PageSection
-      title="Login history"
-      id="login-history"
-      res={res}
-      note="Newest first; times in UTC."
-      table={{
-        id: "logins",
-        label: "Login history",
-        rowKey: (r) => String(r.event_id),
-        defaultSort: "-time",
-        emptyText: "No logins match these filters.",
-        filters: (
-          <form
-            class="filters"
-            aria-label="Login history filters"
-            onSubmit={(e) => {
-              e.preventDefault();
-              setUser(form.user.trim());
-              setIp(form.ip.trim());
-            }}
-          >
-            <label>
-              User
-              <input name="user" value={form.user} onInput={(e) => setForm({ ...form, user: (e.target as HTMLInputElement).value })} />
-            </label>
-            <label>
-              IP address
-              <input name="ip" value={form.ip} onInput={(e) => setForm({ ...form, ip: (e.target as HTMLInputElement).value })} />
-            </label>
-            <label>
-              Outcome
-              <select name="success" value={outcome} onChange={(e) => setOutcome((e.target as HTMLSelectElement).value)}>
-                <option value="">All</option>
-                <option value="success">Succeeded</option>
-                <option value="failed">Failed</option>
-              </select>
-            </label>
-            <button type="submit">Apply</button>
-          </form>
-        ),
-        cols: [
-          { id: "time", label: "Time (UTC)", value: (r) => r.event_timestamp, render: (r) => fmtTime(r.event_timestamp) },
-          { id: "user", label: "User", value: (r) => r.user_name ?? "" },
-          { id: "ip", label: "IP", value: (r) => r.client_ip ?? "" },
-          { id: "factor", label: "Factor", value: (r) => r.first_authentication_factor ?? "" },
-          { id: "factor2", label: "2nd factor", value: (r) => r.second_authentication_factor ?? "" },
-          { id: "client", label: "Client", value: (r) => r.reported_client_type ?? "" },
-          {
-            id: "outcome",
-            label: "Outcome",
-            value: (r) => (r.is_success ? "success" : "failed"),
-            render: (r) => <Badge text={r.is_success ? "success" : "failed"} kind={r.is_success ? "ok" : "bad"} />,
-          },
-          { id: "error", label: "Error", value: (r) => r.error_message ?? "" },
-          { id: "timeline", label: "After sign-in", value: (r) => (r.is_success ? 1 : 0), render: (r) => (r.is_success ? <TimelineLink eventId={r.event_id} /> : "") },
-        ],
-      }}
-    />
+    <PageSection title="Login history" id="login-history" res={res} note="Newest first; times in UTC." table={{
+      id: "logins",
+      label: "Login history",
+      rowKey: (r) => String(r.event_id),
+      defaultSort: "-time",
+      emptyText: "No logins match these filters.",
+      filters: (
+        <form
+          class="filters"
+          aria-label="Login history filters"
+          onSubmit={(e) => {
+            e.preventDefault();
+            setUser(form.user.trim());
+            setIp(form.ip.trim());
+          }}
+        >
+          <label>
+            User
+            <input name="user" value={form.user} onInput={(e) => setForm({ ...form, user: (e.target as HTMLInputElement).value })} />
+          </label>
+          <label>
+            IP address
+            <input name="ip" value={form.ip} onInput={(e) => setForm({ ...form, ip: (e.target as HTMLInputElement).value })} />
+          </label>
+          <label>
+            Outcome
+            <select name="success" value={outcome} onChange={(e) => setOutcome((e.target as HTMLSelectElement).value)}>
+              <option value="">All</option>
+              <option value="success">Succeeded</option>
+              <option value="failed">Failed</option>
+            </select>
+          </label>
+          <button type="submit">Apply</button>
+        </form>
+      ),
+      cols: [
+        { id: "time", label: "Time (UTC)", value: (r) => r.event_timestamp, render: (r) => fmtTime(r.event_timestamp) },
+        { id: "user", label: "User", value: (r) => r.user_name ?? "" },
+        { id: "ip", label: "IP", value: (r) => r.client_ip ?? "" },
+        { id: "factor", label: "Factor", value: (r) => r.first_authentication_factor ?? "" },
+        { id: "factor2", label: "2nd factor", value: (r) => r.second_authentication_factor ?? "" },
+        { id: "client", label: "Client", value: (r) => r.reported_client_type ?? "" },
+        {
+          id: "outcome",
+          label: "Outcome",
+          value: (r) => (r.is_success ? "success" : "failed"),
+          render: (r) => <Badge text={r.is_success ? "success" : "failed"} kind={r.is_success ? "ok" : "bad"} />,
+        },
+        { id: "error", label: "Error", value: (r) => r.error_message ?? "" },
+        { id: "timeline", label: "After sign-in", value: (r) => (r.is_success ? 1 : 0), render: (r) => (r.is_success ? <TimelineLink eventId={r.event_id} /> : "") },
+      ],
+    }} />
   );
 }
 

@@ -228,43 +228,37 @@ export function Incidents({ ctx }: { ctx: Ctx }) {
     query: { status: status === "all" ? undefined : (status as "open" | "acknowledged" | "resolved"), limit: 200 },
   });
   return (
-    <PageSection
-      title="Incidents"
-      id="security-incidents"
-      res={res}
-      note="Alerts about the same user or IP within 24 hours, handled together; one notification per incident."
-      table={{
-        id: "incidents",
-        label: "Security incidents",
-        rowKey: (i) => i.id,
-        defaultSort: "-severity",
-        emptyText: "No incidents match.",
-        filters: (
-          <form class="filters" aria-label="Incident filters" onSubmit={(e) => e.preventDefault()}>
-            <Select
-              label="Status"
-              name="inc-status"
-              value={status}
-              options={[{ value: "all", label: "All" }, ...["open", "acknowledged", "resolved"].map((v) => ({ value: v, label: humanize(v) }))]}
-              onChange={setStatus}
-            />
-          </form>
-        ),
-        cols: [
-          { id: "severity", label: "Severity", value: (i) => RANK[i.severity] ?? -1 },
-          { id: "title", label: "Title", value: (i) => i.title },
-          { id: "alerts", label: "Alerts", num: true, value: (i) => i.alert_count },
-          { id: "last", label: "Last seen", value: (i) => i.last_seen_at },
-        ],
-        renderRows: (rows) => (
-          <ul class="alert-list" aria-label="Security incidents">
-            {rows.map((i) => (
-              <IncidentItem key={i.id} ctx={ctx} incident={i} expanded={selected === i.id} onToggle={() => setSelected(selected === i.id ? null : i.id)} onChanged={res.reload} />
-            ))}
-          </ul>
-        ),
-      }}
-    />
+    <PageSection title="Incidents" id="security-incidents" res={res} note="Alerts about the same user or IP within 24 hours, handled together; one notification per incident." table={{
+      id: "incidents",
+      label: "Security incidents",
+      rowKey: (i) => i.id,
+      defaultSort: "-severity",
+      emptyText: "No incidents match.",
+      filters: (
+        <form class="filters" aria-label="Incident filters" onSubmit={(e) => e.preventDefault()}>
+          <Select
+            label="Status"
+            name="inc-status"
+            value={status}
+            options={[{ value: "all", label: "All" }, ...["open", "acknowledged", "resolved"].map((v) => ({ value: v, label: humanize(v) }))]}
+            onChange={setStatus}
+          />
+        </form>
+      ),
+      cols: [
+        { id: "severity", label: "Severity", value: (i) => RANK[i.severity] ?? -1 },
+        { id: "title", label: "Title", value: (i) => i.title },
+        { id: "alerts", label: "Alerts", num: true, value: (i) => i.alert_count },
+        { id: "last", label: "Last seen", value: (i) => i.last_seen_at },
+      ],
+      renderRows: (rows) => (
+        <ul class="alert-list" aria-label="Security incidents">
+          {rows.map((i) => (
+            <IncidentItem key={i.id} ctx={ctx} incident={i} expanded={selected === i.id} onToggle={() => setSelected(selected === i.id ? null : i.id)} onChanged={res.reload} />
+          ))}
+        </ul>
+      ),
+    }} />
   );
 }
 
