@@ -183,3 +183,36 @@ def test_a_statement_past_the_job_timeout_is_cancelled_and_the_failure_recorded(
     assert status == "failed" and "statement timeout" in error
     left = pg().run("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(3)%' AND state = 'active'")
     assert left[0][0] == 0
+
+
+def test_continuations_go_through_the_sync_queue(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given dispatch through SQS (as in AWS) and runs with time for 20 windows, when a sync starts, then its
+    continuation is one message on the sync job's own queue, the queue's consumer (the event source mapping's
+    stand-in) runs it and each following continuation, and the chain ends with exactly the source's rows."""
+    import boto3
+
+    from snowwatch.services import extraction
+    from tests.conftest import env_override
+
+    calls = {"n": 0}
+
+    def exhausted(self: extraction.Budget) -> bool:
+        calls["n"] += 1
+        return calls["n"] % 21 == 0
+
+    monkeypatch.setattr(extraction.Budget, "exhausted", exhausted)
+    cid = new_connector(stack, "sync-sqs-chain")
+    assert stack.moto is not None
+    queue = stack.moto.job_queue_urls["sync"]
+    with env_override({"DISPATCH_MODE": "sqs"}):
+        first = stack.run_job("sync", connector_id=cid)
+        assert first["continuation"]
+        waiting = boto3.client("sqs", region_name="us-east-1").get_queue_attributes(
+            QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        assert waiting["Attributes"]["ApproximateNumberOfMessages"] == "1"
+        handled = stack.pump_jobs(("sync",))
+    runs = _runs(cid)
+    assert handled == len(runs) - 1 >= 2
+    assert all(r[1] == "succeeded" for r in runs) and runs[-1][4]["windows_left"] == 0
+    assert table_counts(cid) == source_counts(stack)
