@@ -783,6 +783,17 @@ _DRIVER_SOURCES = {
 }
 
 
+# Rows of each anomaly day (a.day) and of the ``n`` days before it. Query hashes read their Monday-aligned week rows
+# for the whole weeks inside the baseline [a.wlo, a.whi) and day rows for the rest: a third of the rows.
+_DRIVER_ROWS = {
+    "days": "r.usage_date BETWEEN a.day - CAST(:n AS integer) AND a.day",
+    "weeks": """((r.days = 1 AND (r.usage_date = a.day
+                                 OR (r.usage_date >= a.day - CAST(:n AS integer) AND r.usage_date < a.wlo)
+                                 OR (r.usage_date >= a.whi AND r.usage_date < a.day)))
+                 OR (r.days = 7 AND r.usage_date >= a.wlo AND r.usage_date < a.whi))""",
+}
+
+
 def day_drivers(
     conn: Connection, connector_id: UUID, dim: str, days: list[date], factors: list[Any], n: int, top: int
 ) -> list[dict[str, Any]]:
@@ -790,16 +801,19 @@ def day_drivers(
     day's factor), the ``top`` largest by size, then one row (key NULL) for the rest of the keys; ``whole``: the sum
     over every key. Aggregated here, so a day with thousands of query hashes returns ``top + 1`` rows."""
     table, where, key, measure = _DRIVER_SOURCES[dim]
+    weeks = dim == "query_hash"
+    on_day = "r.days = 1 AND r.usage_date = a.day" if weeks else "r.usage_date = a.day"
     rows = query(
         conn,
         f"""WITH k AS (
                 SELECT a.day, r.{key} AS key,
-                       COALESCE(sum({measure}) FILTER (WHERE r.usage_date = a.day), 0)
-                       - COALESCE(sum({measure}) FILTER (WHERE r.usage_date < a.day), 0) / CAST(:n AS numeric) * a.f
+                       COALESCE(sum({measure}) FILTER (WHERE {on_day}), 0)
+                       - COALESCE(sum({measure}) FILTER (WHERE NOT ({on_day})), 0) / CAST(:n AS numeric) * a.f
                            AS c
-                FROM unnest(CAST(:days AS date[]), CAST(:factors AS numeric[])) AS a(day, f)
-                JOIN {table} r ON r.connector_id = :c AND r.{where}
-                 AND r.usage_date BETWEEN a.day - CAST(:n AS integer) AND a.day
+                FROM unnest(CAST(:days AS date[]), CAST(:factors AS numeric[]), CAST(:wlo AS date[]),
+                            CAST(:whi AS date[])) AS a(day, f, wlo, whi)
+                JOIN {table} r ON r.connector_id = :c AND {"TRUE" if weeks else "r." + where}
+                 AND {_DRIVER_ROWS["weeks" if weeks else "days"]}
                 GROUP BY a.day, a.f, r.{key}
             ), ranked AS (
                 SELECT day, key, c, row_number() OVER (PARTITION BY day ORDER BY abs(c) DESC, key) AS rn,
@@ -812,6 +826,8 @@ def day_drivers(
         c=connector_id,
         days=days,
         factors=factors,
+        wlo=[monday(d - timedelta(days=n - 6)) for d in days],
+        whi=[monday(d) for d in days],
         n=n,
         top=top,
     )
