@@ -795,34 +795,40 @@ _DRIVER_ROWS = {
 
 
 def day_drivers(
-    conn: Connection, connector_id: UUID, dim: str, days: list[date], factors: list[Any], n: int, top: int
+    conn: Connection, connector_id: UUID, days: list[date], factors: list[Any], n: int, top: int
 ) -> list[dict[str, Any]]:
-    """Per anomaly day: each key's contribution (its credits that day - its mean over the ``n`` days before x the
-    day's factor), the ``top`` largest by size, then one row (key NULL) for the rest of the keys; ``whole``: the sum
-    over every key. Aggregated here, so a day with thousands of query hashes returns ``top + 1`` rows."""
-    table, where, key, measure = _DRIVER_SOURCES[dim]
-    weeks = dim == "query_hash"
-    on_day = "r.days = 1 AND r.usage_date = a.day" if weeks else "r.usage_date = a.day"
+    """Per dimension and anomaly day: each key's contribution (its credits that day - its mean over the ``n`` days
+    before x the day's factor), the ``top`` largest by size, then one row (key NULL) for the rest of the keys;
+    ``whole``: the sum over every key. One statement for every dimension and day, aggregated here (a day with
+    thousands of query hashes returns ``top + 1`` rows)."""
+    parts = []
+    for dim, (table, where, key, measure) in _DRIVER_SOURCES.items():
+        weeks = dim == "query_hash"
+        on_day = "r.days = 1 AND r.usage_date = a.day" if weeks else "r.usage_date = a.day"
+        parts.append(
+            f"""SELECT '{dim}' AS dim, a.day, r.{key} AS key,
+                       COALESCE(sum({measure}) FILTER (WHERE {on_day}), 0)
+                       - COALESCE(sum({measure}) FILTER (WHERE NOT ({on_day})), 0) / CAST(:n AS numeric) * a.f AS c
+                FROM a JOIN {table} r ON r.connector_id = :c AND {"TRUE" if weeks else "r." + where}
+                 AND {_DRIVER_ROWS["weeks" if weeks else "days"]}
+                GROUP BY a.day, a.f, r.{key}"""
+        )
+    union = "\n                UNION ALL\n".join(parts)
     rows = query(
         conn,
-        f"""WITH k AS (
-                SELECT a.day, r.{key} AS key,
-                       COALESCE(sum({measure}) FILTER (WHERE {on_day}), 0)
-                       - COALESCE(sum({measure}) FILTER (WHERE NOT ({on_day})), 0) / CAST(:n AS numeric) * a.f
-                           AS c
-                FROM unnest(CAST(:days AS date[]), CAST(:factors AS numeric[]), CAST(:wlo AS date[]),
-                            CAST(:whi AS date[])) AS a(day, f, wlo, whi)
-                JOIN {table} r ON r.connector_id = :c AND {"TRUE" if weeks else "r." + where}
-                 AND {_DRIVER_ROWS["weeks" if weeks else "days"]}
-                GROUP BY a.day, a.f, r.{key}
+        f"""WITH a AS (
+                SELECT * FROM unnest(CAST(:days AS date[]), CAST(:factors AS numeric[]), CAST(:wlo AS date[]),
+                                     CAST(:whi AS date[])) AS a(day, f, wlo, whi)
+            ), k AS (
+                {union}
             ), ranked AS (
-                SELECT day, key, c, row_number() OVER (PARTITION BY day ORDER BY abs(c) DESC, key) AS rn,
-                       sum(c) OVER (PARTITION BY day) AS whole
+                SELECT dim, day, key, c, row_number() OVER (PARTITION BY dim, day ORDER BY abs(c) DESC, key) AS rn,
+                       sum(c) OVER (PARTITION BY dim, day) AS whole
                 FROM k
             )
-            SELECT day::text AS day, CASE WHEN rn <= :top THEN key END AS key, sum(c) AS value, min(whole) AS whole,
-                   min(rn) AS rn
-            FROM ranked GROUP BY 1, 2 ORDER BY 1, min(rn)""",
+            SELECT dim, day::text AS day, CASE WHEN rn <= :top THEN key END AS key, sum(c) AS value,
+                   min(whole) AS whole, min(rn) AS rn
+            FROM ranked GROUP BY 1, 2, 3 ORDER BY 1, 2, min(rn)""",
         c=connector_id,
         days=days,
         factors=factors,

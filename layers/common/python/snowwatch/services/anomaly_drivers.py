@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from snowwatch.db import Connection
 from snowwatch.models.connectors import Connector
@@ -29,7 +30,7 @@ OTHERS = "(others)"
 def explain(
     conn: Connection, connector: Connector, items: list[Anomaly], series: dict[date, Decimal], baseline_days: int
 ) -> None:
-    """Fill each anomaly's ``excess_credits`` and ``drivers`` (one statement per dimension for all anomalies)."""
+    """Fill each anomaly's ``excess_credits`` and ``drivers`` (one statement for every dimension and anomaly)."""
     if not items:
         return
     factors: dict[date, Decimal] = {}
@@ -38,10 +39,9 @@ def explain(
         mean /= baseline_days
         factors[a.day] = Decimal(a.baseline_median) / mean if mean else ZERO
     days = [a.day for a in items]
-    rows = {
-        dim: repo.day_drivers(conn, connector.id, dim, days, [factors[x] for x in days], baseline_days, TOP)
-        for dim in DIMENSIONS
-    }
+    rows: dict[str, list[dict[str, Any]]] = {dim: [] for dim in DIMENSIONS}
+    for r in repo.day_drivers(conn, connector.id, days, [factors[x] for x in days], baseline_days, TOP):
+        rows[r["dim"]].append(r)
     for a in items:
         excess = Decimal(a.credits) - Decimal(a.baseline_median)
         drivers: list[Driver] = []
