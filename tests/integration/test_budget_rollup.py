@@ -142,6 +142,17 @@ def test_a_connector_whose_rollup_is_in_another_timezone_reads_raw_rows(db) -> N
 # ---------------------------------------------------------------------------------------------- freshness
 
 
+def _in_window(at: datetime, params: dict[str, Any] | None) -> bool:
+    """The extraction's window, [since, until), given as UTC timestamp literals."""
+
+    def bound(name: str) -> datetime | None:
+        value = (params or {}).get(name)
+        return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+    since, until = bound("since"), bound("until")
+    return (since is None or at >= since) and (until is None or at < until)
+
+
 class _Snowflake:
     """Stands in for the connector's Snowflake session in the real sync: the metering views' rows, by SELECT."""
 
@@ -154,10 +165,18 @@ class _Snowflake:
 
         self.statements += 1
         (view,) = [v for v in sync.VIEWS if sql == v.query.SELECT]
-        since = (params or {}).get("since")
-        rows = [r for r in self.rows.get(view.name, []) if since is None or r["START_TIME"] >= since]
+        rows = [r for r in self.rows.get(view.name, []) if _in_window(r["START_TIME"], params)]
         if rows:
             yield rows
+
+    def fetch(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The one other statement the windowed extraction sends: the oldest source time of a view."""
+        from snowwatch.services import sync
+
+        self.statements += 1
+        (view,) = [v for v in sync.VIEWS if f"FROM {v.query.VIEW} " in sql]
+        times = [r["START_TIME"] for r in self.rows.get(view.name, []) if _in_window(r["START_TIME"], params)]
+        return [{"FIRST_TIME": min(times) if times else None}]
 
     def exists(self, view: str) -> bool:
         return True
