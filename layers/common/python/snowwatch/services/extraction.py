@@ -42,6 +42,8 @@ R = TypeVar("R")
 Status = Literal["done", "stopped", "unreadable", "unavailable"]
 
 TARGET_WINDOW_ROWS = 250_000  # a window reading more than this makes the next ones smaller
+# Rows fetched, converted and loaded at a time: bounds the run's memory (source rows are Python dicts until loaded).
+BATCH_ROWS = 20_000
 MIN_WINDOW = timedelta(minutes=15)
 
 
@@ -304,7 +306,7 @@ def _load_window(
     column = view.time_column
     total = 0
     with transaction(conn):
-        for batch in sf.fetch_batches(sql or view.query.SELECT, params):
+        for batch in sf.fetch_batches(sql or view.query.SELECT, params, size=BATCH_ROWS):
             # rows without an event time cannot be placed in a window (fakesnow's NULL-as-epoch included)
             rows = [view.row(r) for r in batch if column is None or _as_time(r.get(column)) is not None]
             if rows:
