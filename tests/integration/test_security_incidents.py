@@ -13,19 +13,9 @@ from snowwatch.db import query, transaction
 from snowwatch.models.connectors import Connector
 from snowwatch.models.security import Finding
 from snowwatch.services import security_alerts
+from tests.integration.conftest import security_base
 
 pytestmark = pytest.mark.integration
-
-
-def base(cid: str) -> str:
-    return f"/api/connectors/{cid}/security/snowflake"
-
-
-@pytest.fixture(scope="module")
-def extracted(stack: Any) -> str:
-    out = stack.run_job("security", connector_id=str(stack.connector_id))
-    assert out["status"] == "succeeded", out
-    return str(stack.connector_id)
 
 
 def _incidents(db: Any, cid: str) -> dict[str, dict[str, Any]]:
@@ -89,10 +79,10 @@ def test_incidents_api_lifecycle(api, db, extracted) -> None:
     """Given BOB's incident, when listed, read, acknowledged and resolved with a note through the API, then the
     list shows it, the detail lists its alerts (with their own ids) and history, the resolution resolves its
     alerts too, a member cannot act (403) and a malformed or unknown id is 404."""
-    listed = api.get(f"{base(extracted)}/incidents").json()
+    listed = api.get(f"{security_base(extracted)}/incidents").json()
     assert listed["total"] >= 4 and listed["items"][0]["severity"] == "critical"
     bob = next(i for i in listed["items"] if "user:ADMIN_BOB" in i["keys"])
-    path = f"{base(extracted)}/incidents/{bob['id']}"
+    path = f"{security_base(extracted)}/incidents/{bob['id']}"
     detail = api.get(path).json()
     assert {a["rule_id"] for a in detail["alerts"]} == {"attack_tooling", "failures_then_success"}
     assert [e["kind"] for e in detail["history"]][:1] == ["opened"]
@@ -106,13 +96,13 @@ def test_incidents_api_lifecycle(api, db, extracted) -> None:
     assert body["status"] == "resolved" and body["resolved_by_email"] == "admin@demo.snowwatch.local"
     assert {a["status"] for a in body["alerts"]} == {"resolved"}
     assert [e["kind"] for e in body["history"]][-2:] == ["acknowledged", "resolved"]
-    assert api.get(f"{base(extracted)}/incidents/not-a-uuid").status == 404
-    assert api.get(f"{base(extracted)}/incidents/00000000-0000-4000-8000-000000000000").status == 404
+    assert api.get(f"{security_base(extracted)}/incidents/not-a-uuid").status == 404
+    assert api.get(f"{security_base(extracted)}/incidents/00000000-0000-4000-8000-000000000000").status == 404
 
 
 def test_other_org_cannot_see_an_incident(api, extracted, other_connector_id) -> None:
-    incident = api.get(f"{base(extracted)}/incidents").json()["items"][0]
-    assert api.get(f"{base(other_connector_id)}/incidents/{incident['id']}", as_="other").status == 404
+    incident = api.get(f"{security_base(extracted)}/incidents").json()["items"][0]
+    assert api.get(f"{security_base(other_connector_id)}/incidents/{incident['id']}", as_="other").status == 404
 
 
 def _finding(rule: str, subject: str, at: datetime, links: list[str], severity: str = "high") -> Finding:

@@ -3,34 +3,22 @@ session and runs the exfiltration chain in it (local/snowwatch_local/synthetic/s
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import pytest
 
 from snowwatch.services import security_timeline
 from snowwatch_local.synthetic.security import STORY_LOGIN, STORY_QUERIES, STORY_SESSION
+from tests.integration.conftest import security_base
 
 pytestmark = pytest.mark.integration
-
-
-def base(cid: str) -> str:
-    return f"/api/connectors/{cid}/security/snowflake"
-
-
-@pytest.fixture(scope="module")
-def extracted(stack: Any) -> str:
-    out = stack.run_job("security", connector_id=str(stack.connector_id))
-    assert out["status"] == "succeeded", out
-    assert out["rows"]["security.SESSION_QUERIES"] > 0
-    return str(stack.connector_id)
 
 
 def test_timeline_of_a_login(api, extracted) -> None:
     """Given CAROL's password sign-in, when its timeline is read, then the login (client, version, IP, factors,
     outcome), the session it opened, the three queries of that session in order with the stage, the unload
     (COPY INTO @) and the GET flagged, and the two failed logins from the same IP within 24 h."""
-    answer = api.get(f"{base(extracted)}/logins/{STORY_LOGIN}/timeline")
+    answer = api.get(f"{security_base(extracted)}/logins/{STORY_LOGIN}/timeline")
     assert answer.status == 200, answer.body
     body = answer.json()
     login = body["login"]
@@ -82,13 +70,13 @@ def test_timeline_objects_from_access_history(db, extracted) -> None:
 
 def test_alerts_link_to_timelines(api, extracted) -> None:
     """Given CAROL's exfiltration-chain alert, then its detail links to the timeline of her sign-in."""
-    alert = api.get(f"{base(extracted)}/alerts", query={"rule": "exfiltration_chain"}).json()["items"][0]
-    detail = api.get(f"{base(extracted)}/alerts/{alert['id']}").json()
+    alert = api.get(f"{security_base(extracted)}/alerts", query={"rule": "exfiltration_chain"}).json()["items"][0]
+    detail = api.get(f"{security_base(extracted)}/alerts/{alert['id']}").json()
     assert STORY_LOGIN in detail["timeline_event_ids"]
 
 
 def test_unknown_malformed_and_other_org_logins_are_404(api, extracted, other_connector_id) -> None:
-    assert api.get(f"{base(extracted)}/logins/999999999999/timeline").status == 404
-    assert api.get(f"{base(extracted)}/logins/not-a-number/timeline").status == 404
-    assert api.get(f"{base(extracted)}/logins/99999999999999999999999/timeline").status == 404
-    assert api.get(f"{base(other_connector_id)}/logins/{STORY_LOGIN}/timeline", as_="other").status == 404
+    assert api.get(f"{security_base(extracted)}/logins/999999999999/timeline").status == 404
+    assert api.get(f"{security_base(extracted)}/logins/not-a-number/timeline").status == 404
+    assert api.get(f"{security_base(extracted)}/logins/99999999999999999999999/timeline").status == 404
+    assert api.get(f"{security_base(other_connector_id)}/logins/{STORY_LOGIN}/timeline", as_="other").status == 404
