@@ -160,7 +160,9 @@ class _Snowflake:
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.statements = 0
 
-    def fetch_batches(self, sql: str, params: dict[str, Any] | None = None) -> Iterator[list[dict[str, Any]]]:
+    def fetch_batches(
+        self, sql: str, params: dict[str, Any] | None = None, size: int = 50_000
+    ) -> Iterator[list[dict[str, Any]]]:
         from snowwatch.services import sync
 
         self.statements += 1

@@ -42,12 +42,14 @@ def set_watermark(
 PENDING_PREFIX = "pending:"
 
 
-def owe(conn: Connection, connector_id: UUID, step: str, since: datetime) -> None:
+def owe(conn: Connection, connector_id: UUID, step: str, since: datetime, move: bool = False) -> None:
+    """Owe ``step`` from ``since`` (the earliest owed time wins); ``move``: the step caught up to ``since``."""
+    keep = "EXCLUDED.watermark" if move else "LEAST(enterprise.sync_state.watermark, EXCLUDED.watermark)"
     conn.run(
-        """INSERT INTO enterprise.sync_state (connector_id, view_name, watermark, updated_at)
+        f"""INSERT INTO enterprise.sync_state (connector_id, view_name, watermark, updated_at)
            VALUES (:c, :v, :w, now())
            ON CONFLICT (connector_id, view_name)
-           DO UPDATE SET watermark = LEAST(enterprise.sync_state.watermark, EXCLUDED.watermark), updated_at = now()""",
+           DO UPDATE SET watermark = {keep}, updated_at = now()""",
         c=connector_id,
         v=PENDING_PREFIX + step,
         w=since,

@@ -225,9 +225,11 @@ def extract(
     prefix: str = "",
     sql: str | None = None,
     target_rows: int = TARGET_WINDOW_ROWS,
+    on_start: Callable[[datetime], None] | None = None,
 ) -> Outcome:
     """Read ``view`` from ``start`` to ``now`` window by window (see the module's docstring). The caller
-    has counted ``estimate_windows(view, start, now)`` into ``progress.windows_left``."""
+    has counted ``estimate_windows(view, start, now)`` into ``progress.windows_left``. ``on_start`` hears where
+    the first window starts (after the empty stretch of a first read is skipped), before any window loads."""
     from snowflake.connector import errors as sf_errors
 
     read = _Read(conn, sf, view, load, sql, connector_id, run_id, prefix, progress, estimate_windows(view, start, now))
@@ -251,6 +253,8 @@ def extract(
                 start = max(start, datetime(first.year, first.month, first.day, tzinfo=UTC))
             read.left(estimate_windows(view, start, now))
         outcome.pending_from = start
+        if on_start is not None:
+            on_start(start)
         _windows(read, outcome, start, now, budget, target_rows)
     except sf_errors.ProgrammingError as exc:
         # missing, or not granted to the role: say so, and let the run go on with its next view

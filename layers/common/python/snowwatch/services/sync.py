@@ -141,9 +141,28 @@ def _chunks(since: datetime, until: datetime) -> Iterator[tuple[datetime, dateti
         a = b
 
 
-def _post_load(conn: Connection, sf: SnowflakeSession, ctx: JobContext[JobSettings], now: datetime) -> dict[str, Any]:
+def _hourly_share(conn: Connection, connector_id: Any, budget: Budget, now: datetime) -> tuple[int, bool]:
+    """The hourly cost share from the owed time, a day of queries per statement, each day committed with the owed
+    time moved past it; stops (False) when the run's time is up, after at least one day."""
+    since = sync_state.owed(conn, connector_id, "share")
+    shared, days = 0, 0
+    if since is not None:
+        for a, b in _chunks(since, now + DAY):
+            if days and budget.exhausted():
+                return shared, False
+            with transaction(conn):
+                shared += repo.apply_hourly_share(conn, connector_id, a, b)
+                sync_state.owe(conn, connector_id, "share", b, move=True)
+            days += 1
+        sync_state.paid(conn, connector_id, "share")
+    return shared, True
+
+
+def _post_load(
+    conn: Connection, sf: SnowflakeSession, ctx: JobContext[JobSettings], now: datetime, budget: Budget
+) -> dict[str, Any]:
     """Spend rollups (both modes), then for the full run: warehouses, the hourly cost share (a day per
-    statement), the last-read refresh and the query rollups, each from what the extraction loaded."""
+    statement, resumable), the last-read refresh and the query rollups, each from what the extraction loaded."""
     connector = ctx.connector
     assert connector is not None
     counts: dict[str, Any] = {}
@@ -159,12 +178,13 @@ def _post_load(conn: Connection, sf: SnowflakeSession, ctx: JobContext[JobSettin
     wh = [_warehouse_row(r) for r in sf.show("WAREHOUSES")]
     with transaction(conn):
         counts["WAREHOUSES"] = repo.replace_warehouses(conn, connector.id, wh)
+    shared, finished = _hourly_share(conn, connector.id, budget, now)
+    counts["hourly_share_queries"] = shared
+    if not finished:  # out of time: the rest of the share, the rollups and the rest in a continuation
+        ctx.continue_later({"now": now.isoformat(), "view": None})
+        return counts
     query_since = sync_state.owed(conn, connector.id, "queries")
     if query_since is not None:
-        shared = 0
-        for a, b in _chunks(query_since, now + DAY):
-            shared += repo.apply_hourly_share(conn, connector.id, a, b)
-        counts["hourly_share_queries"] = shared
         with transaction(conn):
             repo.refresh_table_reads(conn, connector.id, LARGE_TABLE_BYTES, query_since)
             counts["query_rollups"] = cost_repo.rebuild_rollups(conn, connector.id, connector.timezone, query_since)
@@ -172,6 +192,26 @@ def _post_load(conn: Connection, sf: SnowflakeSession, ctx: JobContext[JobSettin
     counts["USAGE_IN_CURRENCY_DAILY"] = _currency(conn, sf, connector.id, now - timedelta(days=_backfill_days(ctx)))
     counts["findings"] = savings.track(conn, connector, now)  # findings seen or gone, once the data is in
     return counts
+
+
+def _to_read(mode: str, resume: dict[str, Any]) -> list[View[tuple[Any, ...]]]:
+    """The views this run reads: all of the mode's, or from the view the run it continues stopped in (none when
+    only its post-load steps were left)."""
+    views = list(_views_for(mode))
+    names = [v.name for v in views]
+    if resume.get("view") in names:
+        return views[names.index(resume["view"]) :]
+    return [] if "view" in resume else views
+
+
+def _owe(conn: Connection, connector_id: Any, steps: tuple[str, ...], since: datetime) -> None:
+    for step in steps:
+        sync_state.owe(conn, connector_id, step, since)
+
+
+def _steps_after(view: str) -> tuple[str, ...]:
+    """The post-load steps loading ``view`` makes owed."""
+    return ("spend",) if view in SPEND_VIEWS else ("queries", "share") if view in QUERY_VIEWS else ()
 
 
 def _backfill_days(ctx: JobContext[JobSettings]) -> int:
@@ -188,14 +228,13 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
     if mode not in ("full", "metering"):
         raise ValidationFailedError(f"unknown sync mode {mode!r}")
     settings = ctx.settings
-    # A continuation reads up to the same `now` as the run it continues, from the view that run stopped in.
+    # A continuation reads up to the same `now` as the run it continues, from the view that run stopped in (or
+    # only finishes the post-load steps).
     resume = ctx.resume or {}
     now = datetime.fromisoformat(resume["now"]) if "now" in resume else datetime.now(UTC)
     backfill = timedelta(days=_backfill_days(ctx))
     marks = sync_state.watermarks(conn, connector.id)
-    views = list(_views_for(mode))
-    if resume.get("view") in {v.name for v in views}:
-        views = views[[v.name for v in views].index(resume["view"]) :]
+    views = _to_read(mode, resume)
     starts = {v.name: extraction.since(v, marks, now, backfill) for v in views}
     progress = Progress(
         windows_left=sum(extraction.estimate_windows(v, starts[v.name], now) for v in views),
@@ -208,10 +247,6 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
     with SnowflakeSession.open(settings, connector, secret) as sf:
         try:
             for view in views:
-                if view.name in SPEND_VIEWS:
-                    sync_state.owe(conn, connector.id, "spend", starts[view.name])
-                if view.name in QUERY_VIEWS:
-                    sync_state.owe(conn, connector.id, "queries", starts[view.name])
                 out = extraction.extract(
                     conn,
                     sf,
@@ -223,6 +258,7 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
                     now=now,
                     budget=budget,
                     progress=progress,
+                    on_start=partial(_owe, conn, connector.id, _steps_after(view.name)),
                 )
                 outcomes[view.name] = out
                 counts[view.name] = out.summary()
@@ -234,8 +270,9 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
             if stopped:  # the post-load steps run in the run that finishes the extraction
                 ctx.continue_later({"now": now.isoformat(), "view": stopped[0]})
             else:
-                counts.update(_post_load(conn, sf, ctx, now))
-                repo.mark_synced(conn, connector.id)
+                counts.update(_post_load(conn, sf, ctx, now, budget))
+                if ctx.continuation is None:
+                    repo.mark_synced(conn, connector.id)
         finally:
             counts["statements"] = sf.statements
             ctx.rows.update(counts)
