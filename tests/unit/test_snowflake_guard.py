@@ -342,13 +342,14 @@ def test_session_refuses_before_the_connector_and_counts_statements() -> None:
 
 def test_show_feed_seam_answers_show_without_the_server() -> None:
     """Given a registered SHOW feed, when show() runs, then the feed answers and nothing is executed."""
-    from snowwatch.snowflake.client import register_show_feed
+    from snowwatch.snowflake import client
 
     spy = _Spy()
     session = SnowflakeSession(spy)
-    register_show_feed("warehouses", lambda _s: [{"name": "WH", "size": "Small"}])
+    previous = client._SHOW_FEEDS.get("WAREHOUSES")  # the local stack's feed, if this process started one
+    client.register_show_feed("warehouses", lambda _s: [{"name": "WH", "size": "Small"}])
     try:
         assert session.show("WAREHOUSES") == [{"NAME": "WH", "SIZE": "Small"}]
     finally:
-        register_show_feed("WAREHOUSES", None)
+        client.register_show_feed("WAREHOUSES", previous)
     assert spy.executed == []
