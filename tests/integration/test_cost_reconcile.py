@@ -1,7 +1,7 @@
 """Reconciliation over randomized accounts (hypothesis): for any metering, adjustments, queries, price, timezone and
 rollup state, every cost answer's rows add up exactly -- to the micro-credit and to the cent -- to its own total:
-overview (service types and warehouses), daily (every grouping), warehouses, users, queries (every page), and every
-anomaly's drivers (per dimension) to its excess."""
+overview (service types and warehouses), daily (every grouping), warehouses, users, queries (every page), every
+anomaly's drivers (per dimension) to its excess, and a monthly budget's spend to the month's daily rows."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from snowwatch.db import query_one
 from snowwatch.models.connectors import Connector
 from snowwatch.repositories import cost as repo
-from snowwatch.services import cost, cost_queries
-from tests.budget_support import demo_org_id, make_connector
+from snowwatch.services import budgets, cost, cost_queries
+from tests.budget_support import demo_org_id, insert_budget, make_connector
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +70,7 @@ ACCOUNT = st.fixed_dictionaries(
 @pytest.fixture(scope="module")
 def random_connector(db: Any) -> Iterator[UUID]:
     cid = make_connector(db, demo_org_id(db))
+    insert_budget(db, cid, name="month", amount=Decimal(1_000_000))  # monthly, account scope, credits
     yield cid
     db.run("DELETE FROM enterprise.connectors WHERE id = :c", c=cid)
 
@@ -189,3 +190,8 @@ def test_every_total_is_the_sum_of_its_rows(db: Any, random_connector: UUID, acc
     for a in cost.anomalies(db, connector, None, None).items:
         for dim in ("service_type", "warehouse", "user", "query_hash"):
             assert _sum([x for x in a.drivers if x.dimension == dim], "credits") == a.excess_credits
+    budget = budgets.list_(db, connector, 10, 0).items[0]
+    assert budget.status is not None
+    today = cost.today(connector)
+    mtd = cost.daily(db, connector, today.replace(day=1), today, "total")
+    assert abs(Decimal(str(budget.status.spend)) - Decimal(mtd.total.credits)) <= Decimal("0.0001")
