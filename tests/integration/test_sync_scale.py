@@ -218,3 +218,43 @@ def test_continuations_go_through_the_sync_queue(stack: LocalStack, monkeypatch:
     assert handled == len(runs) - 1 >= 2
     assert all(r[1] == "succeeded" for r in runs) and runs[-1][4]["windows_left"] == 0
     assert table_counts(cid) == source_counts(stack)
+
+
+def test_an_out_of_time_security_run_continues_and_judges_complete_data_once(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given security runs that each have time for 8 windows, when the security job starts on a new connector, then
+    each run stops starting windows, records its progress and queues its continuation; the rules run once, in the
+    run that finishes the extraction, and find exactly what one uninterrupted run finds on the same account."""
+    from snowwatch.services import extraction
+
+    reference = new_connector(stack, "security-whole")
+    assert stack.run_job("security", connector_id=reference)["status"] == "succeeded"
+    calls = {"n": 0}
+
+    def exhausted(self: extraction.Budget) -> bool:
+        calls["n"] += 1
+        return calls["n"] % 9 == 0
+
+    monkeypatch.setattr(extraction.Budget, "exhausted", exhausted)
+    cid = new_connector(stack, "security-chain")
+    first = stack.run_job("security", connector_id=cid)
+    assert first["status"] == "succeeded" and first["continuation"]
+    runs = pg().run(
+        """SELECT id, status, rows, progress, continues FROM enterprise.job_runs
+           WHERE connector_id = :c AND job = 'security' ORDER BY created_at""",
+        c=cid,
+    )
+    assert len(runs) >= 3 and all(r[1] == "succeeded" for r in runs)
+    for previous, run in itertools.pairwise(runs):
+        assert run[4] == previous[0]
+    assert all("findings" not in r[2] and r[3]["windows_left"] > 0 for r in runs[:-1])
+    assert "findings" in runs[-1][2]
+
+    def alerts(connector_id: Any) -> set[tuple[str, str]]:
+        rows = pg().run(
+            "SELECT rule_id, subject FROM enterprise.snowflake_security_alerts WHERE connector_id = :c", c=connector_id
+        )
+        return {(r[0], r[1]) for r in rows}
+
+    assert alerts(cid) == alerts(reference) and alerts(cid)

@@ -61,7 +61,7 @@ def test_login_row_keeps_null_user_and_maps_yes_no() -> None:
     row = security.login_row(
         {"EVENT_ID": 7, "EVENT_TIMESTAMP": NOW, "USER_NAME": None, "IS_SUCCESS": "NO", "ERROR_CODE": 390100}
     )
-    assert row[0] == 7 and row[3] is None and row[9] is False and row[10] == 390100
+    assert row.event_id == 7 and row.user_name is None and row.is_success is False and row.error_code == 390100
 
 
 @pytest.mark.parametrize(
@@ -93,9 +93,9 @@ def test_policy_rows_attach_references_and_drop_them_from_deleted_policies() -> 
         {"POLICY_ID": 1, "POLICY_NAME": "A", "REF_ENTITY_DOMAIN": "ACCOUNT", "REF_ENTITY_NAME": "ACC"},
         {"POLICY_ID": 2, "POLICY_NAME": "B", "REF_ENTITY_DOMAIN": "ACCOUNT", "REF_ENTITY_NAME": "ACC"},
     ]
-    rows = {r[0]: r for r in security.policy_rows(policies, refs)}
-    assert rows["A"][8][0]["domain"] == "ACCOUNT"
-    assert rows["B"][8] == []
+    rows = {r.name: r for r in security.policy_rows(policies, refs)}
+    assert rows["A"].attached_to[0]["domain"] == "ACCOUNT"
+    assert rows["B"].attached_to == []
 
 
 def test_lifecycle_transitions() -> None:

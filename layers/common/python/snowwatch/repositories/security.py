@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from snowwatch.db import Connection
@@ -18,87 +18,148 @@ from snowwatch.db.bulk import upsert
 SERVICE_TYPES = ("SERVICE", "LEGACY_SERVICE")
 VIEW_PREFIX = "security."
 
-# ---------------------------------------------------------------- load targets: table, columns, key
-USERS = (
-    "enterprise.snowflake_users",
-    (
-        "connector_id", "user_id", "name", "login_name", "email", "type", "created_on", "deleted_on", "disabled",
-        "has_password", "has_mfa", "ext_authn_duo", "has_rsa_public_key", "has_pat", "has_workload_identity",
-        "default_role",
-        "bypass_mfa_until", "last_success_login", "expires_at", "locked_until_time", "password_last_set_time",
-        "owner",
-    ),
-    ("connector_id", "user_id"),
-)  # fmt: skip
-LOGIN_HISTORY = (
-    "enterprise.snowflake_login_history",
-    (
-        "connector_id", "event_id", "event_timestamp", "event_type", "user_name", "client_ip",
-        "reported_client_type", "reported_client_version", "first_authentication_factor",
-        "second_authentication_factor", "is_success", "error_code", "error_message", "related_event_id",
-        "connection", "login_details",
-    ),
-    ("connector_id", "event_id"),
-)  # fmt: skip
-USER_ROLE_GRANTS = (
-    "enterprise.snowflake_user_role_grants",
-    ("connector_id", "grantee_name", "role", "granted_by", "created_on", "deleted_on"),
-    ("connector_id", "grantee_name", "role", "created_on"),
+
+# ---------------------------------------------------------------- rows, as extraction builds them
+class UserRow(NamedTuple):
+    user_id: int
+    name: str
+    login_name: str | None
+    email: str | None
+    type: str | None
+    created_on: datetime | None
+    deleted_on: datetime | None
+    disabled: bool
+    has_password: bool
+    has_mfa: bool
+    ext_authn_duo: bool
+    has_rsa_public_key: bool
+    has_pat: bool
+    has_workload_identity: bool
+    default_role: str | None
+    bypass_mfa_until: datetime | None
+    last_success_login: datetime | None
+    expires_at: datetime | None
+    locked_until_time: datetime | None
+    password_last_set_time: datetime | None
+    owner: str | None
+
+
+class LoginRow(NamedTuple):
+    event_id: int
+    event_timestamp: datetime | None
+    event_type: str | None
+    user_name: str | None
+    client_ip: str | None
+    reported_client_type: str | None
+    reported_client_version: str | None
+    first_authentication_factor: str | None
+    second_authentication_factor: str | None
+    is_success: bool
+    error_code: int | None
+    error_message: str | None
+    related_event_id: int | None
+    connection: str | None
+    login_details: Any
+
+
+class UserGrantRow(NamedTuple):
+    grantee_name: str
+    role: str
+    granted_by: str | None
+    created_on: datetime | None
+    deleted_on: datetime | None
+
+
+class RoleGrantRow(NamedTuple):
+    privilege: str
+    granted_on: str
+    name: str
+    table_catalog: str | None
+    table_schema: str | None
+    granted_to: str
+    grantee_name: str
+    grant_option: bool
+    granted_by: str | None
+    created_on: datetime | None
+    modified_on: datetime | None
+    deleted_on: datetime | None
+
+
+class NetworkPolicyRow(NamedTuple):
+    name: str
+    policy_id: int | None
+    owner: str | None
+    created: datetime | None
+    last_altered: datetime | None
+    deleted: datetime | None
+    allowed_ip_list: str | None
+    blocked_ip_list: str | None
+    attached_to: list[dict[str, Any]]
+
+
+class SessionRow(NamedTuple):
+    session_id: int
+    created_on: datetime | None
+    user_name: str | None
+    authentication_method: str | None
+    login_event_id: int | None
+    client_application_id: str | None
+    client_application_version: str | None
+    client_environment: Any
+
+
+class AccessRow(NamedTuple):
+    query_id: str
+    query_start_time: datetime | None
+    user_name: str | None
+    direct_objects_accessed: Any
+    base_objects_accessed: Any
+    objects_modified: Any
+    policies_referenced: Any
+
+
+class SecurityQueryRow(NamedTuple):
+    query_id: str
+    query_type: str
+    query_text: str | None
+    user_name: str | None
+    role_name: str | None
+    execution_status: str | None
+    start_time: datetime | None
+
+
+class SessionQueryRow(NamedTuple):
+    query_id: str
+    session_id: int
+    start_time: datetime | None
+    user_name: str | None
+    query_type: str | None
+    query_text: str | None
+    warehouse_name: str | None
+    execution_status: str | None
+    rows_produced: int | None
+    bytes_scanned: int | None
+
+
+# ---------------------------------------------------------------- load targets: table, columns (a row type's
+# fields after connector_id), key
+def _target(table: str, row: type[tuple[Any, ...]], *key: str) -> Target:
+    fields: tuple[str, ...] = row._fields  # type: ignore[attr-defined]
+    return (f"enterprise.{table}", ("connector_id", *fields), ("connector_id", *key))
+
+
+Target = tuple[str, tuple[str, ...], tuple[str, ...]]
+USERS = _target("snowflake_users", UserRow, "user_id")
+LOGIN_HISTORY = _target("snowflake_login_history", LoginRow, "event_id")
+USER_ROLE_GRANTS = _target("snowflake_user_role_grants", UserGrantRow, "grantee_name", "role", "created_on")
+ROLE_GRANTS = _target(
+    "snowflake_role_privilege_grants", RoleGrantRow, "privilege", "granted_on", "name", "grantee_name", "created_on"
 )
-ROLE_GRANTS = (
-    "enterprise.snowflake_role_privilege_grants",
-    (
-        "connector_id", "privilege", "granted_on", "name", "table_catalog", "table_schema", "granted_to",
-        "grantee_name", "grant_option", "granted_by", "created_on", "modified_on", "deleted_on",
-    ),
-    ("connector_id", "privilege", "granted_on", "name", "grantee_name", "created_on"),
-)  # fmt: skip
-NETWORK_POLICIES = (
-    "enterprise.snowflake_network_policies",
-    (
-        "connector_id", "name", "policy_id", "owner", "created", "last_altered", "deleted", "allowed_ip_list",
-        "blocked_ip_list", "attached_to",
-    ),
-    ("connector_id", "name"),
-)  # fmt: skip
-SESSIONS = (
-    "enterprise.snowflake_sessions",
-    (
-        "connector_id", "session_id", "created_on", "user_name", "authentication_method", "login_event_id",
-        "client_application_id", "client_application_version", "client_environment",
-    ),
-    ("connector_id", "session_id"),
-)  # fmt: skip
-ACCESS_HISTORY = (
-    "enterprise.snowflake_access_history",
-    (
-        "connector_id", "query_id", "query_start_time", "user_name", "direct_objects_accessed",
-        "base_objects_accessed", "objects_modified", "policies_referenced",
-    ),
-    ("connector_id", "query_id"),
-)  # fmt: skip
-SECURITY_QUERIES = (
-    "enterprise.snowflake_security_queries",
-    (
-        "connector_id",
-        "query_id",
-        "query_type",
-        "query_text",
-        "user_name",
-        "role_name",
-        "execution_status",
-        "start_time",
-    ),
-    ("connector_id", "query_id"),
-)
-SESSION_QUERIES = (
-    "enterprise.snowflake_session_queries",
-    (
-        "connector_id", "query_id", "session_id", "start_time", "user_name", "query_type", "query_text",
-        "warehouse_name", "execution_status", "rows_produced", "bytes_scanned",
-    ),
-    ("connector_id", "query_id"),
-)  # fmt: skip
+NETWORK_POLICIES = _target("snowflake_network_policies", NetworkPolicyRow, "name")
+SESSIONS = _target("snowflake_sessions", SessionRow, "session_id")
+ACCESS_HISTORY = _target("snowflake_access_history", AccessRow, "query_id")
+SECURITY_QUERIES = _target("snowflake_security_queries", SecurityQueryRow, "query_id")
+SESSION_QUERIES = _target("snowflake_session_queries", SessionQueryRow, "query_id")
 STALE_USERS = (
     "enterprise.snowflake_stale_users",
     (
@@ -107,8 +168,6 @@ STALE_USERS = (
     ),
     ("connector_id", "user_name"),
 )  # fmt: skip
-
-Target = tuple[str, tuple[str, ...], tuple[str, ...]]
 
 
 # ---------------------------------------------------------------- loads

@@ -35,6 +35,7 @@ from snowwatch.db import Connection, transaction
 from snowwatch.errors import ValidationFailedError
 from snowwatch.models.connectors import Connector
 from snowwatch.observability import metrics
+from snowwatch.repositories import jobs as jobs_repo
 from snowwatch.repositories import security as repo
 from snowwatch.repositories import sync_state
 from snowwatch.services import extraction, security_alerts, security_reads
@@ -114,8 +115,8 @@ def as_int(value: Any) -> int | None:
         return None
 
 
-def user_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (
+def user_row(r: Mapping[str, Any]) -> repo.UserRow:
+    return repo.UserRow(
         int(r["USER_ID"]),
         r["NAME"],
         r.get("LOGIN_NAME"),
@@ -140,8 +141,8 @@ def user_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def login_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (
+def login_row(r: Mapping[str, Any]) -> repo.LoginRow:
+    return repo.LoginRow(
         int(r["EVENT_ID"]),
         as_ts(r["EVENT_TIMESTAMP"]),
         r.get("EVENT_TYPE"),
@@ -160,12 +161,14 @@ def login_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def user_grant_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (r["GRANTEE_NAME"], r["ROLE"], r.get("GRANTED_BY"), as_ts(r["CREATED_ON"]), as_ts(r.get("DELETED_ON")))
+def user_grant_row(r: Mapping[str, Any]) -> repo.UserGrantRow:
+    return repo.UserGrantRow(
+        r["GRANTEE_NAME"], r["ROLE"], r.get("GRANTED_BY"), as_ts(r["CREATED_ON"]), as_ts(r.get("DELETED_ON"))
+    )
 
 
-def role_grant_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (
+def role_grant_row(r: Mapping[str, Any]) -> repo.RoleGrantRow:
+    return repo.RoleGrantRow(
         r["PRIVILEGE"],
         r["GRANTED_ON"],
         r["NAME"],
@@ -183,7 +186,7 @@ def role_grant_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def policy_rows(
     policies: Sequence[Mapping[str, Any]], references: Sequence[Mapping[str, Any]]
-) -> list[tuple[Any, ...]]:
+) -> list[repo.NetworkPolicyRow]:
     """NETWORK_POLICIES rows with ``attached_to`` from POLICY_REFERENCES (matched by id, else by name)."""
     attached: dict[str, list[dict[str, Any]]] = {}
     for ref in references:
@@ -194,15 +197,15 @@ def policy_rows(
         }
         attached.setdefault(f"id:{ref.get('POLICY_ID')}", []).append(entry)
         attached.setdefault(f"name:{str(ref.get('POLICY_NAME') or '').upper()}", []).append(entry)
-    out: dict[str, tuple[Any, ...]] = {}
+    out: dict[str, repo.NetworkPolicyRow] = {}
     for p in policies:
         name = p["NAME"]
         deleted = as_ts(p.get("DELETED"))
         previous = out.get(name)
-        if previous is not None and previous[5] is None and deleted is not None:
+        if previous is not None and previous.deleted is None and deleted is not None:
             continue  # a live policy wins over a dropped one of the same name
         refs = attached.get(f"id:{p.get('ID')}") or attached.get(f"name:{name.upper()}") or []
-        out[name] = (
+        out[name] = repo.NetworkPolicyRow(
             name,
             as_int(p.get("ID")),
             p.get("OWNER"),
@@ -216,8 +219,8 @@ def policy_rows(
     return list(out.values())
 
 
-def session_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (
+def session_row(r: Mapping[str, Any]) -> repo.SessionRow:
+    return repo.SessionRow(
         int(r["SESSION_ID"]),
         as_ts(r["CREATED_ON"]),
         r.get("USER_NAME"),
@@ -229,8 +232,8 @@ def session_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def access_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (
+def access_row(r: Mapping[str, Any]) -> repo.AccessRow:
+    return repo.AccessRow(
         r["QUERY_ID"],
         as_ts(r["QUERY_START_TIME"]),
         r.get("USER_NAME"),
@@ -241,8 +244,8 @@ def access_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def query_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (
+def query_row(r: Mapping[str, Any]) -> repo.SecurityQueryRow:
+    return repo.SecurityQueryRow(
         r["QUERY_ID"],
         r["QUERY_TYPE"],
         r.get("QUERY_TEXT"),
@@ -253,8 +256,8 @@ def query_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def session_query_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (
+def session_query_row(r: Mapping[str, Any]) -> repo.SessionQueryRow:
+    return repo.SessionQueryRow(
         r["QUERY_ID"],
         int(r["SESSION_ID"]),
         as_ts(r["START_TIME"]),
@@ -316,6 +319,7 @@ def extract(
     """Read every security view into Postgres; return per-view row counts (or why a view was skipped).
     Event views go through the one windowed extraction (:mod:`snowwatch.services.extraction`)."""
     counts: dict[str, Any] = {}
+    budget = budget or Budget()
     # snapshots: each replaced in one transaction
     users_sql = security_users.SELECT
     if not _statement_ok(sf, security_users.HAS_WORKLOAD_IDENTITY):
@@ -354,12 +358,14 @@ def extract(
             run_id=run_id,
             start=starts[view.name],
             now=now,
-            budget=budget or Budget(),
+            budget=budget,
             progress=progress,
             prefix=repo.VIEW_PREFIX,
             sql=sql,
         )
         counts[key] = SKIPPED_ENTERPRISE if out.status == "unavailable" else out.summary()
+        if out.status == "stopped":
+            counts["stopped"] = key
     pruned = repo.prune(conn, connector_id, now - RETENTION)
     counts["pruned"] = sum(pruned.values())
     return counts
@@ -375,14 +381,22 @@ def run_security(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, An
     connector = ctx.connector
     if connector is None:
         raise ValidationFailedError("security runs per connector")
-    now = datetime.now(UTC)
+    # A continuation reads up to the same `now` as the run it continues (the event views from their watermarks).
+    resume = ctx.resume or {}
+    now = datetime.fromisoformat(resume["now"]) if "now" in resume else datetime.now(UTC)
+    budget = Budget.from_remaining(ctx.remaining_seconds(), ctx.settings.job_stop_margin_seconds)
+    progress = Progress(on_change=lambda p: jobs_repo.set_progress(conn, ctx.run_id, p.as_dict()))
     counts: dict[str, Any] = {}
     with open_session(ctx.settings, connector) as sf:
         try:
-            counts.update(extract(conn, sf, connector.id, ctx.run_id, now))
+            counts.update(extract(conn, sf, connector.id, ctx.run_id, now, budget, progress))
         finally:
             counts["statements"] = sf.statements
             ctx.rows.update(counts)
+    jobs_repo.set_progress(conn, ctx.run_id, progress.as_dict())
+    if "stopped" in counts:  # out of time: the rules judge complete data only, in the run that finishes
+        ctx.continue_later({"now": now.isoformat()})
+        return counts
     counts.update(security_alerts.evaluate_and_record(conn, connector, now, ctx.settings))
     counts["security_score"] = security_reads.record_snapshot(conn, connector.id, now)
     ctx.rows.update(counts)
