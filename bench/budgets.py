@@ -154,6 +154,7 @@ def _median(fn: Any) -> tuple[float, list[float]]:
 
 
 def bench() -> dict[str, Any]:
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     import pg8000.native
 
     from snowwatch.db import get_connection, query, query_one, transaction
@@ -258,6 +259,7 @@ def bench() -> dict[str, Any]:
 
 
 def run(results: dict[str, Any]) -> None:
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch.db import migrate
     from snowwatch.db.connection import close_connection
     from snowwatch.settings import CommonSettings, get_settings

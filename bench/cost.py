@@ -28,6 +28,7 @@ SPIKE_DAY = 6  # days before now: a 6x day, so the anomalies endpoint computes d
 
 
 def _pg() -> Any:
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch.db import get_connection
     from snowwatch.settings import JobSettings, get_settings
 
@@ -51,6 +52,7 @@ def _qh_rows(n: int, start: datetime) -> list[tuple[Any, ...]]:
 
 
 def _psql_copy(table: str, columns: tuple[str, ...], path: str) -> float:
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch.db.connection import connection_params
     from snowwatch.settings import CommonSettings, get_settings
 
@@ -73,6 +75,7 @@ def bench_loader(connector_id: UUID) -> dict[str, Any]:
     re-load of the same rows, as every sync's lookback window re-reads them (COPY into a staging table
     + INSERT ... ON CONFLICT DO UPDATE, which skips unchanged rows). The headline ratio uses the slower
     of the two cases."""
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch.db import transaction
     from snowwatch.db.bulk import to_csv
     from snowwatch.repositories import cost_sync
@@ -127,6 +130,7 @@ def bench_loader(connector_id: UUID) -> dict[str, Any]:
 
 def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
     """A year for 50 warehouses and 2M query-history rows, set-based, then the rollups the sync builds."""
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     import pg8000.native
 
     from snowwatch.db import query_one
@@ -298,6 +302,7 @@ ENDPOINTS: list[tuple[str, dict[str, str]]] = [
 def org_connectors(stack: Any, n: int) -> dict[str, Any]:
     """``n`` more connectors in the demo org (the bench caller's), each with 3 days of hourly metering, a budget,
     open alerts on some; half of them in EUR. Set-based."""
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     import pg8000.native
 
     from snowwatch.db.connection import connection_params
@@ -354,6 +359,7 @@ def org_connectors(stack: Any, n: int) -> dict[str, Any]:
 def bench_api(stack: Any, connector_id: UUID) -> dict[str, Any]:
     """Uncached latency (the stage cache is cleared before every call) through the local API Gateway: every cost
     endpoint of the year-long connector, and the org overview of its org (1,000 more connectors)."""
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch_local.gateway import Gateway
     from snowwatch_local.stack import ADMIN
 
@@ -398,6 +404,7 @@ def bench_sync_statements(stack: Any) -> dict[str, Any]:
 
 
 def run(results: dict[str, Any]) -> None:
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch_local.stack import LocalStack
     from tests.integration.cost_helpers import new_connector
 
@@ -412,6 +419,7 @@ def run(results: dict[str, Any]) -> None:
         api = bench_api(stack, cid)
     finally:
         stack.stop()
+        # after the bench's local stack has set the environment (settings and Powertools read it)
         from snowwatch_local.services import drop_database
 
         drop_database("snowwatch_bench_cost")

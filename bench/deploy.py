@@ -30,6 +30,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 def synthesize(context: dict[str, Any]) -> dict[str, Any]:
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    # the CDK app loads only for this bench (it takes seconds)
     from infra.app import build_app
 
     with tempfile.TemporaryDirectory(prefix="bench-cdk-") as outdir:
@@ -40,6 +41,7 @@ def synthesize(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(results: dict[str, Any]) -> None:
+    # the CDK app loads only for this bench (it takes seconds)
     from infra.constants import ROOT
     from infra.prices import PRICES_AS_OF, REGION, idle_cost_total, idle_costs
 

@@ -64,6 +64,7 @@ FROM (SELECT s, DATEADD(millisecond, -CAST(FLOOR(s * {step}) AS INTEGER) - 36000
 
 
 def _pg() -> Any:
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch.db import get_connection
     from snowwatch.settings import JobSettings, get_settings
 
@@ -72,6 +73,7 @@ def _pg() -> Any:
 
 def _generate(stack: Any, n: int) -> tuple[float, int]:
     """LARGE_ROWS rows into fakesnow's QUERY_HISTORY (inside DuckDB); (seconds, distinct source QUERY_IDs)."""
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch_local import services
 
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -108,6 +110,7 @@ def _loader_rows_per_s(connector_id: UUID) -> dict[str, float]:
     """cost_sync.load alone into the real table, LOADER_ROWS rows in 50k batches, for a connector that already has
     rows: ``fresh`` = a backfill window (no stored query in the batch's time range: straight COPY), ``upsert`` = new
     rows inside an already loaded range (staging table + INSERT ... ON CONFLICT)."""
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch.db import transaction
     from snowwatch.repositories import cost_sync
     from snowwatch.snowflake import rows
@@ -140,6 +143,7 @@ def _loader_rows_per_s(connector_id: UUID) -> dict[str, float]:
 
 
 def measure() -> dict[str, Any]:
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch_local.stack import LocalStack
     from tests.integration.cost_helpers import new_connector
 
@@ -188,6 +192,7 @@ def measure() -> dict[str, Any]:
         }
     finally:
         stack.stop()
+        # after the bench's local stack has set the environment (settings and Powertools read it)
         from snowwatch_local.services import drop_database
 
         drop_database(name)

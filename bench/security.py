@@ -23,6 +23,7 @@ def _ms(seconds: float) -> float:
 
 
 def bench(stack: Any) -> dict[str, Any]:
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch.db import get_connection, query_one
     from snowwatch.services import security_reads as security
     from snowwatch.services import security_rules as rules
@@ -116,6 +117,7 @@ def bench(stack: Any) -> dict[str, Any]:
 
 
 def run(results: dict[str, Any], size: Literal["tiny", "demo", "bench"] | None = None) -> None:
+    # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch_local.services import drop_database
     from snowwatch_local.stack import LocalStack
 

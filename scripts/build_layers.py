@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     dirs = build(args.force, args.arch, args.python)
     sys.path.insert(0, str(ROOT))
+    # infra is importable only once ROOT is on sys.path (this script runs from anywhere)
     from infra.sizes import print_function_sizes, tree_size
 
     for name, path in dirs.items():

@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import boto3  # noqa: E402
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError  # noqa: E402
+
 from infra.constants import JOB_SPECS, NOTIFY_EVENT_SOURCE_MAX_CONCURRENCY  # noqa: E402
+from infra.context import cdk_json_context, context_args  # noqa: E402
 
 # Concurrency the stack can use at once: every job queue's event-source maximum, the notifications
 # queue's, and headroom for the API and the authorizer.
@@ -97,8 +101,6 @@ def ses_sandbox_finding(production: bool | None, daily_quota: float | None) -> F
 
 
 def run_checks(session: Any, context: dict[str, Any]) -> list[Finding]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     findings: list[Finding] = []
     try:
         settings = session.client("lambda").get_account_settings()
@@ -124,11 +126,6 @@ def run_checks(session: Any, context: dict[str, Any]) -> list[Finding]:
 
 
 def main(argv: list[str]) -> int:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-    from infra.context import cdk_json_context, context_args
-
     context = {**cdk_json_context(), **context_args(argv)}
     session = boto3.Session()
     if session.get_credentials() is None:

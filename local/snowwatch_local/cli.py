@@ -33,6 +33,7 @@ def _print(msg: str = "") -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # per command: the CLI sets the environment first and loads only what the command runs
     from snowwatch_local.handlers import load
     from snowwatch_local.scheduler import Scheduler
     from snowwatch_local.server import LocalServer
@@ -129,6 +130,7 @@ def _load_state() -> dict[str, Any]:
 
 def cmd_jobs_run(args: argparse.Namespace) -> int:
     state = _load_state()
+    # per command: the CLI sets the environment first and loads only what the command runs
     from snowwatch_local.stack import LocalStack
 
     stack = LocalStack()
@@ -146,6 +148,7 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     _load_state()
+    # per command: the CLI sets the environment first and loads only what the command runs
     from snowwatch_local.stack import ADMIN, MEMBER, LocalStack
 
     _print(LocalStack(jwt_secret=os.environ["JWT_SECRET"]).token(ADMIN if args.role == "admin" else MEMBER))
@@ -153,6 +156,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    # per command: the CLI sets the environment first and loads only what the command runs
     from snowwatch.db import migrate
     from snowwatch.settings import CommonSettings
     from snowwatch_local.services import ensure_database
@@ -165,6 +169,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
+    # per command: the CLI sets the environment first and loads only what the command runs
     from snowwatch_local.handlers import load
 
     api = load("api")
@@ -183,6 +188,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_security_docs(args: argparse.Namespace) -> int:
+    # per command: the CLI sets the environment first and loads only what the command runs
     from snowwatch.services.security_rules import with_rules_table
 
     path = Path(args.write or args.check)

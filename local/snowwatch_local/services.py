@@ -21,6 +21,8 @@ from urllib.parse import urlparse, urlunparse
 
 import pg8000.native
 
+from snowwatch.schedules import JOBS
+
 ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = ROOT / ".local"
 REGION = "us-east-1"
@@ -65,6 +67,7 @@ def postgres_server_url() -> str:
     if _answers("127.0.0.1", 5432):
         return "postgresql://postgres@127.0.0.1:5432/postgres"
     if _pgserver is None:
+        # optional: only when no Postgres answers
         import pgserver
 
         (STATE_DIR / "pg").mkdir(parents=True, exist_ok=True)
@@ -74,6 +77,7 @@ def postgres_server_url() -> str:
 
 
 def _admin(url: str) -> pg8000.native.Connection:
+    # after the stack has set the environment (snowwatch.db loads the Powertools logger, which reads it)
     from snowwatch.db.connection import _params_from_url
 
     return pg8000.native.Connection(**_params_from_url(_with_database(url, "postgres")))
@@ -141,6 +145,7 @@ JOB_MAX_RECEIVE_COUNT = 3  # as infra/constants.py
 def start_moto(port: int | None = None, ses_sender: str = "alerts@snowwatch.local") -> Moto:
     """A moto server with the notify queue (and its DLQ), one queue per job (and the jobs DLQ, as
     the CDK builds them) and a verified SES sender."""
+    # moto and boto3 only when the local AWS is started
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -160,8 +165,6 @@ def start_moto(port: int | None = None, ses_sender: str = "alerts@snowwatch.loca
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
         },
     )["QueueUrl"]
-    from snowwatch.schedules import JOBS
-
     jobs_dlq = sqs.create_queue(QueueName="snowwatch-jobs-dlq")["QueueUrl"]
     jobs_dlq_arn = sqs.get_queue_attributes(QueueUrl=jobs_dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     redrive = json.dumps({"deadLetterTargetArn": jobs_dlq_arn, "maxReceiveCount": str(JOB_MAX_RECEIVE_COUNT)})
@@ -214,6 +217,7 @@ def start_fakesnow(port: int | None = None) -> Fakesnow:
 
 def snowflake_connection(fs: Fakesnow, **kwargs: Any) -> Any:
     """A direct connection to the fakesnow server (to seed the synthetic account)."""
+    # the connector only to seed the fake account
     import snowflake.connector
 
     return snowflake.connector.connect(**fs.connect_args, user="seed", password="seed", **kwargs)  # noqa: S106

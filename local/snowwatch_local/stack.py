@@ -62,6 +62,7 @@ class LocalStack:
         self.fakesnow = services.start_fakesnow()
         self._set_env(self.env())
         self._clear_settings_cache()
+        # imported once the stack has set the environment (settings and Powertools read it)
         from snowwatch.db import migrate
         from snowwatch.settings import CommonSettings, get_settings
 
@@ -74,6 +75,7 @@ class LocalStack:
 
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stop within ``grace_seconds`` (plus the services' own shutdown): see :meth:`stop_jobs`."""
+        # imported once the stack has set the environment (settings and Powertools read it)
         from snowwatch.db.connection import close_connection
 
         self.stop_jobs(grace_seconds)
@@ -93,6 +95,7 @@ class LocalStack:
     def stop_jobs(grace_seconds: float = STOP_GRACE_SECONDS) -> int:
         """Let running local jobs finish for at most ``grace_seconds`` in all, then mark what is still active
         ``interrupted`` (the runner never writes over it when a job ends later); return how many."""
+        # imported once the stack has set the environment (settings and Powertools read it)
         from snowwatch.db import get_connection
         from snowwatch.repositories import jobs as jobs_repo
         from snowwatch.services.dispatch import wait_local
@@ -141,6 +144,7 @@ class LocalStack:
 
     @staticmethod
     def _clear_settings_cache() -> None:
+        # imported once the stack has set the environment (settings and Powertools read it)
         from snowwatch.db.connection import close_connection
         from snowwatch.settings import get_settings
 
@@ -155,6 +159,7 @@ class LocalStack:
     # ------------------------------------------------------------ data
     def seed_tenants(self) -> None:
         """The demo org (admin, member, one connector) and a second org to prove isolation."""
+        # imported once the stack has set the environment (settings and Powertools read it)
         from snowwatch.db import get_connection
         from snowwatch.models.users import Claims
         from snowwatch.repositories import users
@@ -197,6 +202,7 @@ class LocalStack:
     def seed_demo_budgets(self) -> list[str]:
         """Two budgets on the demo connector (after its first sync: warehouses are validated against it):
         the whole account, alerting the org's admins, and one warehouse with its own recipient."""
+        # imported once the stack has set the environment (settings and Powertools read it)
         from snowwatch.db import get_connection
         from snowwatch.errors import ConflictError
         from snowwatch.models.budgets import BudgetIn
@@ -223,6 +229,7 @@ class LocalStack:
         return created
 
     def token(self, who: dict[str, str] | None = None, ttl_seconds: int = 86400 * 7) -> str:
+        # imported once the stack has set the environment (settings and Powertools read it)
         from snowwatch.models.users import Claims
         from snowwatch.services.auth import issue_dev_token
         from snowwatch.settings import AuthSettings, get_settings
@@ -231,6 +238,7 @@ class LocalStack:
 
     def register_local_handlers(self) -> None:
         """Locally, each job's Lambda function is its real handler, run in-process."""
+        # imported once the stack has set the environment (settings and Powertools read it)
         from snowwatch.schedules import JOBS
         from snowwatch.services.dispatch import register_local
 
@@ -240,6 +248,7 @@ class LocalStack:
     @staticmethod
     def local_function(job: str) -> Any:
         """What plays the job's Lambda function: its real handler with a fake context."""
+        # imported once the stack has set the environment (settings and Powertools read it)
         from snowwatch_local.handlers import load
 
         handler = load(job).lambda_handler
@@ -248,6 +257,7 @@ class LocalStack:
     def pump_jobs(self, jobs: tuple[str, ...] | None = None) -> int:
         """The job queues' event source mappings, once: deliver what is queued to each job's handler
         (dispatch mode `sqs`, as in AWS) until the queues look empty; how many messages were handled."""
+        # imported once the stack has set the environment (settings and Powertools read it)
         from snowwatch.schedules import JOBS
         from snowwatch_local.sqs import pump_once
 
@@ -265,6 +275,7 @@ class LocalStack:
 
     def run_job(self, job: str, **payload: Any) -> Any:
         """Run a job through its real handler, synchronously."""
+        # imported once the stack has set the environment (settings and Powertools read it)
         from snowwatch_local.handlers import load
 
         return load(job).lambda_handler(json.loads(json.dumps(payload, default=str)), FakeLambdaContext(job))

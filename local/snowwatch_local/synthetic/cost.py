@@ -302,6 +302,7 @@ def seed(cursor: Any, scale: Any, now: datetime) -> dict[str, int]:
 
 def register_show_feed() -> None:
     """Locally, SHOW WAREHOUSES reads the stand-in table (fakesnow answers one canned row)."""
+    # the Snowflake client (and its connector) load only when the fake account is seeded
     from snowwatch.snowflake.client import register_show_feed as register
 
     register("WAREHOUSES", lambda session: session.fetch(f"SELECT * FROM {SHOW_WAREHOUSES_TABLE}"))

@@ -230,6 +230,7 @@ def extract(
     """Read ``view`` from ``start`` to ``now`` window by window (see the module's docstring). The caller
     has counted ``estimate_windows(view, start, now)`` into ``progress.windows_left``. ``on_start`` hears where
     the first window starts (after the empty stretch of a first read is skipped), before any window loads."""
+    # lazy: the API imports this module (the /access view list) and carries no Snowflake connector
     from snowflake.connector import errors as sf_errors
 
     read = _Read(conn, sf, view, load, sql, connector_id, run_id, prefix, progress, estimate_windows(view, start, now))

@@ -33,6 +33,11 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import snowflake.connector
+from cryptography.hazmat.primitives import serialization
+from snowflake.connector import DictCursor
+from snowflake.connector import errors as sf_errors
+
 from snowwatch.errors import UpstreamError
 from snowwatch.models.connectors import Connector
 from snowwatch.observability import logger
@@ -60,8 +65,6 @@ def register_show_feed(kind: str, feed: ShowFeed | None) -> None:
 
 
 def _is_transient(exc: BaseException) -> bool:
-    from snowflake.connector import errors as sf_errors
-
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return True
     if isinstance(exc, sf_errors.OperationalError | sf_errors.InterfaceError):
@@ -92,8 +95,6 @@ def retry(fn: Callable[[], Any], what: str, attempts: int = MAX_ATTEMPTS) -> Any
 
 
 def _private_key_der(pem: str, passphrase: str | None) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
     key = serialization.load_pem_private_key(pem.encode(), password=passphrase.encode() if passphrase else None)
     return key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -160,8 +161,6 @@ class SnowflakeSession:
     ) -> Iterator[SnowflakeSession]:
         """Log in (with retries), yield the session, always close it."""
         if connect is None:
-            import snowflake.connector
-
             connect = snowflake.connector.connect
         args = connect_args(settings, connector, secret)
         try:
@@ -185,8 +184,6 @@ class SnowflakeSession:
         self.guard.check(sql)  # raises ReadOnlyViolationError before the connector sees the text
 
         def run() -> Any:
-            from snowflake.connector import DictCursor
-
             cursor = self._connection.cursor(DictCursor)
             cursor.execute(sql, dict(params) if params else None)
             return cursor
@@ -225,8 +222,6 @@ class SnowflakeSession:
 
     def exists(self, qualified_view: str) -> bool:
         """Whether ``DB.SCHEMA.VIEW`` can be read by this role (a missing view is not an error)."""
-        from snowflake.connector import errors as sf_errors
-
         try:
             self.fetch(f"SELECT 1 AS ok FROM {qualified_view} LIMIT 1")
         except sf_errors.ProgrammingError:
