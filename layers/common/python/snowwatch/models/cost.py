@@ -26,6 +26,16 @@ CREDITS = "credits_compute + credits_cloud_services (billed)"
 
 # Which figure an answer reports (docs/cost.md, "Figures"): every total and every row of one answer is that figure.
 Figure = Literal["billed", "used", "query", "storage"]
+Source = Literal["raw", "rollup"]
+RAW_FROM = (
+    "the first local day whose raw query rows are kept: the sync deletes raw rows older than QUERY_RETENTION_DAYS "
+    "(35 by default) once the daily rollups hold them; null while none was deleted"
+)
+SOURCE = (
+    "where the rows come from. raw: single queries, from the raw query rows, so the window starts on raw_from at the "
+    "earliest (a range reaching before it is clamped, and is empty when it ends before it); rollup: the per-day "
+    "rollups, which cover days before raw_from too (a group's sample query text only from raw_from on)"
+)
 FIGURE = (
     "billed: credits used + the daily cloud-services adjustment (what Snowflake charges); used: CREDITS_USED "
     "(compute + cloud services, before the adjustment); query: credits attributed to queries (compute + billed "
@@ -306,6 +316,8 @@ class Queries(BaseModel):
     money: Money
     window: Window
     group_by: str
+    raw_from: date | None = Field(description=RAW_FROM)
+    source: Source = Field(description=SOURCE)
     total: Total
     page: Page[QueryCost]
 
@@ -318,6 +330,8 @@ class Attribution(BaseModel):
     money: Money
     window: Window
     by: Literal["query_tag", "dbt_model"]
+    raw_from: date | None = Field(description=RAW_FROM)
+    source: Source = Field(description=SOURCE)
     total: Total = Field(description="every query of the window: the rows of every page add up to it")
     attributed: Total = Field(description="the part with a tag (or a model)")
     page: Page[QueryCost]
@@ -341,6 +355,8 @@ class Users(BaseModel):
     money: Money
     window: Window
     group_by: str
+    raw_from: date | None = Field(description=RAW_FROM)
+    source: Source = Field(description=SOURCE)
     total: Total
     page: Page[UserCost]
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from snowwatch.db import Connection, query, query_one
+from snowwatch.repositories import sync_state
 
 LOCAL_DAY = "(({col}) AT TIME ZONE CAST(:tz AS text))::date"
 
@@ -135,6 +137,15 @@ def _built(conn: Connection, connector_id: UUID, rollup: str, tz: str) -> None:
     )
 
 
+def raw_from(conn: Connection, connector_id: UUID, tz: str) -> date | None:
+    """The first local day whose raw query rows are all kept (None: none deleted by retention yet)."""
+    kept = sync_state.retained_from(conn, connector_id)
+    if kept is None:
+        return None
+    local = kept.astimezone(ZoneInfo(tz))
+    return local.date() if local.time() == time(0) else local.date() + timedelta(days=1)
+
+
 def rebuild_rollups(conn: Connection, connector_id: UUID, tz: str, since: datetime | None) -> int:
     """Recompute the daily query rollups (user, warehouse, parameterized hash) for every local day from
     ``since``'s day on; every day when ``since`` is None or the rollups were built in another timezone.
@@ -146,6 +157,9 @@ def rebuild_rollups(conn: Connection, connector_id: UUID, tz: str, since: dateti
     if since is not None and changed is not None:
         since = min(since, changed)
     d0 = _rebuild_from(conn, connector_id, "query", tz, since)
+    kept = raw_from(conn, connector_id, tz)
+    if kept is not None:  # days whose raw rows retention deleted keep their rollups (nothing to rebuild them from)
+        d0 = max(d0, kept)
     params = {"c": connector_id, "tz": tz, "d0": d0}
     # Each query once, with its billed cloud services (its UTC day's WAREHOUSE_METERING daily row).
     source = f"""(SELECT q.*, {billed_cloud_services("q", CS_FRACTION_OF_DAY)} AS cs_billed

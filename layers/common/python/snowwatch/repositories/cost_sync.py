@@ -169,6 +169,24 @@ def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime, un
     return updated
 
 
+def oldest_query_start(conn: Connection, connector_id: UUID) -> datetime | None:
+    """The start of the connector's oldest stored raw query (the first entry of sqh_connector_start_idx)."""
+    rows = conn.run(
+        "SELECT min(start_time) FROM enterprise.snowflake_query_history WHERE connector_id = :c", c=connector_id
+    )
+    return rows[0][0] if rows else None
+
+
+def delete_queries_before(conn: Connection, connector_id: UUID, until: datetime) -> int:
+    """Delete the raw query rows started before ``until`` (the retention step calls it a day at a time)."""
+    conn.run(
+        "DELETE FROM enterprise.snowflake_query_history WHERE connector_id = :c AND start_time < :u",
+        c=connector_id,
+        u=until,
+    )
+    return int(conn.row_count or 0)
+
+
 def apply_currency(conn: Connection, connector_id: UUID, rates: list[tuple[Any, Any]]) -> None:
     """Daily effective rate (currency per credit) from ORGANIZATION_USAGE onto the daily costs."""
     if not rates:

@@ -14,7 +14,8 @@ def watermarks(conn: Connection, connector_id: UUID, prefix: str = "") -> dict[s
     rows = query(
         conn,
         """SELECT view_name, watermark FROM enterprise.sync_state
-           WHERE connector_id = :c AND starts_with(view_name, :p) AND NOT starts_with(view_name, 'pending:')""",
+           WHERE connector_id = :c AND starts_with(view_name, :p) AND NOT starts_with(view_name, 'pending:')
+             AND NOT starts_with(view_name, 'retained:')""",
         c=connector_id,
         p=prefix,
     )
@@ -70,4 +71,31 @@ def paid(conn: Connection, connector_id: UUID, step: str) -> None:
         "DELETE FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v",
         c=connector_id,
         v=PENDING_PREFIX + step,
+    )
+
+
+# Raw rows kept from this time on (the retention step deletes older ones): moved forward in the transaction that
+# deleted the rows before it, so a run cut off between two days neither loses nor repeats a day.
+RETAINED_PREFIX = "retained:"
+
+
+def retained_from(conn: Connection, connector_id: UUID, what: str = "queries") -> datetime | None:
+    rows = conn.run(
+        "SELECT watermark FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v",
+        c=connector_id,
+        v=RETAINED_PREFIX + what,
+    )
+    return rows[0][0] if rows else None
+
+
+def set_retained_from(conn: Connection, connector_id: UUID, since: datetime, what: str = "queries") -> None:
+    conn.run(
+        """INSERT INTO enterprise.sync_state (connector_id, view_name, watermark, updated_at)
+           VALUES (:c, :v, :w, now())
+           ON CONFLICT (connector_id, view_name)
+           DO UPDATE SET watermark = GREATEST(enterprise.sync_state.watermark, EXCLUDED.watermark),
+                         updated_at = now()""",
+        c=connector_id,
+        v=RETAINED_PREFIX + what,
+        w=since,
     )

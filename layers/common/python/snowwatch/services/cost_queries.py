@@ -58,10 +58,14 @@ def queries(
         )
     m = money(conn, connector, rng.start, rng.end)
     items: list[QueryCost] = []
-    whole = repo.query_credits_total(conn, connector.id, rng.start, rng.end, warehouse)
+    kept = repo.raw_from(conn, connector.id, connector.timezone)
+    first = rng.start
+    if group_by == "query" and kept is not None and kept > first:  # single queries only from the kept raw rows on
+        first = kept
+    whole = repo.query_credits_total(conn, connector.id, first, rng.end, warehouse)
     if group_by == "query":
-        lo, hi = bounds(connector, rng.start, rng.end)
-        rows, total = repo.top_queries(conn, connector.id, lo, hi, rng.start, rng.end, limit, offset, warehouse)
+        lo, hi = bounds(connector, first, rng.end)
+        rows, total = repo.top_queries(conn, connector.id, lo, hi, first, rng.end, limit, offset, warehouse)
         before = repo.top_queries_before(conn, connector.id, lo, hi, offset, warehouse) if offset and rows else 0
         fields, sums = _credit_rows(rows, m, before, whole["credits"])
         for r, f in zip(rows, fields, strict=True):
@@ -100,8 +104,10 @@ def queries(
         figure="query",
         sync=sync_state(connector),
         money=m,
-        window=Window(start=rng.start, end=rng.end),
+        window=Window(start=first, end=rng.end),
         group_by=group_by,
+        raw_from=kept,
+        source="raw" if group_by == "query" else "rollup",
         total=sums,
         page=Page[QueryCost](items=items, total=total, limit=limit, offset=offset),
     )
@@ -138,6 +144,8 @@ def users(
         money=m,
         window=Window(start=rng.start, end=rng.end),
         group_by=group_by,
+        raw_from=repo.raw_from(conn, connector.id, connector.timezone),
+        source="rollup",
         total=sums,
         page=Page[UserCost](items=items, total=total, limit=limit, offset=offset),
     )

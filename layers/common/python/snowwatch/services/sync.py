@@ -19,10 +19,11 @@ metering views only, so budgets see fresh spend).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from snowwatch.db import Connection, transaction
 from snowwatch.errors import ValidationFailedError
@@ -189,9 +190,36 @@ def _post_load(
             repo.refresh_table_reads(conn, connector.id, LARGE_TABLE_BYTES, query_since)
             counts["query_rollups"] = cost_repo.rebuild_rollups(conn, connector.id, connector.timezone, query_since)
             sync_state.paid(conn, connector.id, "queries")
+    counts["retention_days"] = _retention(conn, ctx, now, budget)
     counts["USAGE_IN_CURRENCY_DAILY"] = _currency(conn, sf, connector.id, now - timedelta(days=_backfill_days(ctx)))
     counts["findings"] = savings.track(conn, connector, now)  # findings seen or gone, once the data is in
     return counts
+
+
+def _retention(conn: Connection, ctx: JobContext[JobSettings], now: datetime, budget: Budget) -> int:
+    """Delete raw query rows older than ``QUERY_RETENTION_DAYS`` local days, a local day per transaction (its rows
+    and the retained-from mark together), at most ``QUERY_RETENTION_DAYS_PER_RUN`` days per run. Only days the
+    query rollups and the hourly share already cover: it runs when neither is owed. Returns the days deleted."""
+    connector = ctx.connector
+    assert connector is not None
+    if any(sync_state.owed(conn, connector.id, step) is not None for step in ("queries", "share")):
+        return 0
+    tz = ZoneInfo(connector.timezone)
+    keep_from = datetime.combine(
+        now.astimezone(tz).date() - timedelta(days=ctx.settings.query_retention_days), time(0), tzinfo=tz
+    )
+    days = 0
+    while days < ctx.settings.query_retention_days_per_run and not (days and budget.exhausted()):
+        oldest = repo.oldest_query_start(conn, connector.id)
+        if oldest is None or oldest >= keep_from:
+            break
+        day_end = datetime.combine(oldest.astimezone(tz).date() + timedelta(days=1), time(0), tzinfo=tz)
+        until = min(day_end, keep_from)
+        with transaction(conn):
+            repo.delete_queries_before(conn, connector.id, until)
+            sync_state.set_retained_from(conn, connector.id, until)
+        days += 1
+    return days
 
 
 def _to_read(mode: str, resume: dict[str, Any]) -> list[View[tuple[Any, ...]]]:
