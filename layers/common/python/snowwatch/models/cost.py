@@ -77,6 +77,25 @@ class Amount(BaseModel):
     amount: Number
 
 
+class CostAnswer(BaseModel):
+    """What every cost answer says first: which figure it reports, whether the data is synced, its money."""
+
+    figure: Figure
+    sync: SyncState
+    money: Money
+
+
+class WindowedAnswer(CostAnswer):
+    window: Window
+
+
+class RawAnswer(WindowedAnswer):
+    """An answer over raw query rows, which are kept for a window (QUERY_RETENTION_DAYS)."""
+
+    raw_from: date | None = Field(description=RAW_FROM)
+    source: Source = Field(description=SOURCE)
+
+
 class MonthForecast(BaseModel):
     """Month-end forecast (figure: used), computed by the budgets' pass (services/forecast.py)."""
 
@@ -90,11 +109,8 @@ class MonthForecast(BaseModel):
     method: str
 
 
-class Overview(BaseModel):
+class Overview(WindowedAnswer):
     figure: Figure = Field(description=FIGURE)
-    sync: SyncState
-    money: Money
-    window: Window
     credits: Number = Field(description="credits used in the window (METERING_HISTORY)")
     credits_billed: Number = Field(description="the headline: credits used + the cloud-services adjustment")
     amount: Number = Field(description="credits_billed x money.credit_price")
@@ -116,11 +132,7 @@ class DailyPoint(BaseModel):
     amount: Number
 
 
-class Daily(BaseModel):
-    figure: Figure
-    sync: SyncState
-    money: Money
-    window: Window
+class Daily(WindowedAnswer):
     group_by: str
     total: Total
     items: list[DailyPoint]
@@ -145,11 +157,7 @@ class WarehouseCost(BaseModel):
     resource_monitor: str | None = None
 
 
-class Warehouses(BaseModel):
-    figure: Figure
-    sync: SyncState
-    money: Money
-    window: Window
+class Warehouses(WindowedAnswer):
     total: Total
     page: Page[WarehouseCost]
 
@@ -183,11 +191,7 @@ class TableStorage(BaseModel):
     last_read_at: datetime | None
 
 
-class Storage(BaseModel):
-    figure: Figure
-    sync: SyncState
-    money: Money
-    window: Window
+class Storage(WindowedAnswer):
     storage_price_per_tb: Number
     monthly_amount: Number
     trend: list[StorageDay]
@@ -284,79 +288,56 @@ class SavedFinding(BaseModel):
     measured_at: datetime = Field(description="the full sync that measured it (up to the last metered hour)")
 
 
-class Savings(BaseModel):
-    figure: Figure
-    sync: SyncState
-    money: Money
+class Savings(CostAnswer):
     method: str
     total: Total
     findings: list[SavedFinding]
 
 
-class QueryCost(BaseModel):
+class QueryFigures(BaseModel):
+    """A group of queries' figures (a query, a hash, a tag, a model, a user or a role)."""
+
+    queries: int
+    elapsed_ms: int
+    credits_compute: Number
+    credits_cloud_services: Number = Field(description=CS_BILLED)
+    credits_cloud_services_used: Number = Field(description=CS_USED)
+    credits: Number = Field(description=CREDITS)
+    amount: Number
+
+
+class QueryCost(QueryFigures):
     key: str
     query_text: str | None
     user_name: str | None = None
     role_name: str | None = None
     warehouse_name: str | None = None
     start_time: datetime | None = None
-    queries: int
-    elapsed_ms: int
-    credits_compute: Number
-    credits_cloud_services: Number = Field(description=CS_BILLED)
-    credits_cloud_services_used: Number = Field(description=CS_USED)
-    credits: Number = Field(description=CREDITS)
-    amount: Number
     cost_method: str | None = None
 
 
-class Queries(BaseModel):
-    figure: Figure
-    sync: SyncState
-    money: Money
-    window: Window
+class Queries(RawAnswer):
     group_by: str
-    raw_from: date | None = Field(description=RAW_FROM)
-    source: Source = Field(description=SOURCE)
     total: Total
     page: Page[QueryCost]
 
 
-class Attribution(BaseModel):
+class Attribution(RawAnswer):
     """Query credits by query tag or by dbt model (services/attribution.py); key '' = queries without one."""
 
-    figure: Figure
-    sync: SyncState
-    money: Money
-    window: Window
     by: Literal["query_tag", "dbt_model"]
-    raw_from: date | None = Field(description=RAW_FROM)
-    source: Source = Field(description=SOURCE)
     total: Total = Field(description="every query of the window: the rows of every page add up to it")
     attributed: Total = Field(description="the part with a tag (or a model)")
     page: Page[QueryCost]
 
 
-class UserCost(BaseModel):
+class UserCost(QueryFigures):
     user_name: str | None
     role_name: str | None
-    queries: int
-    elapsed_ms: int
-    credits_compute: Number
-    credits_cloud_services: Number = Field(description=CS_BILLED)
-    credits_cloud_services_used: Number = Field(description=CS_USED)
-    credits: Number = Field(description=CREDITS)
-    amount: Number
 
 
-class Users(BaseModel):
-    figure: Figure
-    sync: SyncState
-    money: Money
-    window: Window
+class Users(RawAnswer):
     group_by: str
-    raw_from: date | None = Field(description=RAW_FROM)
-    source: Source = Field(description=SOURCE)
     total: Total
     page: Page[UserCost]
 
@@ -382,19 +363,12 @@ class Anomaly(BaseModel):
     drivers: list[Driver] = Field(default_factory=list)
 
 
-class Anomalies(BaseModel):
-    figure: Figure
-    sync: SyncState
-    money: Money
-    window: Window
+class Anomalies(WindowedAnswer):
     method: str
     items: list[Anomaly]
 
 
-class Forecast(BaseModel):
-    figure: Figure
-    sync: SyncState
-    money: Money
+class Forecast(CostAnswer):
     month: MonthForecast
     daily_run_rate_credits: Number
 
