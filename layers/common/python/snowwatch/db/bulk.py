@@ -83,27 +83,26 @@ def _first_load(conn: Connection, target: str, column: str, values: set[Any]) ->
 
 
 def _range_empty(
-    conn: Connection, target: str, tenant: tuple[str, Any], column: str, rows: Sequence[Sequence[Any]], at: int
+    conn: Connection, target: str, tenant: tuple[str, Any], column: str, span: tuple[Any, Any] | None
 ) -> bool:
-    """True when the table holds no row of the tenant whose ``column`` lies within the batch's range."""
-    values = [row[at] for row in rows if row[at] is not None]
-    if len(values) != len(rows):
+    """True when the table holds no row of the tenant whose ``column`` lies within ``span`` (None: a row lacks it)."""
+    if span is None:
         return False
     found = conn.run(
         f"""SELECT 1 FROM {target} WHERE {identifier(tenant[0])} = :t
             AND {identifier(column)} BETWEEN :lo AND :hi LIMIT 1""",
         t=tenant[1],
-        lo=min(values),
-        hi=max(values),
+        lo=span[0],
+        hi=span[1],
     )
     return not found
 
 
-def _copy_fresh(conn: Connection, target: str, copy: str, rows: Sequence[Sequence[Any]]) -> bool:
+def _copy_fresh(conn: Connection, target: str, copy: str, stream: Callable[[], Iterable[bytes]]) -> bool:
     """COPY straight into the table under a savepoint; False (and nothing written) when a key already existed."""
     conn.run("SAVEPOINT fresh_copy")
     try:
-        conn.run(f"COPY {target} {copy}", stream=csv_chunks(rows))
+        conn.run(f"COPY {target} {copy}", stream=stream())
     except DatabaseError as exc:
         if not (exc.args and isinstance(exc.args[0], dict) and exc.args[0].get("C") == UNIQUE_VIOLATION):
             raise
@@ -131,33 +130,60 @@ def upsert(
     the batch's range of that column (a backfill window), the rows are COPied straight into the table, under a
     savepoint that falls back to the upsert if a key existed after all.
     """
+    positions = [list(columns).index(k) for k in key]
+    unique = latest_by_key(rows, positions)
+    if not unique:
+        return 0
+    span = None
+    if fresh_range is not None:
+        at = list(columns).index(fresh_range)
+        values = [row[at] for row in unique if row[at] is not None]
+        span = (min(values), max(values)) if len(values) == len(unique) else None
+    return copy_upsert(
+        conn, table, columns, key, lambda: csv_chunks(unique), len(unique), {row[positions[0]] for row in unique},
+        update=update, fresh_range=fresh_range, span=span,
+    )  # fmt: skip
+
+
+def copy_upsert(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    stream: Callable[[], Iterable[bytes]],
+    count: int,
+    tenants: set[Any],
+    *,
+    update: Sequence[str] | None = None,
+    fresh_range: str | None = None,
+    span: tuple[Any, Any] | None = None,
+) -> int:
+    """:func:`upsert` of ``count`` rows, unique on ``key``, given as CSV chunks (``stream()``, called once per COPY;
+    ``tenants``: the key's leading column's values; ``span``: the rows' range of ``fresh_range``)."""
     schema, name = table.split(".")
     target = f"{identifier(schema)}.{identifier(name)}"
     stage = identifier(f"_stage_{name}")
     cols = ", ".join(identifier(c) for c in columns)
     keys = ", ".join(identifier(c) for c in key)
     updates = [c for c in (update if update is not None else columns) if c not in key]
-    positions = [list(columns).index(k) for k in key]
-    unique = latest_by_key(rows, positions)
-    if not unique:
+    if not count:
         return 0
     copy = f"({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-    if _first_load(conn, target, key[0], {row[positions[0]] for row in unique}):
+    if _first_load(conn, target, key[0], tenants):
         # Nothing of this tenant in the table yet (a first backfill): no row can conflict, so the
         # rows go straight in, without the staging pass.
-        conn.run(f"COPY {target} {copy}", stream=csv_chunks(unique))
-        return len(unique)
-    tenant = (key[0], unique[0][positions[0]])
+        conn.run(f"COPY {target} {copy}", stream=stream())
+        return count
     if (
         fresh_range is not None
-        and len({row[positions[0]] for row in unique}) == 1
-        and _range_empty(conn, target, tenant, fresh_range, unique, list(columns).index(fresh_range))
-        and _copy_fresh(conn, target, copy, unique)
+        and len(tenants) == 1
+        and _range_empty(conn, target, (key[0], next(iter(tenants))), fresh_range, span)
+        and _copy_fresh(conn, target, copy, stream)
     ):
-        return len(unique)
+        return count
     conn.run(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target} INCLUDING DEFAULTS)")
     conn.run(f"TRUNCATE {stage}")
-    conn.run(f"COPY {stage} {copy}", stream=csv_chunks(unique))
+    conn.run(f"COPY {stage} {copy}", stream=stream())
     conflict = "DO NOTHING"
     if updates:
         # Rows re-read unchanged (the lookback window of every sync) are left alone: no new tuple,
@@ -168,4 +194,4 @@ def upsert(
         conflict = f"DO UPDATE SET {sets} WHERE ROW({mine}) IS DISTINCT FROM ROW({theirs})"
     conn.run(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT ({keys}) {conflict}")
     conn.run(f"DROP TABLE IF EXISTS {stage}")
-    return len(unique)
+    return count

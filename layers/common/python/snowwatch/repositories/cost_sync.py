@@ -7,7 +7,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import pyarrow as pa
+
 from snowwatch.db import Connection
+from snowwatch.db.arrow_copy import upsert_table
 from snowwatch.db.bulk import upsert
 from snowwatch.snowflake import rows
 
@@ -67,10 +70,14 @@ WAREHOUSE_COLUMNS = (
 )
 
 
-def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequence[Any]]) -> int:
-    """Bulk upsert rows (in the view's column order) on the view's natural key."""
+def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequence[Any]] | pa.Table) -> int:
+    """Bulk upsert rows (in the view's column order; or an Arrow table of those columns) on the view's natural key."""
     table, _, key = TARGETS[view]
     cols = columns(view)
+    if isinstance(rows, pa.Table):  # QUERY_HISTORY's Arrow batches (services/query_arrow.py)
+        return upsert_table(
+            conn, table, ("connector_id", connector_id), rows.select(cols), ("connector_id", *key), "start_time"
+        )
     with_connector = ((connector_id, *row) for row in rows)
     if view == "QUERY_ATTRIBUTION_HISTORY":
         return upsert(

@@ -32,7 +32,7 @@ from snowwatch.repositories import cost as cost_repo
 from snowwatch.repositories import cost_sync as repo
 from snowwatch.repositories import jobs as jobs_repo
 from snowwatch.repositories import sync_state
-from snowwatch.services import attribution, extraction, savings
+from snowwatch.services import attribution, extraction, query_arrow, savings
 from snowwatch.services.extraction import Budget, Outcome, Progress, View
 from snowwatch.services.jobs import JobContext
 from snowwatch.services.secrets import read_connector_secret
@@ -79,7 +79,7 @@ VIEWS: tuple[View[tuple[Any, ...]], ...] = (
     _view("DATABASE_STORAGE_USAGE_HISTORY", database_storage_usage_history, rows.DatabaseStorageRow),
     _view("TABLE_STORAGE_METRICS", table_storage_metrics, rows.TableStorageRow),
     _view("WAREHOUSE_LOAD_HISTORY", warehouse_load_history, rows.WarehouseLoadRow, window=MONTH),
-    View("QUERY_HISTORY", query_history, _query_row, window=DAY),
+    View("QUERY_HISTORY", query_history, _query_row, window=DAY, arrow=query_arrow.load_table),
     _view("QUERY_ATTRIBUTION_HISTORY", query_attribution_history, rows.QueryAttributionRow, window=DAY, optional=True),
 )
 

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
 import snowflake.connector
 from cryptography.hazmat.primitives import serialization
 from snowflake.connector import DictCursor
@@ -180,11 +181,11 @@ class SnowflakeSession:
         return self.guard.statements
 
     # ------------------------------------------------------------ reads
-    def _execute(self, sql: str, params: Mapping[str, Any] | None) -> Any:
+    def _execute(self, sql: str, params: Mapping[str, Any] | None, dicts: bool = True) -> Any:
         self.guard.check(sql)  # raises ReadOnlyViolationError before the connector sees the text
 
         def run() -> Any:
-            cursor = self._connection.cursor(DictCursor)
+            cursor = self._connection.cursor(DictCursor) if dicts else self._connection.cursor()
             cursor.execute(sql, dict(params) if params else None)
             return cursor
 
@@ -209,6 +210,17 @@ class SnowflakeSession:
                 if not rows:
                     return
                 yield [{k.upper(): _normalise(v) for k, v in row.items()} for row in rows]
+        finally:
+            cursor.close()
+
+    def fetch_arrow_batches(self, sql: str, params: Mapping[str, Any] | None = None) -> Iterator[pa.Table]:
+        """Rows of one statement as the connector's Arrow result batches (one statement, streamed; no Python object
+        per row). Column names as Snowflake gives them (upper case); types as the connector maps them."""
+        cursor = self._execute(sql, params, dicts=False)
+        try:
+            for table in cursor.fetch_arrow_batches(force_microsecond_precision=True):
+                if table.num_rows:
+                    yield table
         finally:
             cursor.close()
 
