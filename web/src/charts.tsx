@@ -1,4 +1,5 @@
 // Inline SVG charts: no chart library. Each chart is role="img" with a text summary for screen readers.
+import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { fmtNumber } from "./format";
 
@@ -46,6 +47,39 @@ function niceMax(v: number): number {
   return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
 }
 
+/** A chart's plot area: its width follows the element, a 48 px axis on the left, 24 px of labels below. */
+function usePlot(height: number, top: number) {
+  const [ref, W] = useWidth();
+  const padL = 48;
+  const innerW = W - padL - 8;
+  const innerH = height - 24 - 8;
+  return { ref, W, H: height, padL, innerW, innerH, top, yAt: (v: number) => 8 + innerH * (1 - v / top) };
+}
+
+/** The frame every chart shares: unit caption, an accessible summary, the y grid with its labels, the legend. */
+function Plot(props: { plot: ReturnType<typeof usePlot>; unit: string; summary: string; names: string[]; children: ComponentChildren }) {
+  const { plot, unit, summary } = props;
+  const { W, H, padL, top, yAt } = plot;
+  return (
+    <figure class="chart" ref={plot.ref}>
+      <figcaption class="axis-unit">{unit}</figcaption>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary}>
+        <title>{summary}</title>
+        {[0, 0.5, 1].map((f) => (
+          <g key={f}>
+            <line x1={padL} x2={W - 8} y1={yAt(top * f)} y2={yAt(top * f)} class="grid" />
+            <text x={padL - 6} y={yAt(top * f) + 4} text-anchor="end" class="axis">
+              {fmtNumber(top * f, top < 10 ? 1 : 0)}
+            </text>
+          </g>
+        ))}
+        {props.children}
+      </svg>
+      <Legend names={props.names} />
+    </figure>
+  );
+}
+
 /** Stacked daily bars (one colour per series) with a legend. Top `maxSeries` series; the rest become "other". */
 export function StackedBars(props: {
   xs: string[];
@@ -67,12 +101,8 @@ export function StackedBars(props: {
   }
   const totals = xs.map((_, i) => series.reduce((s, r) => s + (r.values[i] ?? 0), 0));
   const top = niceMax(Math.max(0, ...totals));
-  const [ref, W] = useWidth();
-  const H = height;
-  const padL = 48;
-  const padB = 24;
-  const innerW = W - padL - 8;
-  const innerH = H - padB - 8;
+  const plot = usePlot(height, top);
+  const { H, padL, innerW, innerH } = plot;
   const bw = xs.length ? innerW / xs.length : innerW;
   const total = totals.reduce((a, b) => a + b, 0);
   const labels = xs.map(shortLabel);
@@ -82,49 +112,36 @@ export function StackedBars(props: {
     1,
   )} ${unit}`;
   return (
-    <figure class="chart" ref={ref}>
-      <figcaption class="axis-unit">{unit}</figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary}>
-        <title>{summary}</title>
-        {[0, 0.5, 1].map((f) => (
-          <g key={f}>
-            <line x1={padL} x2={W - 8} y1={8 + innerH * (1 - f)} y2={8 + innerH * (1 - f)} class="grid" />
-            <text x={padL - 6} y={12 + innerH * (1 - f)} text-anchor="end" class="axis">
-              {fmtNumber(top * f, top < 10 ? 1 : 0)}
-            </text>
+    <Plot plot={plot} unit={unit} summary={summary} names={series.map((s) => s.name)}>
+      {xs.map((x, i) => {
+        let y = 8 + innerH;
+        return (
+          <g key={x}>
+            {series.map((s, si) => {
+              const h = ((s.values[i] ?? 0) / top) * innerH;
+              y -= h;
+              return (
+                <rect
+                  key={s.name}
+                  x={padL + i * bw + bw * 0.1}
+                  y={y}
+                  width={Math.max(1, bw * 0.8)}
+                  height={Math.max(0, h)}
+                  fill={color(si)}
+                >
+                  <title>{`${x} · ${s.name}: ${fmtNumber(s.values[i], 2)} ${unit}`}</title>
+                </rect>
+              );
+            })}
+            {i % step === 0 && (
+              <text x={padL + i * bw + bw / 2} y={H - 6} text-anchor="middle" class="axis">
+                {labels[i]}
+              </text>
+            )}
           </g>
-        ))}
-        {xs.map((x, i) => {
-          let y = 8 + innerH;
-          return (
-            <g key={x}>
-              {series.map((s, si) => {
-                const h = ((s.values[i] ?? 0) / top) * innerH;
-                y -= h;
-                return (
-                  <rect
-                    key={s.name}
-                    x={padL + i * bw + bw * 0.1}
-                    y={y}
-                    width={Math.max(1, bw * 0.8)}
-                    height={Math.max(0, h)}
-                    fill={color(si)}
-                  >
-                    <title>{`${x} · ${s.name}: ${fmtNumber(s.values[i], 2)} ${unit}`}</title>
-                  </rect>
-                );
-              })}
-              {i % step === 0 && (
-                <text x={padL + i * bw + bw / 2} y={H - 6} text-anchor="middle" class="axis">
-                  {labels[i]}
-                </text>
-              )}
-            </g>
-          );
-        })}
-      </svg>
-      <Legend names={series.map((s) => s.name)} />
-    </figure>
+        );
+      })}
+    </Plot>
   );
 }
 
@@ -152,75 +169,56 @@ export function LineChart(props: {
   height?: number;
 }) {
   const { xs, series, label, unit, refs = [], height = 200 } = props;
-  const [ref, W] = useWidth();
-  const H = height;
-  const padL = 48;
-  const padB = 24;
-  const innerW = W - padL - 8;
-  const innerH = H - padB - 8;
   const all = [...series.flatMap((s) => s.values), ...refs.map((r) => r.value)];
-  const top = niceMax(Math.max(0, ...all));
+  const plot = usePlot(height, niceMax(Math.max(0, ...all)));
+  const { W, H, padL, innerW, yAt } = plot;
   const xAt = (i: number) => padL + (xs.length <= 1 ? innerW / 2 : (i / (xs.length - 1)) * innerW);
   const labels = xs.map(shortLabel);
   const step = labelStep(labels, innerW);
-  const yAt = (v: number) => 8 + innerH * (1 - v / top);
   const summary = `${label}: ${series
     .map((s) => `${s.name} from ${fmtNumber(s.values[0], 1)} to ${fmtNumber(s.values[s.values.length - 1], 1)}`)
     .join("; ")} ${unit}`;
   return (
-    <figure class="chart" ref={ref}>
-      <figcaption class="axis-unit">{unit}</figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary}>
-        <title>{summary}</title>
-        {[0, 0.5, 1].map((f) => (
-          <g key={f}>
-            <line x1={padL} x2={W - 8} y1={yAt(top * f)} y2={yAt(top * f)} class="grid" />
-            <text x={padL - 6} y={yAt(top * f) + 4} text-anchor="end" class="axis">
-              {fmtNumber(top * f, top < 10 ? 1 : 0)}
+    <Plot plot={plot} unit={unit} summary={summary} names={series.map((s) => s.name)}>
+      {refs.map((r) => (
+        <g key={r.label}>
+          <line x1={padL} x2={W - 8} y1={yAt(r.value)} y2={yAt(r.value)} class="ref" />
+          <text x={W - 10} y={yAt(r.value) - 4} text-anchor="end" class="axis">
+            {r.label}
+          </text>
+        </g>
+      ))}
+      {series.map((s, si) => (
+        <g key={s.name}>
+          <polyline
+            fill="none"
+            stroke={color(si)}
+            stroke-width="2.5"
+            points={s.values.map((v, i) => `${xAt(i)},${yAt(v)}`).join(" ")}
+          />
+          {s.values.length <= 60 &&
+            s.values.map((v, i) => (
+              <circle key={i} cx={xAt(i)} cy={yAt(v)} r="3" fill={color(si)}>
+                <title>{`${xs[i]} · ${s.name}: ${fmtNumber(v, 2)} ${unit}`}</title>
+              </circle>
+            ))}
+        </g>
+      ))}
+      {xs.map(
+        (x, i) =>
+          i % step === 0 && (
+            <text
+              key={x}
+              x={xAt(i)}
+              y={H - 6}
+              text-anchor={xs.length > 1 && i === xs.length - 1 ? "end" : i === 0 && xs.length > 1 ? "start" : "middle"}
+              class="axis"
+            >
+              {labels[i]}
             </text>
-          </g>
-        ))}
-        {refs.map((r) => (
-          <g key={r.label}>
-            <line x1={padL} x2={W - 8} y1={yAt(r.value)} y2={yAt(r.value)} class="ref" />
-            <text x={W - 10} y={yAt(r.value) - 4} text-anchor="end" class="axis">
-              {r.label}
-            </text>
-          </g>
-        ))}
-        {series.map((s, si) => (
-          <g key={s.name}>
-            <polyline
-              fill="none"
-              stroke={color(si)}
-              stroke-width="2.5"
-              points={s.values.map((v, i) => `${xAt(i)},${yAt(v)}`).join(" ")}
-            />
-            {s.values.length <= 60 &&
-              s.values.map((v, i) => (
-                <circle key={i} cx={xAt(i)} cy={yAt(v)} r="3" fill={color(si)}>
-                  <title>{`${xs[i]} · ${s.name}: ${fmtNumber(v, 2)} ${unit}`}</title>
-                </circle>
-              ))}
-          </g>
-        ))}
-        {xs.map(
-          (x, i) =>
-            i % step === 0 && (
-              <text
-                key={x}
-                x={xAt(i)}
-                y={H - 6}
-                text-anchor={xs.length > 1 && i === xs.length - 1 ? "end" : i === 0 && xs.length > 1 ? "start" : "middle"}
-                class="axis"
-              >
-                {labels[i]}
-              </text>
-            ),
-        )}
-      </svg>
-      <Legend names={series.map((s) => s.name)} />
-    </figure>
+          ),
+      )}
+    </Plot>
   );
 }
 
