@@ -7,10 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import pyarrow as pa
-
 from snowwatch.db import Connection
-from snowwatch.db.arrow_copy import upsert_table
 from snowwatch.db.bulk import upsert
 from snowwatch.snowflake import rows
 
@@ -70,13 +67,18 @@ WAREHOUSE_COLUMNS = (
 )
 
 
-def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequence[Any]] | pa.Table) -> int:
-    """Bulk upsert rows (in the view's column order; or an Arrow table of those columns) on the view's natural key."""
+def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequence[Any]]) -> int:
+    """Bulk upsert rows (in the view's column order; QUERY_HISTORY: or an Arrow table of those columns, from
+    services/query_arrow.py) on the view's natural key."""
     table, _, key = TARGETS[view]
     cols = columns(view)
-    if isinstance(rows, pa.Table):  # QUERY_HISTORY's Arrow batches (services/query_arrow.py)
+    if not isinstance(rows, (list, tuple)) and hasattr(rows, "column_names"):
+        # lazy: pyarrow is optional (not in the Lambda layer, decisions §26); an Arrow table means it is installed
+        from snowwatch.db.arrow_copy import upsert_table
+
+        arrow: Any = rows  # a pyarrow.Table (not importable here)
         return upsert_table(
-            conn, table, ("connector_id", connector_id), rows.select(cols), ("connector_id", *key), "start_time"
+            conn, table, ("connector_id", connector_id), arrow.select(cols), ("connector_id", *key), "start_time"
         )
     with_connector = ((connector_id, *row) for row in rows)
     if view == "QUERY_ATTRIBUTION_HISTORY":

@@ -18,7 +18,8 @@ metering views only, so budgets see fresh spend).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import importlib.util
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
@@ -32,7 +33,7 @@ from snowwatch.repositories import cost as cost_repo
 from snowwatch.repositories import cost_sync as repo
 from snowwatch.repositories import jobs as jobs_repo
 from snowwatch.repositories import sync_state
-from snowwatch.services import attribution, extraction, query_arrow, savings
+from snowwatch.services import attribution, extraction, savings
 from snowwatch.services.extraction import Budget, Outcome, Progress, View
 from snowwatch.services.jobs import JobContext
 from snowwatch.services.secrets import read_connector_secret
@@ -62,6 +63,17 @@ MONTH = timedelta(days=31)
 POST_LOAD_CHUNK = timedelta(days=1)  # the hourly share is computed a day of queries per statement
 
 
+def _arrow() -> Callable[[Any], Any] | None:
+    """QUERY_HISTORY's Arrow converter when pyarrow is installed (local, tests, bench); None in the Lambda layer,
+    which does not carry it (size; decisions §26): the dict rows there."""
+    if importlib.util.find_spec("pyarrow") is None:
+        return None
+    # lazy: imports pyarrow, which only some installs carry
+    from snowwatch.services import query_arrow
+
+    return query_arrow.load_table
+
+
 def _view(name: str, query: Any, row_type: type[tuple[Any, ...]], **kw: Any) -> View[tuple[Any, ...]]:
     return View(name, query, partial(rows.from_source, row_type), **kw)
 
@@ -79,7 +91,7 @@ VIEWS: tuple[View[tuple[Any, ...]], ...] = (
     _view("DATABASE_STORAGE_USAGE_HISTORY", database_storage_usage_history, rows.DatabaseStorageRow),
     _view("TABLE_STORAGE_METRICS", table_storage_metrics, rows.TableStorageRow),
     _view("WAREHOUSE_LOAD_HISTORY", warehouse_load_history, rows.WarehouseLoadRow, window=MONTH),
-    View("QUERY_HISTORY", query_history, _query_row, window=DAY, arrow=query_arrow.load_table),
+    View("QUERY_HISTORY", query_history, _query_row, window=DAY, arrow=_arrow()),
     _view("QUERY_ATTRIBUTION_HISTORY", query_attribution_history, rows.QueryAttributionRow, window=DAY, optional=True),
 )
 

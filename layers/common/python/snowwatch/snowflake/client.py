@@ -31,9 +31,8 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import snowflake.connector
 from cryptography.hazmat.primitives import serialization
 from snowflake.connector import DictCursor
@@ -44,6 +43,9 @@ from snowwatch.models.connectors import Connector
 from snowwatch.observability import logger
 from snowwatch.settings import JobSettings
 from snowwatch.snowflake.guard import StatementGuard
+
+if TYPE_CHECKING:  # pyarrow is optional: not in the Lambda layer (decisions §26)
+    import pyarrow as pa
 
 LOGIN_TIMEOUT_S = 30
 NETWORK_TIMEOUT_S = 120
