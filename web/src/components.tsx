@@ -209,6 +209,8 @@ export interface TableProps<R> {
   pageSize?: number;
   defaultSort?: string; // "-col" = descending
   search?: (r: R) => (string | null | undefined)[];
+  /** What the search box looks in, as its placeholder ("rule id or title"). */
+  searchHint?: string;
   total?: number;
   rowClass?: (r: R) => string;
   filters?: ComponentChildren;
@@ -265,7 +267,7 @@ export function Table<R>(props: TableProps<R>) {
                 type="search"
                 name={`${id}.q`}
                 value={typed}
-                placeholder="rule id or title"
+                placeholder={props.searchHint ?? "search"}
                 onInput={(e) => setTyped((e.target as HTMLInputElement).value)}
               />
             </label>

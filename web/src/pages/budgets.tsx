@@ -81,6 +81,7 @@ export function BudgetsPage({ ctx, budgetId }: { ctx: Ctx; budgetId?: string }) 
               rowKey={(b) => b.id}
               defaultSort="name"
               search={(b) => [b.name, b.period, b.scope_type, b.query_tag, ...b.warehouses]}
+              searchHint="name, period, scope or warehouse"
               emptyText={ctx.isAdmin ? "No budgets yet. Create one to get alerts." : "No budgets yet."}
               cols={[
                 { id: "name", label: "Name", value: (b) => b.name },

@@ -193,6 +193,7 @@ function Warehouses({ ctx, range }: { ctx: Ctx; range: DateRange }) {
             rowKey={(r) => r.warehouse_name}
             defaultSort="-credits"
             search={(r) => [r.warehouse_name]}
+            searchHint="warehouse"
             emptyText="No warehouses yet."
             cols={[
               {
@@ -429,6 +430,7 @@ function TopQueries({ ctx, range }: { ctx: Ctx; range: DateRange }) {
             defaultSort="-credits"
             pageSize={10}
             search={(r) => [r.query_text, r.user_name, r.warehouse_name]}
+            searchHint="query text, user or warehouse"
             emptyText="No queries in this range."
             cols={[
               {

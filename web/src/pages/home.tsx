@@ -52,6 +52,7 @@ function Overview({ o }: { o: Schemas["OrgOverview"] }) {
         rowKey={(c) => c.connector_id}
         defaultSort="name"
         search={(c) => [c.name]}
+        searchHint="connector name"
         cols={[
           {
             id: "name",

@@ -193,6 +193,7 @@ function Alerts(props: { ctx: Ctx; range: DateRange; overrides: Override[]; onRe
             rowKey={(a) => a.id}
             defaultSort="-severity"
             search={(a) => [a.rule_id, a.title, a.subject]}
+            searchHint="rule id, title or subject"
             emptyText="No alerts match these filters."
             filters={
               <form class="filters" aria-label="Alert filters" onSubmit={(e) => e.preventDefault()}>
