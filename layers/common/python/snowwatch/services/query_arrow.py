@@ -26,10 +26,6 @@ from snowwatch.snowflake import rows
 MAX_TEXT = 10_000
 COLUMNS: tuple[str, ...] = rows.QueryRow._fields
 DERIVED = ("tag_key", "dbt_model")
-# Arrow's default allocator (jemalloc/mimalloc) keeps freed batches' memory for reuse, so a run's RSS grows with
-# the windows it has read (bench.large: peak 557 MB); the system allocator returns it (285 MB on the same bench).
-pa.set_memory_pool(pa.system_memory_pool())
-
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 EPOCH = pa.scalar(datetime(1970, 1, 1, tzinfo=UTC), TIMESTAMP)
 
