@@ -76,6 +76,14 @@ def check_input(event: dict[str, Any]) -> None:
             _no_nul(value, ["query", name])
     for name, value in (event.get("queryStringParameters") or {}).items():
         _no_nul(value or "", ["query", name])
+    if (
+        len((event.get("queryStringParameters") or {}).get(route_table.FRESHNESS) or "")
+        > route_table.FRESHNESS_MAX_CHARS
+    ):
+        raise ValidationFailedError(
+            f"the freshness key may be at most {route_table.FRESHNESS_MAX_CHARS} characters",
+            details=[{"loc": ["query", route_table.FRESHNESS], "msg": "too long", "type": "string_too_long"}],
+        )
     body = event.get("body")
     if not body:
         return

@@ -33,7 +33,7 @@ FRESHNESS_PARAMETER = {
     "required": False,
     "description": "Ignored by the API but part of the stage-cache key: set it (e.g. to the time of your last "
     "change) to get a copy newer than that change instead of a cached one.",
-    "schema": {"type": "string", "maxLength": 64, "title": "Freshness key"},
+    "schema": {"type": "string", "maxLength": route_table.FRESHNESS_MAX_CHARS, "title": "Freshness key"},
 }
 
 

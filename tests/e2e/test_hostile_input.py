@@ -109,6 +109,14 @@ def test_every_date_near_year_1_or_9999_is_a_422_on_every_route(api: Api, stack:
 
 
 # ---------------------------------------------------------------- 8. NUL, nesting, content type
+def test_a_freshness_key_past_its_limit_is_a_422(api: Api, stack: LocalStack) -> None:
+    """Given a cached route, when `v` (in the cache key, ignored by the API) is longer than 64 characters, then 422:
+    a caller cannot fill the stage cache with arbitrarily long keys; 64 characters are still fine."""
+    path = f"/api/connectors/{stack.connector_id}/cost/overview"
+    assert api.get(path, query={"v": "x" * 64}).status == 200
+    _error(api.get(path, query={"v": "x" * 20_000}), 422, "validation_error")
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "query"),
     [

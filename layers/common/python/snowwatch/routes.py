@@ -23,6 +23,7 @@ Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 PAGE = ("limit", "offset")
 RANGE = ("start", "end")
 FRESHNESS = "v"  # in every cached route's cache key, ignored by the API (see the module docstring)
+FRESHNESS_MAX_CHARS = 64  # longer is a 422: each value is a cache entry
 
 
 @dataclass(frozen=True)
