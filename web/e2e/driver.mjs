@@ -111,7 +111,7 @@ const scenarios = {
     await page.goto(`${ctx.base}/`);
     await page.getByLabel("API token").fill(ctx.token);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("link", { name: "Security" }).click();
+    await page.getByRole("link", { name: "Security", exact: true }).click();
     await page.getByTestId("security-summary").waitFor({ timeout: TIMEOUT });
     await settle(page);
     const cards = {};
@@ -586,7 +586,7 @@ const scenarios = {
     const landed = pathAndQuery(page);
     // the IdP's tokens live `args.ttl` seconds: wait past one lifetime, still signed in through a renewal
     await page.waitForTimeout(args.ttl * 1000 + 1500);
-    await page.getByRole("link", { name: "Budgets" }).click();
+    await page.getByRole("link", { name: "Budgets", exact: true }).click();
     await settle(page);
     const afterRenewal = { url: pathAndQuery(page), signedIn: (await page.getByRole("button", { name: "Sign out" }).count()) === 1 };
     // the IdP now refuses renewals: when the token lapses, the page returns to sign-in and keeps its URL
