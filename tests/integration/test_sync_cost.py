@@ -106,3 +106,31 @@ def test_currency_falls_back_to_configured_price(stack: LocalStack) -> None:
     stack.run_job("sync", connector_id=cid)
     source = pg().run("SELECT currency_source FROM enterprise.connectors WHERE id = :c", c=cid)[0][0]
     assert source == "configured_price"
+
+
+def test_query_rows_are_priced_as_they_load_and_written_once(stack: LocalStack) -> None:
+    """Given a new connector, when its first sync loads the query history, then the loader prices each query as it
+    inserts it: the post-load hourly share rewrites only the few rows whose hours straddle a window's edge (it used
+    to UPDATE every row again, one dead tuple and one more entry in each index per row), and recomputing the share
+    over the whole history afterwards changes nothing: the stored costs are the hourly share's, exactly."""
+    from datetime import UTC, datetime, timedelta
+
+    from snowwatch.db import transaction
+    from snowwatch.repositories import cost_sync
+
+    cid = new_connector(stack, "sync-priced-once")
+    run = stack.run_job("sync", connector_id=cid)
+    assert run["status"] == "succeeded"
+    conn = pg()
+    stored = conn.run(
+        """SELECT count(*), count(*) FILTER (WHERE cost_method = 'hourly_share'),
+                  count(*) FILTER (WHERE credits_attributed_compute > 0)
+           FROM enterprise.snowflake_query_history WHERE connector_id = :c""",
+        c=cid,
+    )[0]
+    assert stored[0] > 1000 and stored[2] > 0.5 * stored[0], stored  # a real history, most of it metered
+    assert run["rows"]["hourly_share_queries"] < 0.1 * stored[0], (run["rows"]["hourly_share_queries"], stored)
+    now = datetime.now(UTC)
+    with transaction(conn):
+        again = cost_sync.apply_hourly_share(conn, cid, now - timedelta(days=400), now + timedelta(days=1))
+    assert again == 0

@@ -14,11 +14,9 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from pg8000.exceptions import DatabaseError
 from pg8000.native import Connection, identifier
 
 NULL = r"\N"
-UNIQUE_VIOLATION = "23505"
 CHUNK_ROWS = 5000
 _SAMPLE = 200  # rows inspected to decide which columns need more than str()
 
@@ -82,36 +80,6 @@ def _first_load(conn: Connection, target: str, column: str, values: set[Any]) ->
     return not found
 
 
-def _range_empty(
-    conn: Connection, target: str, tenant: tuple[str, Any], column: str, span: tuple[Any, Any] | None
-) -> bool:
-    """True when the table holds no row of the tenant whose ``column`` lies within ``span`` (None: a row lacks it)."""
-    if span is None:
-        return False
-    found = conn.run(
-        f"""SELECT 1 FROM {target} WHERE {identifier(tenant[0])} = :t
-            AND {identifier(column)} BETWEEN :lo AND :hi LIMIT 1""",
-        t=tenant[1],
-        lo=span[0],
-        hi=span[1],
-    )
-    return not found
-
-
-def _copy_fresh(conn: Connection, target: str, copy: str, stream: Callable[[], Iterable[bytes]]) -> bool:
-    """COPY straight into the table under a savepoint; False (and nothing written) when a key already existed."""
-    conn.run("SAVEPOINT fresh_copy")
-    try:
-        conn.run(f"COPY {target} {copy}", stream=stream())
-    except DatabaseError as exc:
-        if not (exc.args and isinstance(exc.args[0], dict) and exc.args[0].get("C") == UNIQUE_VIOLATION):
-            raise
-        conn.run("ROLLBACK TO SAVEPOINT fresh_copy")
-        return False
-    conn.run("RELEASE SAVEPOINT fresh_copy")
-    return True
-
-
 def upsert(
     conn: Connection,
     table: str,
@@ -119,29 +87,19 @@ def upsert(
     rows: Iterable[Sequence[Any]],
     key: Sequence[str],
     update: Sequence[str] | None = None,
-    fresh_range: str | None = None,
 ) -> int:
     """COPY rows into a staging copy of ``schema.table`` and upsert them on ``key``.
 
     Duplicate keys inside one batch keep the last row. Returns the number of distinct rows loaded.
     Call inside :func:`snowwatch.db.transaction` when the load must be atomic with other writes.
-
-    ``fresh_range`` (a time column, e.g. start_time; only inside a transaction): when the tenant has no row in
-    the batch's range of that column (a backfill window), the rows are COPied straight into the table, under a
-    savepoint that falls back to the upsert if a key existed after all.
     """
     positions = [list(columns).index(k) for k in key]
     unique = latest_by_key(rows, positions)
     if not unique:
         return 0
-    span = None
-    if fresh_range is not None:
-        at = list(columns).index(fresh_range)
-        values = [row[at] for row in unique if row[at] is not None]
-        span = (min(values), max(values)) if len(values) == len(unique) else None
     return copy_upsert(
         conn, table, columns, key, lambda: csv_chunks(unique), len(unique), {row[positions[0]] for row in unique},
-        update=update, fresh_range=fresh_range, span=span,
+        update=update,
     )  # fmt: skip
 
 
@@ -155,35 +113,21 @@ def copy_upsert(
     tenants: set[Any],
     *,
     update: Sequence[str] | None = None,
-    fresh_range: str | None = None,
-    span: tuple[Any, Any] | None = None,
 ) -> int:
     """:func:`upsert` of ``count`` rows, unique on ``key``, given as CSV chunks (``stream()``, called once per COPY;
-    ``tenants``: the key's leading column's values; ``span``: the rows' range of ``fresh_range``)."""
-    schema, name = table.split(".")
-    target = f"{identifier(schema)}.{identifier(name)}"
-    stage = identifier(f"_stage_{name}")
+    ``tenants``: the key's leading column's values)."""
+    target = qualified(table)
     cols = ", ".join(identifier(c) for c in columns)
     keys = ", ".join(identifier(c) for c in key)
     updates = [c for c in (update if update is not None else columns) if c not in key]
     if not count:
         return 0
-    copy = f"({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
     if _first_load(conn, target, key[0], tenants):
         # Nothing of this tenant in the table yet (a first backfill): no row can conflict, so the
         # rows go straight in, without the staging pass.
-        conn.run(f"COPY {target} {copy}", stream=stream())
+        conn.run(f"COPY {target} {_copy(columns)}", stream=stream())
         return count
-    if (
-        fresh_range is not None
-        and len(tenants) == 1
-        and _range_empty(conn, target, (key[0], next(iter(tenants))), fresh_range, span)
-        and _copy_fresh(conn, target, copy, stream)
-    ):
-        return count
-    conn.run(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target} INCLUDING DEFAULTS)")
-    conn.run(f"TRUNCATE {stage}")
-    conn.run(f"COPY {stage} {copy}", stream=stream())
+    stage = stage_rows(conn, table, columns, stream)
     conflict = "DO NOTHING"
     if updates:
         # Rows re-read unchanged (the lookback window of every sync) are left alone: no new tuple,
@@ -193,5 +137,26 @@ def copy_upsert(
         theirs = ", ".join(f"EXCLUDED.{identifier(c)}" for c in updates)
         conflict = f"DO UPDATE SET {sets} WHERE ROW({mine}) IS DISTINCT FROM ROW({theirs})"
     conn.run(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT ({keys}) {conflict}")
-    conn.run(f"DROP TABLE IF EXISTS {stage}")
+    conn.run(f"DROP TABLE {stage}")
     return count
+
+
+def qualified(table: str) -> str:
+    """``schema.table`` quoted."""
+    schema, name = table.split(".")
+    return f"{identifier(schema)}.{identifier(name)}"
+
+
+def _copy(columns: Sequence[str]) -> str:
+    cols = ", ".join(identifier(c) for c in columns)
+    return f"({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+
+
+def stage_rows(conn: Connection, table: str, columns: Sequence[str], stream: Callable[[], Iterable[bytes]]) -> str:
+    """COPY the CSV chunks into this session's (emptied) temporary copy of ``schema.table``; returns its name (the
+    caller drops it when done)."""
+    stage = identifier(f"_stage_{table.split('.')[1]}")
+    conn.run(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {qualified(table)} INCLUDING DEFAULTS)")
+    conn.run(f"TRUNCATE {stage}")
+    conn.run(f"COPY {stage} {_copy(columns)}", stream=stream())
+    return stage

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from snowwatch.db import Connection
-from snowwatch.db.bulk import upsert
+from snowwatch.db.bulk import csv_chunks, latest_by_key, stage_rows, upsert
 from snowwatch.snowflake import rows
 
 # Target table, its named row type (whose fields are the columns, in load order) and natural key, per view.
@@ -72,14 +73,8 @@ def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequenc
     services/query_arrow.py) on the view's natural key."""
     table, _, key = TARGETS[view]
     cols = columns(view)
-    if not isinstance(rows, (list, tuple)) and hasattr(rows, "column_names"):
-        # lazy: pyarrow is optional (not in the Lambda layer, decisions §26); an Arrow table means it is installed
-        from snowwatch.db.arrow_copy import upsert_table
-
-        arrow: Any = rows  # a pyarrow.Table (not importable here)
-        return upsert_table(
-            conn, table, ("connector_id", connector_id), arrow.select(cols), ("connector_id", *key), "start_time"
-        )
+    if view == "QUERY_HISTORY":
+        return _load_queries(conn, connector_id, cols, rows)
     with_connector = ((connector_id, *row) for row in rows)
     if view == "QUERY_ATTRIBUTION_HISTORY":
         return upsert(
@@ -90,10 +85,66 @@ def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequenc
             ("connector_id", *key),
             update=ATTRIBUTION_UPDATES,
         )
-    # Re-loading QUERY_HISTORY must keep the attribution already set on a row.
-    # A backfill window's rows are new: straight COPY when no stored query falls in the batch's time range.
-    fresh = "start_time" if view == "QUERY_HISTORY" else None
-    return upsert(conn, table, ("connector_id", *cols), with_connector, ("connector_id", *key), fresh_range=fresh)
+    return upsert(conn, table, ("connector_id", *cols), with_connector, ("connector_id", *key))
+
+
+def _load_queries(conn: Connection, connector_id: UUID, cols: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> int:
+    """QUERY_HISTORY rows in with their hourly-share cost already set: staged, priced, then inserted once.
+
+    Each row is written once (no second UPDATE pass leaving a dead tuple and an index entry per row). The share of
+    an hour counts the staged queries and the stored ones that began up to an hour before the batch; what only
+    later rows or longer queries change (the hours at the batch's edges) the post-load step corrects, rewriting
+    only rows whose cost changed. A re-read row keeps the attribution QUERY_ATTRIBUTION_HISTORY set on it, and is
+    left alone when nothing of it changed."""
+    table, _, key = TARGETS["QUERY_HISTORY"]
+    loaded = ("connector_id", *cols)
+    stream: Callable[[], Iterable[bytes]]
+    if not isinstance(rows, (list, tuple)) and hasattr(rows, "column_names"):
+        # lazy: pyarrow is optional (decisions §26); an Arrow table means it is installed
+        from snowwatch.db import arrow_copy
+
+        arrow: Any = rows  # a pyarrow.Table (not importable here)
+        data = arrow_copy.with_tenant(arrow.select(cols), ("connector_id", connector_id))
+        count = int(data.num_rows)
+        stream = partial(arrow_copy.csv_chunks, data)
+    else:
+        unique = latest_by_key(((connector_id, *row) for row in rows), [1])
+        count = len(unique)
+        stream = partial(csv_chunks, unique)
+    if not count:
+        return 0
+    stage = stage_rows(conn, table, loaded, stream)
+    kept = [c for c in cols if c not in key]
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
+    staged = f"""
+            SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time, true AS wanted
+            FROM {stage} WHERE {RUNS}
+            UNION ALL
+            SELECT t.query_id, t.warehouse_id, {EXEC_START} AS exec_start, t.end_time, false
+            FROM {table} t, bounds b
+            WHERE t.connector_id = :c AND t.start_time >= b.lo - interval '1 hour' AND t.start_time < b.hi
+              AND t.end_time > b.lo AND {RUNS}
+              AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.query_id = t.query_id)"""
+    conn.run(
+        f"""
+        WITH bounds AS (SELECT date_trunc('hour', min(start_time)) AS lo, max(end_time) AS hi FROM {stage}),
+        {_share_ctes(staged)}
+        INSERT INTO {table} AS t ({", ".join(loaded)}, credits_attributed_compute, cost_method)
+        SELECT {", ".join(f"s.{c}" for c in loaded)}, COALESCE(c.credits, 0), 'hourly_share'
+        FROM {stage} s LEFT JOIN cost c ON c.query_id = s.query_id
+        ON CONFLICT ({", ".join(("connector_id", *key))}) DO UPDATE SET {sets},
+            credits_attributed_compute = CASE WHEN t.cost_method = 'attribution' THEN t.credits_attributed_compute
+                                              ELSE EXCLUDED.credits_attributed_compute END,
+            cost_method = CASE WHEN t.cost_method = 'attribution' THEN t.cost_method ELSE EXCLUDED.cost_method END
+        WHERE ROW({", ".join(f"t.{c}" for c in kept)}) IS DISTINCT FROM ROW({", ".join(f"EXCLUDED.{c}" for c in kept)})
+           OR (t.cost_method IS DISTINCT FROM 'attribution'
+               AND (t.credits_attributed_compute, t.cost_method)
+                   IS DISTINCT FROM (EXCLUDED.credits_attributed_compute, EXCLUDED.cost_method))
+        """,
+        c=connector_id,
+    )
+    conn.run(f"DROP TABLE {stage}")
+    return count
 
 
 def replace_warehouses(conn: Connection, connector_id: UUID, rows: Sequence[Sequence[Any]]) -> int:
@@ -114,52 +165,63 @@ def replace_warehouses(conn: Connection, connector_id: UUID, rows: Sequence[Sequ
     return len(rows)
 
 
-def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime, until: datetime) -> int:
-    """Per-query compute cost where QUERY_ATTRIBUTION_HISTORY gave none (dbt-snowflake-monitoring's method).
+# The hourly share (dbt-snowflake-monitoring's method), defined once: execution starts after queueing, compilation
+# and external-file listing; each query's execution is split across the hours it spans; its share of an hour is its
+# milliseconds in that hour over all queries' milliseconds in that hour on that warehouse (attributed queries
+# included); its cost is that share of the hour's CREDITS_USED_COMPUTE.
+EXEC_START = """start_time + (queued_overload_time + queued_provisioning_time + queued_repair_time
+                 + compilation_time + list_external_files_time) * interval '1 millisecond'"""
+RUNS = "warehouse_id IS NOT NULL AND end_time IS NOT NULL AND execution_time > 0"  # a query that can have a share
 
-    Execution starts after queueing, compilation and external-file listing; each query's execution
-    is split across the hours it spans; its share of an hour is its milliseconds in that hour over
-    all queries' milliseconds in that hour on that warehouse (attributed queries included); its cost
-    is that share of the hour's CREDITS_USED_COMPUTE. Recomputed for queries started in [since, until)
-    (late rows change the shares of their hour); queries a day either side are read for the shares of
-    the hours they span, so a statement stays bounded by its window.
-    """
-    conn.run(
-        """
-        WITH q AS (
-            SELECT query_id, warehouse_id, start_time, cost_method,
-                   start_time + (queued_overload_time + queued_provisioning_time + queued_repair_time
-                                 + compilation_time + list_external_files_time) * interval '1 millisecond'
-                       AS exec_start,
-                   end_time
-            FROM enterprise.snowflake_query_history
-            WHERE connector_id = :c AND start_time >= CAST(:since AS timestamptz) - interval '1 day'
-              AND start_time < CAST(:until AS timestamptz) + interval '1 day'
-              AND warehouse_id IS NOT NULL AND end_time IS NOT NULL AND execution_time > 0
+
+def _share_ctes(queries: str) -> str:
+    """The CTEs of the hourly share over ``queries`` (query_id, warehouse_id, exec_start, end_time, wanted: the
+    queries whose hours count, ``wanted`` those to price); the last, ``cost`` (query_id, credits), prices the wanted
+    queries that ran in a metered hour. Needs ``:c``, the connector."""
+    return f"""
+        q AS ({queries}
         ), spans AS (
-            SELECT q.query_id, q.warehouse_id, q.start_time, q.cost_method, h AS hour,
+            SELECT q.query_id, q.warehouse_id, q.wanted, h AS hour,
                    EXTRACT(EPOCH FROM LEAST(q.end_time, h + interval '1 hour') - GREATEST(q.exec_start, h)) AS s
             FROM q
             CROSS JOIN LATERAL generate_series(date_trunc('hour', q.exec_start), q.end_time, interval '1 hour') h
             WHERE q.end_time > q.exec_start AND h < q.end_time
         ), shares AS (
-            SELECT query_id, warehouse_id, start_time, cost_method, hour,
+            SELECT query_id, warehouse_id, wanted, hour,
                    s / NULLIF(SUM(s) OVER (PARTITION BY warehouse_id, hour), 0) AS share
             FROM spans WHERE s > 0
         ), cost AS (
-            SELECT sh.query_id, SUM(sh.share * m.credits_used_compute) AS credits
+            SELECT sh.query_id, round(SUM(sh.share * m.credits_used_compute), 9) AS credits
             FROM shares sh
             JOIN enterprise.snowflake_warehouse_metering m
               ON m.connector_id = :c AND m.warehouse_id = sh.warehouse_id AND m.start_time = sh.hour
-            WHERE sh.start_time >= CAST(:since AS timestamptz) AND sh.start_time < CAST(:until AS timestamptz)
-              AND sh.cost_method IS DISTINCT FROM 'attribution'
+            WHERE sh.wanted
             GROUP BY sh.query_id
-        )
+        )"""
+
+
+def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime, until: datetime) -> int:
+    """Per-query compute cost where QUERY_ATTRIBUTION_HISTORY gave none, recomputed for queries started in
+    [since, until) (late rows change the shares of their hour); queries a day either side are read for the shares
+    of the hours they span, so a statement stays bounded by its window. Only rows whose cost changed are written
+    (the loader priced most already); returns how many."""
+    stored = f"""
+            SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time,
+                   start_time >= CAST(:since AS timestamptz) AND start_time < CAST(:until AS timestamptz)
+                   AND cost_method IS DISTINCT FROM 'attribution' AS wanted
+            FROM enterprise.snowflake_query_history
+            WHERE connector_id = :c AND start_time >= CAST(:since AS timestamptz) - interval '1 day'
+              AND start_time < CAST(:until AS timestamptz) + interval '1 day' AND {RUNS}"""
+    conn.run(
+        f"""
+        WITH {_share_ctes(stored)}
         UPDATE enterprise.snowflake_query_history t
-        SET credits_attributed_compute = round(c.credits, 9), cost_method = 'hourly_share'
+        SET credits_attributed_compute = c.credits, cost_method = 'hourly_share'
         FROM cost c
         WHERE t.connector_id = :c AND t.query_id = c.query_id
+          AND t.start_time >= CAST(:since AS timestamptz) AND t.start_time < CAST(:until AS timestamptz)
           AND t.cost_method IS DISTINCT FROM 'attribution'
+          AND (t.credits_attributed_compute, t.cost_method) IS DISTINCT FROM (c.credits, 'hourly_share')
         """,
         c=connector_id,
         since=since,
