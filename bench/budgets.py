@@ -5,7 +5,7 @@ Data (generated set-based in Postgres, deterministic): per connector 4 warehouse
 warehouse metering, 24 h x 30 days of metering history (two service types) and 300 tagged queries; per
 connector 10 budgets (4 account: daily/weekly/monthly/quarterly; 4 warehouses; 2 query tag), 3 thresholds
 each (50 % and 80 % actual, 100 % forecast). Then, per connector and as the sync does it, the daily spend
-rollups (``repositories/cost.rebuild_spend_rollups`` in a transaction), then VACUUM ANALYZE.
+rollups (``repositories/rollups.rebuild_spend_rollups`` in a transaction), then VACUUM ANALYZE.
 
 Timed (median of 3, after a warm-up; the pass's planner settings apply to every timed statement):
 * ``aggregate``: one SELECT summing credits per connector over exactly the rows budget_check reads - the
@@ -160,7 +160,7 @@ def bench() -> dict[str, Any]:
     from snowwatch.db import get_connection, query, query_one, transaction
     from snowwatch.db.connection import connection_params
     from snowwatch.repositories import budgets as repo
-    from snowwatch.repositories import cost as cost_repo
+    from snowwatch.repositories import rollups
     from snowwatch.settings import JobSettings, get_settings
 
     settings = get_settings(JobSettings)
@@ -187,7 +187,7 @@ def bench() -> dict[str, Any]:
     t = time.perf_counter()
     for cid, tz in seeder.run("SELECT id, timezone FROM enterprise.connectors ORDER BY id"):
         with transaction(seeder):
-            cost_repo.rebuild_spend_rollups(seeder, cid, tz, None)
+            rollups.rebuild_spend_rollups(seeder, cid, tz, None)
     rollup_s = time.perf_counter() - t
     seeder.run("VACUUM ANALYZE")
     seeder.close()

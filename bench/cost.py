@@ -136,8 +136,7 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
     from snowwatch.db import query_one
     from snowwatch.db.connection import connection_params
     from snowwatch.models.connectors import Connector
-    from snowwatch.repositories import cost as cost_repo
-    from snowwatch.repositories import cost_sync
+    from snowwatch.repositories import cost_sync, rollups
     from snowwatch.services import savings
     from snowwatch.settings import CommonSettings, get_settings
 
@@ -245,9 +244,11 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
     generated_s = time.perf_counter() - t0
     t = time.perf_counter()
     # The same set-based rebuilds the sync runs after its loads (here: every day, as on a first sync).
-    cost_repo.rebuild_spend_rollups(conn, connector_id, tz, None)
-    cost_repo.rebuild_rollups(conn, connector_id, tz, None)
-    cost_sync.refresh_table_reads(conn, connector_id, 2**40, datetime(2000, 1, 1, tzinfo=UTC))
+    rollups.rebuild_spend_rollups(conn, connector_id, tz, None)
+    rollups.rebuild_rollups(conn, connector_id, tz, None)
+    cost_sync.refresh_table_reads(
+        conn, connector_id, 2**40, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    )
     rollup_s = time.perf_counter() - t
     t = time.perf_counter()
     # What the full sync does next: record the findings (their queries) and measure the resolved ones' savings.

@@ -30,11 +30,11 @@ NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 def _rebuild(db, cid: UUID, since: datetime | None = None) -> None:
     """The spend rollups, built as the sync builds them (same function, own transaction)."""
     from snowwatch.db import transaction
-    from snowwatch.repositories import cost as cost_repo
+    from snowwatch.repositories import rollups
 
     tz = db.run("SELECT timezone FROM enterprise.connectors WHERE id = :c", c=cid)[0][0]
     with transaction(db):
-        cost_repo.rebuild_spend_rollups(db, cid, tz, since)
+        rollups.rebuild_spend_rollups(db, cid, tz, since)
 
 
 def _spend(db, cid: UUID, now: datetime, close: bool = False) -> dict[str, tuple[Any, ...]]:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from snowwatch.db import query_one
 from snowwatch.models.connectors import Connector
-from snowwatch.repositories import cost as repo
+from snowwatch.repositories import rollups
 from snowwatch.services import budgets, cost, cost_queries
 from tests.budget_support import demo_org_id, insert_budget, make_connector
 
@@ -133,8 +133,8 @@ def _load(db: Any, cid: UUID, account: dict[str, Any]) -> Connector:
                 minutes=i % 60), cs=cs, h=f"hash{(user + w) % 5}", cp=compute,
         )  # fmt: skip
     tz = account["timezone"]
-    repo.rebuild_rollups(db, cid, tz, None)
-    repo.rebuild_spend_rollups(db, cid, tz, None)
+    rollups.rebuild_rollups(db, cid, tz, None)
+    rollups.rebuild_spend_rollups(db, cid, tz, None)
     if not account["rolled"]:  # as after a timezone change: the spend endpoints read the raw rows
         db.run("DELETE FROM enterprise.snowflake_rollup_state WHERE connector_id = :c AND rollup = 'spend'", c=cid)
     return Connector.model_validate(query_one(db, "SELECT * FROM enterprise.connectors WHERE id = :c", c=cid))

@@ -10,6 +10,7 @@ import pytest
 
 from snowwatch.models.connectors import Connector
 from snowwatch.repositories import cost as repo
+from snowwatch.repositories import rollups
 from snowwatch.services import connectors as connectors_service
 from snowwatch.services import cost, cost_queries
 from snowwatch_local.stack import LocalStack
@@ -220,7 +221,7 @@ def test_day_without_daily_costs_row_bills_raw_cloud_services(stack: LocalStack)
     day = datetime.now(UTC).date() - timedelta(days=12)
     conn.run("DELETE FROM enterprise.snowflake_daily_costs WHERE connector_id = :c AND usage_date = :d", c=cid, d=day)
     with transaction(conn):
-        repo.rebuild_rollups(conn, cid, "UTC", None)
+        rollups.rebuild_rollups(conn, cid, "UTC", None)
     top = cost_queries.queries(conn, connector, day, day, "query", 500, 0).page.items
     users = cost_queries.users(conn, connector, day, day, "user", 500, 0).page.items
     hashes = cost_queries.queries(conn, connector, day, day, "parameterized_hash", 500, 0).page.items

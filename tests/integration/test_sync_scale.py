@@ -79,9 +79,9 @@ def test_unreadable_view_is_skipped_and_the_run_ends_partial(stack: LocalStack, 
 
 def test_out_of_time_run_continues_itself_until_done(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
     """Given runs that each have time for 8 windows, when sync starts, then each run stops starting windows,
-    records its progress and queues its continuation (a run that `continues` it), the hourly cost share of the
-    post-load steps stops and continues the same way (a day per statement), the chain ends with exactly the source's
-    rows, and the rollups ran once, in the last run."""
+    records its progress and queues its continuation (a run that `continues` it), the post-load steps (hourly cost
+    share, query rollups) stop and continue the same way (a window per statement), the chain ends with exactly the
+    source's rows, and the query rollups finished in the last run, the retention after them."""
     from snowwatch.services import extraction
 
     calls = {"n": 0}
@@ -99,11 +99,11 @@ def test_out_of_time_run_continues_itself_until_done(stack: LocalStack, monkeypa
     for previous, run in itertools.pairwise(runs):
         assert run[5] == previous[0]  # each continues the one before
     assert all(r[1] == "succeeded" for r in runs)
-    for r in runs[:-1]:  # stopped while extracting, or (windows_left 0) in the hourly share of the post-load steps
+    for r in runs[:-1]:  # stopped while extracting, or (windows_left 0) in a post-load walk
         assert r[4]["windows_done"] <= 9 and (r[4]["windows_left"] > 0 or "hourly_share_queries" in r[2])
-        assert "query_rollups" not in r[2]
+        assert "retention_days" not in r[2]
     assert any(r[4]["windows_left"] == 0 and "hourly_share_queries" in r[2] for r in runs[:-1])  # post-load resumed
-    assert runs[-1][4]["windows_left"] == 0 and "query_rollups" in runs[-1][2]
+    assert runs[-1][4]["windows_left"] == 0 and "query_rollups" in runs[-1][2] and "retention_days" in runs[-1][2]
     assert table_counts(cid) == source_counts(stack)
     owed = pg().run(
         "SELECT count(*) FROM enterprise.sync_state WHERE connector_id = :c AND view_name LIKE 'pending:%'", c=cid
@@ -167,14 +167,14 @@ def test_a_statement_past_the_job_timeout_is_cancelled_and_the_failure_recorded(
     cancels it (statement_timeout, not the client socket), the run is `failed` with that reason (recorded on a fresh
     connection), and the statement is not left running on the server (before: no server-side bound; at 2M rows the
     hourly share died at the 30 s socket timeout and kept running)."""
-    from snowwatch.repositories import cost as cost_repo
+    from snowwatch.repositories import rollups
     from tests.conftest import env_override
 
     def slow(conn: Any, *args: Any, **kwargs: Any) -> int:
         conn.run("SELECT pg_sleep(3)")
         return 0
 
-    monkeypatch.setattr(cost_repo, "rebuild_spend_rollups", slow)
+    monkeypatch.setattr(rollups, "rebuild_spend_days", slow)
     cid = new_connector(stack, "sync-timeout")
     try:
         with env_override({"JOB_STATEMENT_TIMEOUT_SECONDS": "1"}), pytest.raises(Exception, match="statement timeout"):

@@ -1,4 +1,4 @@
-"""Cost reads for the API (and the rollup rebuild the sync runs). Every query filters on connector_id.
+"""Cost reads for the API (their rollups are built by repositories/rollups.py). Every query filters on connector_id.
 
 Time ranges arrive as [lo, hi) timestamptz computed from the connector's timezone; days are
 bucketed with ``AT TIME ZONE :tz`` so a connector in Europe/Berlin sees Berlin days.
@@ -71,10 +71,7 @@ def cloud_services_changed(conn: Connection, connector_id: UUID) -> datetime | N
     return datetime.combine(date.fromisoformat(row["d"]), time.min, tzinfo=UTC)
 
 
-# ---------------------------------------------------------------- rollups (written by the sync)
-
-# Full rebuilds start here (before any Snowflake account existed).
-EPOCH = date(1900, 1, 1)
+# ---------------------------------------------------------------- rollups (built by repositories/rollups.py)
 
 
 class Span(NamedTuple):
@@ -98,43 +95,9 @@ def rollup_timezone(conn: Connection, connector_id: UUID, rollup: str) -> str | 
     return row["timezone"] if row else None
 
 
-def _rebuild_from(conn: Connection, connector_id: UUID, rollup: str, tz: str, since: datetime | None) -> date:
-    """The first local day to rebuild: since's day, or every day when the rollups were built in another timezone."""
-    conn.run(
-        """INSERT INTO enterprise.snowflake_rollup_state (connector_id, rollup, timezone) VALUES (:c, :r, :tz)
-           ON CONFLICT (connector_id, rollup) DO NOTHING""",
-        c=connector_id,
-        r=rollup,
-        tz="",
-    )
-    row = query_one(
-        conn,
-        """SELECT timezone FROM enterprise.snowflake_rollup_state WHERE connector_id = :c AND rollup = :r
-           FOR UPDATE""",
-        c=connector_id,
-        r=rollup,
-    )
-    if since is None or row is None or row["timezone"] != tz:
-        return EPOCH
-    first = query_one(conn, f"SELECT {_day('CAST(:since AS timestamptz)')} AS d", tz=tz, since=since)
-    assert first is not None
-    day: date = first["d"]
-    return day
-
-
 def monday(day: date) -> date:
     """The Monday starting ``day``'s week (Postgres date_trunc('week'))."""
     return day - timedelta(days=day.weekday())
-
-
-def _built(conn: Connection, connector_id: UUID, rollup: str, tz: str) -> None:
-    conn.run(
-        """UPDATE enterprise.snowflake_rollup_state SET timezone = :tz, built_at = now()
-           WHERE connector_id = :c AND rollup = :r""",
-        c=connector_id,
-        r=rollup,
-        tz=tz,
-    )
 
 
 def raw_from(conn: Connection, connector_id: UUID, tz: str) -> date | None:
@@ -144,145 +107,6 @@ def raw_from(conn: Connection, connector_id: UUID, tz: str) -> date | None:
         return None
     local = kept.astimezone(ZoneInfo(tz))
     return local.date() if local.time() == time(0) else local.date() + timedelta(days=1)
-
-
-def rebuild_rollups(conn: Connection, connector_id: UUID, tz: str, since: datetime | None) -> int:
-    """Recompute the daily query rollups (user, warehouse, parameterized hash) for every local day from
-    ``since``'s day on; every day when ``since`` is None or the rollups were built in another timezone.
-
-    Cloud services are summed billed (x the UTC day's billed fraction) and raw. Days whose billed fraction changed
-    since the last build (``cloud_services_changed``) move the start earlier, so a late METERING_DAILY_HISTORY
-    update reaches the rollups; the fractions used are then recorded (``cs_fraction_applied``)."""
-    changed = cloud_services_changed(conn, connector_id)
-    if since is not None and changed is not None:
-        since = min(since, changed)
-    d0 = _rebuild_from(conn, connector_id, "query", tz, since)
-    kept = raw_from(conn, connector_id, tz)
-    if kept is not None:  # days whose raw rows retention deleted keep their rollups (nothing to rebuild them from)
-        d0 = max(d0, kept)
-    params = {"c": connector_id, "tz": tz, "d0": d0}
-    # Each query once, with its billed cloud services (its UTC day's WAREHOUSE_METERING daily row).
-    source = f"""(SELECT q.*, {billed_cloud_services("q", CS_FRACTION_OF_DAY)} AS cs_billed
-            FROM enterprise.snowflake_query_history q
-            LEFT JOIN {CS_FRACTIONS.format(q="q")}
-            WHERE q.connector_id = :c
-              AND q.start_time >= (CAST(:d0 AS date)::timestamp AT TIME ZONE CAST(:tz AS text))) q"""
-    conn.run(
-        "DELETE FROM enterprise.snowflake_query_rollup WHERE connector_id = :c AND usage_date >= :d0",
-        c=connector_id,
-        d0=d0,
-    )
-    for days, first in ((1, d0), (7, monday(d0))):
-        conn.run(
-            """DELETE FROM enterprise.snowflake_query_hash_daily
-               WHERE connector_id = :c AND days = :n AND usage_date >= :d0""",
-            c=connector_id,
-            n=days,
-            d0=first,
-        )
-    measures = """count(*), COALESCE(sum(credits_attributed_compute), 0), sum(cs_billed),
-        sum(credits_used_cloud_services), sum(total_elapsed_time), sum(bytes_scanned),
-        sum(bytes_spilled_to_local_storage), sum(bytes_spilled_to_remote_storage),
-        sum(bytes_scanned * percentage_scanned_from_cache)::numeric(30, 0), sum(partitions_scanned),
-        sum(partitions_total),
-        count(*) FILTER (WHERE partitions_total >= 1000 AND partitions_scanned >= 0.9 * partitions_total),
-        sum(queued_overload_time), max(query_id)"""
-    total = 0
-    for dim, keys in (
-        ("user", "COALESCE(user_name, ''), COALESCE(role_name, '')"),
-        ("warehouse", "COALESCE(warehouse_name, ''), ''"),
-        ("query_tag", "COALESCE(tag_key, ''), ''"),
-        ("dbt_model", "COALESCE(dbt_model, ''), ''"),
-    ):
-        conn.run(
-            f"""INSERT INTO enterprise.snowflake_query_rollup (connector_id, dim, usage_date, key1, key2, queries,
-                    credits_compute, credits_cloud_services, credits_cloud_services_used, elapsed_ms, bytes_scanned,
-                    bytes_spilled_local, bytes_spilled_remote, cache_scanned_bytes, partitions_scanned,
-                    partitions_total, full_scan_queries, queued_overload_ms, sample_query_id)
-                SELECT :c, '{dim}', {_day("start_time")}, {keys}, {measures}
-                FROM {source}
-                GROUP BY 3, 4, 5""",
-            **params,
-        )
-        total += int(conn.row_count or 0)
-    hash_columns = """(connector_id, days, usage_date, query_parameterized_hash, queries, credits_compute,
-            credits_cloud_services, credits_cloud_services_used, elapsed_ms, sample_query_id)"""
-    conn.run(
-        f"""INSERT INTO enterprise.snowflake_query_hash_daily {hash_columns}
-            SELECT :c, 1, {_day("start_time")}, COALESCE(query_parameterized_hash, ''), count(*),
-                   COALESCE(sum(credits_attributed_compute), 0), sum(cs_billed), sum(credits_used_cloud_services),
-                   sum(total_elapsed_time), max(query_id)
-            FROM {source}
-            GROUP BY 3, 4 ORDER BY 3, 4""",
-        **params,
-    )
-    total += int(conn.row_count or 0)
-    conn.run(  # the weeks of those days, from the day rows
-        f"""INSERT INTO enterprise.snowflake_query_hash_daily {hash_columns}
-            SELECT :c, 7, date_trunc('week', usage_date)::date, query_parameterized_hash, sum(queries),
-                   sum(credits_compute), sum(credits_cloud_services), sum(credits_cloud_services_used),
-                   sum(elapsed_ms), max(sample_query_id)
-            FROM enterprise.snowflake_query_hash_daily
-            WHERE connector_id = :c AND days = 1 AND usage_date >= :w0
-            GROUP BY 3, 4 ORDER BY 3, 4""",
-        c=connector_id,
-        w0=monday(d0),
-    )
-    conn.run(  # the UTC days wholly rebuilt now carry their current fraction
-        f"""UPDATE enterprise.snowflake_daily_costs f SET cs_fraction_applied = {CS_FRACTION.format(f="f")}
-            WHERE f.connector_id = :c AND f.service_type = 'WAREHOUSE_METERING'
-              AND (f.usage_date::timestamp AT TIME ZONE 'UTC')
-                  >= (CAST(:d0 AS date)::timestamp AT TIME ZONE CAST(:tz AS text))
-              AND f.cs_fraction_applied IS DISTINCT FROM {CS_FRACTION.format(f="f")}""",
-        **params,
-    )
-    _built(conn, connector_id, "query", tz)
-    return total
-
-
-def rebuild_spend_rollups(conn: Connection, connector_id: UUID, tz: str, since: datetime | None) -> int:
-    """Recompute credits per local day x warehouse and x service type, and warehouse load per local day, from
-    ``since``'s day on; every day when ``since`` is None or the rollups were built in another timezone."""
-    d0 = _rebuild_from(conn, connector_id, "spend", tz, since)
-    params = {"c": connector_id, "tz": tz, "d0": d0}
-    rows_since = "connector_id = :c AND start_time >= (CAST(:d0 AS date)::timestamp AT TIME ZONE CAST(:tz AS text))"
-    for table in ("snowflake_spend_daily", "snowflake_warehouse_load_daily"):
-        conn.run(f"DELETE FROM enterprise.{table} WHERE connector_id = :c AND usage_date >= :d0", c=connector_id, d0=d0)
-    total = 0
-    conn.run(
-        f"""INSERT INTO enterprise.snowflake_spend_daily
-            SELECT :c, 'warehouse', {_day("start_time")}, warehouse_name, sum(credits_used),
-                   sum(credits_used_compute), sum(credits_used_cloud_services),
-                   sum(credits_used_compute) FILTER (WHERE credits_attributed_compute_queries IS NOT NULL),
-                   sum(credits_attributed_compute_queries), count(*)
-            FROM enterprise.snowflake_warehouse_metering
-            WHERE {rows_since}
-            GROUP BY 3, 4 ORDER BY 3, 4""",
-        **params,
-    )
-    total += int(conn.row_count or 0)
-    conn.run(
-        f"""INSERT INTO enterprise.snowflake_spend_daily
-            SELECT :c, 'service_type', {_day("start_time")}, service_type, sum(credits_used),
-                   sum(credits_used_compute), sum(credits_used_cloud_services), NULL, NULL, count(*)
-            FROM enterprise.snowflake_metering_history
-            WHERE {rows_since}
-            GROUP BY 3, 4 ORDER BY 3, 4""",
-        **params,
-    )
-    total += int(conn.row_count or 0)
-    conn.run(
-        f"""INSERT INTO enterprise.snowflake_warehouse_load_daily
-            SELECT :c, {_day("start_time")}, warehouse_name, sum(avg_running), sum(avg_queued_load), count(*),
-                   count(*) FILTER (WHERE avg_queued_load > 0)
-            FROM enterprise.snowflake_warehouse_load
-            WHERE {rows_since}
-            GROUP BY 2, 3 ORDER BY 2, 3""",
-        **params,
-    )
-    total += int(conn.row_count or 0)
-    _built(conn, connector_id, "spend", tz)
-    return total
 
 
 # ---------------------------------------------------------------- spend

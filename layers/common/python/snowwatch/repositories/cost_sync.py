@@ -282,10 +282,11 @@ def set_currency_source(conn: Connection, connector_id: UUID, source: str) -> No
     )
 
 
-def refresh_table_reads(conn: Connection, connector_id: UUID, min_bytes: int, since: datetime) -> None:
+def refresh_table_reads(conn: Connection, connector_id: UUID, min_bytes: int, since: datetime, until: datetime) -> None:
     """last_read_at of large tables: the latest read seen in ACCESS_HISTORY (when synced) or QUERY_HISTORY text.
-    Incremental: only rows from ``since`` (what this sync loaded) are scanned; older reads are already in
-    last_read_at (ACCESS_HISTORY, loaded by the hourly security job, is read from a day earlier)."""
+    Incremental and bounded: only rows of [since, until) (a window of what this sync loaded) are scanned; older
+    reads are already in last_read_at (ACCESS_HISTORY, loaded by the hourly security job, is read from a day
+    earlier)."""
     conn.run(
         """
         UPDATE enterprise.snowflake_table_storage t
@@ -293,10 +294,12 @@ def refresh_table_reads(conn: Connection, connector_id: UUID, min_bytes: int, si
             (SELECT max(a.query_start_time) FROM enterprise.snowflake_access_history a
              WHERE a.connector_id = t.connector_id
                AND a.query_start_time >= CAST(:since AS timestamptz) - interval '1 day'
+               AND a.query_start_time < CAST(:until AS timestamptz)
                AND a.base_objects_accessed @> jsonb_build_array(jsonb_build_object(
                    'objectName', t.table_catalog || '.' || t.table_schema || '.' || t.table_name))),
             (SELECT max(q.start_time) FROM enterprise.snowflake_query_history q
              WHERE q.connector_id = t.connector_id AND q.start_time >= CAST(:since AS timestamptz)
+               AND q.start_time < CAST(:until AS timestamptz)
                AND q.query_text ILIKE '%' || t.table_schema || '.' || t.table_name || '%'),
             t.last_read_at)
         WHERE t.connector_id = :c AND t.active_bytes >= :b AND NOT t.deleted
@@ -304,6 +307,7 @@ def refresh_table_reads(conn: Connection, connector_id: UUID, min_bytes: int, si
         c=connector_id,
         b=min_bytes,
         since=since,
+        until=until,
     )
 
 

@@ -29,11 +29,10 @@ from zoneinfo import ZoneInfo
 from snowwatch.db import Connection, transaction
 from snowwatch.errors import ValidationFailedError
 from snowwatch.observability import logger, metrics
-from snowwatch.repositories import cost as cost_repo
 from snowwatch.repositories import cost_sync as repo
 from snowwatch.repositories import jobs as jobs_repo
 from snowwatch.repositories import sync_state
-from snowwatch.services import attribution, extraction, savings
+from snowwatch.services import attribution, extraction, post_load, savings
 from snowwatch.services.extraction import Budget, Outcome, Progress, View
 from snowwatch.services.jobs import JobContext
 from snowwatch.services.secrets import read_connector_secret
@@ -53,14 +52,12 @@ from snowwatch.snowflake.queries import (
     warehouse_metering_history,
 )
 
-LARGE_TABLE_BYTES = 2**40  # tables of 1 TB or more get their last read refreshed
 # Views the spend rollups (credits per local day x warehouse / service type, warehouse load) are built from.
 SPEND_VIEWS = ("WAREHOUSE_METERING_HISTORY", "METERING_HISTORY", "WAREHOUSE_LOAD_HISTORY")
 QUERY_VIEWS = ("QUERY_HISTORY", "QUERY_ATTRIBUTION_HISTORY")
 METERING_VIEWS = ("WAREHOUSE_METERING_HISTORY", "METERING_HISTORY", "METERING_DAILY_HISTORY")
 DAY = timedelta(days=1)
 MONTH = timedelta(days=31)
-POST_LOAD_CHUNK = timedelta(days=1)  # the hourly share is computed a day of queries per statement
 
 
 def _arrow() -> Callable[[Any], Any] | None:
@@ -146,62 +143,30 @@ def _views_for(mode: str | None) -> Iterator[View[tuple[Any, ...]]]:
         yield view
 
 
-def _chunks(since: datetime, until: datetime) -> Iterator[tuple[datetime, datetime]]:
-    a = since
-    while a < until:
-        b = min(a + POST_LOAD_CHUNK, until)
-        yield a, b
-        a = b
-
-
-def _hourly_share(conn: Connection, connector_id: Any, budget: Budget, now: datetime) -> tuple[int, bool]:
-    """The hourly cost share from the owed time, a day of queries per statement, each day committed with the owed
-    time moved past it; stops (False) when the run's time is up, after at least one day."""
-    since = sync_state.owed(conn, connector_id, "share")
-    shared, days = 0, 0
-    if since is not None:
-        for a, b in _chunks(since, now + DAY):
-            if days and budget.exhausted():
-                return shared, False
-            with transaction(conn):
-                shared += repo.apply_hourly_share(conn, connector_id, a, b)
-                sync_state.owe(conn, connector_id, "share", b, move=True)
-            days += 1
-        sync_state.paid(conn, connector_id, "share")
-    return shared, True
-
-
 def _post_load(
     conn: Connection, sf: SnowflakeSession, ctx: JobContext[JobSettings], now: datetime, budget: Budget
 ) -> dict[str, Any]:
-    """Spend rollups (both modes), then for the full run: warehouses, the hourly cost share (a day per
-    statement, resumable), the last-read refresh and the query rollups, each from what the extraction loaded."""
+    """Spend rollups (both modes), then for the full run: warehouses, the hourly cost share, the last-read refresh
+    with the query rollups, each walked a window at a time from what the extraction loaded (services/post_load.py);
+    a run out of time queues a continuation that only walks on. Then the retention steps, currency and findings."""
     connector = ctx.connector
     assert connector is not None
     counts: dict[str, Any] = {}
-    spend_since = sync_state.owed(conn, connector.id, "spend")
-    if spend_since is not None:
+    spend_rows, finished = post_load.spend_rollups(conn, connector.id, connector.timezone, budget, now)
+    if ctx.mode != "metering":
+        counts["spend_rollups"] = spend_rows
+    if finished and ctx.mode != "metering":  # (the metering run records its three views only)
+        wh = [_warehouse_row(r) for r in sf.show("WAREHOUSES")]
         with transaction(conn):
-            spend_rows = cost_repo.rebuild_spend_rollups(conn, connector.id, connector.timezone, spend_since)
-            sync_state.paid(conn, connector.id, "spend")
-        if ctx.mode != "metering":
-            counts["spend_rollups"] = spend_rows
-    if ctx.mode == "metering":  # (the metering run records its three views only)
-        return counts
-    wh = [_warehouse_row(r) for r in sf.show("WAREHOUSES")]
-    with transaction(conn):
-        counts["WAREHOUSES"] = repo.replace_warehouses(conn, connector.id, wh)
-    shared, finished = _hourly_share(conn, connector.id, budget, now)
-    counts["hourly_share_queries"] = shared
-    if not finished:  # out of time: the rest of the share, the rollups and the rest in a continuation
+            counts["WAREHOUSES"] = repo.replace_warehouses(conn, connector.id, wh)
+        counts["hourly_share_queries"], finished = post_load.hourly_share(conn, connector.id, budget, now)
+    if finished and ctx.mode != "metering":
+        counts["query_rollups"], finished = post_load.query_rollups(conn, connector.id, connector.timezone, budget, now)
+    if not finished:  # out of time: the rest of the post-load steps in a continuation
         ctx.continue_later({"now": now.isoformat(), "view": None})
         return counts
-    query_since = sync_state.owed(conn, connector.id, "queries")
-    if query_since is not None:
-        with transaction(conn):
-            repo.refresh_table_reads(conn, connector.id, LARGE_TABLE_BYTES, query_since)
-            counts["query_rollups"] = cost_repo.rebuild_rollups(conn, connector.id, connector.timezone, query_since)
-            sync_state.paid(conn, connector.id, "queries")
+    if ctx.mode == "metering":
+        return counts
     counts["retention_days"] = _retention(conn, ctx, now, budget)
     counts["USAGE_IN_CURRENCY_DAILY"] = _currency(conn, sf, connector.id, now - timedelta(days=_backfill_days(ctx)))
     counts["findings"] = savings.track(conn, connector, now)  # findings seen or gone, once the data is in
