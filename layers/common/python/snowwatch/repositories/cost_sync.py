@@ -114,21 +114,24 @@ def _load_queries(conn: Connection, connector_id: UUID, cols: tuple[str, ...], r
     if not count:
         return 0
     stage = stage_rows(conn, table, loaded, stream)
+    conn.run(f"ANALYZE {stage}")  # a temp table has no statistics: without them the planner guesses a few rows
+    first = conn.run(f"SELECT min(start_time) FROM {stage}")[0][0]
     kept = [c for c in cols if c not in key]
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
+    # The hours' other queries: those stored that began in the hour before the batch's first (a batch is a window,
+    # or a part of one in start order, so none of them is in the batch).
     staged = f"""
             SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time, true AS wanted
             FROM {stage} WHERE {RUNS}
             UNION ALL
-            SELECT t.query_id, t.warehouse_id, {EXEC_START} AS exec_start, t.end_time, false
-            FROM {table} t, bounds b
-            WHERE t.connector_id = :c AND t.start_time >= b.lo - interval '1 hour' AND t.start_time < b.hi
-              AND t.end_time > b.lo AND {RUNS}
-              AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.query_id = t.query_id)"""
+            SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time, false
+            FROM {table}
+            WHERE connector_id = :c AND start_time < :first AND {RUNS}
+              AND start_time >= date_trunc('hour', CAST(:first AS timestamptz)) - interval '1 hour'
+              AND end_time > date_trunc('hour', CAST(:first AS timestamptz))"""
     conn.run(
         f"""
-        WITH bounds AS (SELECT date_trunc('hour', min(start_time)) AS lo, max(end_time) AS hi FROM {stage}),
-        {_share_ctes(staged)}
+        WITH {_share_ctes(staged)}
         INSERT INTO {table} AS t ({", ".join(loaded)}, credits_attributed_compute, cost_method)
         SELECT {", ".join(f"s.{c}" for c in loaded)}, COALESCE(c.credits, 0), 'hourly_share'
         FROM {stage} s LEFT JOIN cost c ON c.query_id = s.query_id
@@ -142,6 +145,7 @@ def _load_queries(conn: Connection, connector_id: UUID, cols: tuple[str, ...], r
                    IS DISTINCT FROM (EXCLUDED.credits_attributed_compute, EXCLUDED.cost_method))
         """,
         c=connector_id,
+        first=first,
     )
     conn.run(f"DROP TABLE {stage}")
     return count
