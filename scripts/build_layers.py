@@ -1,13 +1,15 @@
 """Build the Lambda dependency layers without Docker, and report unzipped package sizes.
 
-Two dependency layers are installed by pip for the Lambda platform (arm64: manylinux2014_aarch64,
-the runtime's CPython version, binary wheels only), from the pins in layers/common/pyproject.toml:
+Two dependency layers are installed by pip for the Lambda platform (arm64: manylinux2014_aarch64 or
+manylinux_2_28_aarch64, the runtime's CPython version, binary wheels only), from the pins in
+layers/common/pyproject.toml:
 
 - ``build/layers/base/python``: the package's dependencies plus the ``notify`` and ``migrate``
   extras (Powertools, pydantic, pg8000, PyJWT, boto3, slack-sdk, yoyo-migrations). Every function.
-- ``build/layers/snowflake/python``: the ``snowflake`` extra (snowflake-connector-python), resolved
-  against the base layer's exact versions and with everything the base layer already holds removed.
-  Only the sync and security functions carry it; the API function never does.
+- ``build/layers/snowflake/python``: the ``snowflake`` extra (snowflake-connector-python, sqlglot and
+  pyarrow for the Arrow path of the sync), resolved against the base layer's exact versions and with
+  everything the base layer already holds removed, then pruned of the parts of pyarrow snowwatch never
+  loads (``ARROW_PRUNE``). Only the sync and security functions carry it; the API function never does.
 
 The first-party ``snowwatch`` package is a third layer whose asset is layers/common/python itself
 (the CDK app points at it directly; nothing to build).
@@ -30,6 +32,7 @@ import hashlib
 import json
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tomllib
@@ -43,9 +46,14 @@ BUILD = ROOT / "build" / "layers"
 # (ARCHITECTURE); a test asserts they agree.
 PYTHON_VERSION = "3.14"
 DEPLOYED_ARCH = "arm64"
-PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+# pip --platform tags per architecture, most preferred first. manylinux_2_28 because pyarrow publishes no
+# manylinux2014 wheel for CPython 3.14; the python3.14 runtime is Amazon Linux 2023 (glibc 2.34), so both run.
+PLATFORMS = {
+    "arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
+    "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
+}
 PLATFORM = PLATFORMS[DEPLOYED_ARCH]
-LAYOUT_VERSION = "1"  # bump to force every layer to rebuild after changing how they are built
+LAYOUT_VERSION = "2"  # bump to force every layer to rebuild after changing how they are built
 HASH_FILE = ".build-hash"
 
 # Which extras go where (the base dependencies always go into "base").
@@ -103,8 +111,7 @@ def _pip_install(
         "--quiet",
         "--disable-pip-version-check",
         "--no-compile",  # host .pyc files would be for the wrong Python; Lambda compiles on import
-        "--platform",
-        PLATFORMS[arch],
+        *(arg for platform in PLATFORMS[arch] for arg in ("--platform", platform)),
         "--only-binary=:all:",
         "--python-version",
         python,
@@ -161,6 +168,82 @@ def _strip(site: Path) -> None:
     shutil.rmtree(site / "bin", ignore_errors=True)
 
 
+# What of pyarrow snowwatch never loads, removed from the snowflake layer (paths relative to site/pyarrow;
+# ``*`` globs one name, ``**`` any depth). snowwatch imports pyarrow, pyarrow.compute and pyarrow.csv
+# (services/query_arrow.py, db/arrow_copy.py); the connector's fetch_arrow_batches imports pyarrow and hands
+# its C iterator's batches to pyarrow.lib. Kept although unused: libparquet, libarrow_dataset, libarrow_acero and
+# libarrow_substrait, because pyarrow.lib and libarrow_python are linked against them (DT_NEEDED: the loader
+# refuses to load pyarrow without them; tests/infrastructure/test_packaging.py checks every kept library's
+# needs). The packaged smoke test imports what is left and runs the Arrow path on it.
+ARROW_PRUNE: tuple[str, ...] = (
+    # Arrow Flight (RPC): the largest library (~28 MiB) and its Python bindings
+    "libarrow_flight.so*", "libarrow_python_flight.so*", "_flight.*.so", "flight.py",
+    # remote filesystems (S3 ~16 MiB, GCS, Azure, HDFS): nothing reads files through pyarrow
+    "libarrow_s3.so*", "_s3fs.*.so", "_gcsfs.*.so", "_azurefs.*.so", "_hdfs.*.so",
+    # Parquet, ORC, Feather files and datasets: Python bindings only (their C++ libraries stay, see above)
+    "_parquet.*.so", "_parquet_encryption.*.so", "libarrow_python_parquet_encryption.so*", "parquet",
+    "_dataset*.so", "dataset.py", "_orc.*.so", "orc.py", "_feather.*.so", "feather.py",
+    # Acero query plans and Substrait: Python bindings only (Table.filter with a mask and the compute
+    # functions snowwatch calls do not go through them)
+    "_acero.*.so", "acero.py", "_substrait.*.so", "substrait.py",
+    # GPU, JVM, benchmarks and pyarrow's own tests
+    "cuda.py", "jvm.py", "benchmark.py", "conftest.py", "tests", "_pyarrow_cpp_tests.*.so",
+    # build-time files: C++ headers and sources, Cython declarations and sources
+    "include", "includes", "src", "**/*.pxd", "**/*.pyx", "**/*.pxi", "**/*.h",
+    # the linker names of libarrow_python: the loader follows the SONAME (libarrow_python.so.<major>), and a
+    # wheel holds each name as a full copy, not a symbolic link
+    "libarrow_python.so", "libarrow_python.so.*.*",
+)  # fmt: skip
+
+
+def prune_arrow(site: Path) -> int:
+    """Remove ``ARROW_PRUNE`` from ``site``/pyarrow (if present); bytes removed."""
+    root = site / "pyarrow"
+    removed = 0
+    for pattern in ARROW_PRUNE if root.is_dir() else ():
+        for path in sorted(root.glob(pattern), key=lambda p: len(p.parts), reverse=True):
+            if path.is_dir():
+                removed += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+                shutil.rmtree(path)
+            elif path.exists():
+                removed += path.stat().st_size
+                path.unlink()
+    return removed
+
+
+def _needed(library: Path) -> list[str]:
+    """DT_NEEDED names of a 64-bit little-endian ELF shared object (x86_64 and aarch64 alike; no tool needed)."""
+    data = library.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return []
+    shoff, shentsize, shnum = int.from_bytes(data[0x28:0x30], "little"), *struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    names: list[str] = []
+    for _, kind, _, _, offset, size, link, _, _, _ in sections:
+        if kind != 6:  # SHT_DYNAMIC; its sh_link is the section of its strings
+            continue
+        strings = sections[link][4]
+        for at in range(offset, offset + size, 16):
+            tag, value = struct.unpack_from("<qQ", data, at)
+            if tag == 0:  # DT_NULL
+                break
+            if tag == 1:  # DT_NEEDED
+                names.append(data[strings + value : data.index(b"\0", strings + value)].decode())
+    return names
+
+
+def missing_arrow_libraries(site: Path) -> dict[str, list[str]]:
+    """pyarrow's shared objects in ``site`` -> the Arrow libraries they need that the layer no longer holds (the
+    check that ``ARROW_PRUNE`` removed nothing the loader needs, on any architecture)."""
+    root = site / "pyarrow"
+    missing: dict[str, list[str]] = {}
+    for library in sorted(root.glob("*.so*")):
+        lost = [n for n in _needed(library) if n.startswith(("libarrow", "libparquet")) and not (root / n).is_file()]
+        if lost:
+            missing[library.name] = lost
+    return missing
+
+
 def build_base(force: bool = False, arch: str = DEPLOYED_ARCH, python: str = PYTHON_VERSION) -> str:
     reqs = layer_requirements()["base"]
     digest = _hash(reqs, arch=arch, python=python)
@@ -170,7 +253,7 @@ def build_base(force: bool = False, arch: str = DEPLOYED_ARCH, python: str = PYT
         return digest
     shutil.rmtree(out, ignore_errors=True)
     site = out / "python"
-    print(f"layer base ({arch}): pip install {len(reqs)} pins for CPython {python} {PLATFORMS[arch]}")
+    print(f"layer base ({arch}): pip install {len(reqs)} pins for CPython {python} {'/'.join(PLATFORMS[arch])}")
     _pip_install(site, reqs, arch, python)
     _strip(site)
     (out / HASH_FILE).write_text(digest + "\n")
@@ -203,7 +286,11 @@ def build_snowflake(
             _remove_distribution(site, info)
             removed += 1
     _strip(site)
+    pruned = prune_arrow(site)
+    if missing := missing_arrow_libraries(site):
+        raise SystemExit(f"ARROW_PRUNE removed libraries pyarrow links against: {missing}")
     constraints.unlink()
+    print(f"layer snowflake: pruned {pruned / 2**20:.1f} MiB of pyarrow snowwatch never loads")
     print(f"layer snowflake: removed {removed} distributions already in the base layer")
     (out / HASH_FILE).write_text(digest + "\n")
     return digest

@@ -21,7 +21,7 @@ from infra.constants import ASSET_EXCLUDES, FUNCTIONS_DIR, LAMBDA_PYTHON_VERSION
 from infra.sizes import LAYER_ASSET_DIRS, layers_of
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-ARCHITECTURE = lambda_.Architecture.ARM_64  # the layers hold manylinux2014_aarch64 wheels (build_layers.py)
+ARCHITECTURE = lambda_.Architecture.ARM_64  # the layers hold manylinux2014/_2_28 aarch64 wheels (build_layers.py)
 
 if RUNTIME.name != f"python{LAMBDA_PYTHON_VERSION}":  # pragma: no cover - a guard for whoever bumps one
     raise RuntimeError(f"runtime {RUNTIME.name} does not match LAMBDA_PYTHON_VERSION {LAMBDA_PYTHON_VERSION}")

@@ -3,7 +3,8 @@ one packaged function exactly as Lambda would (its asset directory, then its lay
 folders) and invokes its handler with each event. Standard library only.
 
 stdin: {"paths": [...], "handler": "module.function", "env": {...}, "events": [...]}
-stdout (last line): [{"ok": true, "result": ...} | {"ok": false, "error": "Type: message"}, ...]
+stdout (last line): {"outcomes": [{"ok": true, "result": ...} | {"ok": false, "error": "Type: message"}, ...],
+                     "foreign_modules": [file, ...], "snowwatch_modules": [the snowwatch modules imported, ...]}
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def main() -> None:
     allowed = (*spec["paths"], sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
     files = {getattr(m, "__file__", None) for m in list(sys.modules.values())} - {__file__}
     foreign = sorted(f for f in files if f and not f.startswith(allowed))
-    print(json.dumps({"outcomes": outcomes, "foreign_modules": foreign}, default=str))
+    ours = sorted(name for name in sys.modules if name.startswith("snowwatch."))
+    print(json.dumps({"outcomes": outcomes, "foreign_modules": foreign, "snowwatch_modules": ours}, default=str))
 
 
 if __name__ == "__main__":

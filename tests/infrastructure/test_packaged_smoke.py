@@ -28,6 +28,7 @@ from snowwatch_local.stack import ADMIN
 from tests.conftest import role_url
 
 from .conftest import Synth
+from .packaged_arrow_probe import _typed
 
 pytestmark = pytest.mark.infrastructure
 
@@ -205,3 +206,98 @@ def test_the_packaged_function_runs(
     answer = invoke_packaged(python, paths, props["Handler"], env, events_for(name, stack))
     assert answer["foreign_modules"] == []
     check(name, answer["outcomes"])
+
+
+PROBE = Path(__file__).with_name("packaged_arrow_probe.py")
+PRUNED_MODULES = ("pyarrow.flight", "pyarrow.parquet", "pyarrow.dataset", "pyarrow.substrait", "pyarrow.acero")
+# A QUERY_HISTORY batch as the connector gives it (upper-case names): a dbt model's query with a JSON tag, a plain
+# query with a key:value tag, and a row without a start time (fakesnow's NULL-as-epoch), which the path drops.
+_QUERY = {
+    "QUERY_TEXT": "select 1", "QUERY_TYPE": "SELECT", "USER_NAME": "ANA", "ROLE_NAME": "ANALYST",
+    "WAREHOUSE_ID": 7, "WAREHOUSE_NAME": "WH", "WAREHOUSE_SIZE": "X-Small", "QUERY_TAG": None,
+    "EXECUTION_STATUS": "SUCCESS", "ERROR_CODE": None, "START_TIME": "2026-11-02T10:00:00+00:00",
+    "END_TIME": "2026-11-02T10:00:05+00:00", "TOTAL_ELAPSED_TIME": 5000, "EXECUTION_TIME": 4000,
+    "COMPILATION_TIME": 900, "QUEUED_PROVISIONING_TIME": 0, "QUEUED_REPAIR_TIME": 0, "QUEUED_OVERLOAD_TIME": 100,
+    "LIST_EXTERNAL_FILES_TIME": 0, "BYTES_SCANNED": 1024, "PERCENTAGE_SCANNED_FROM_CACHE": 0.5,
+    "PARTITIONS_SCANNED": 1, "PARTITIONS_TOTAL": 4, "BYTES_SPILLED_TO_LOCAL_STORAGE": 0,
+    "BYTES_SPILLED_TO_REMOTE_STORAGE": 0, "ROWS_PRODUCED": 1, "CREDITS_USED_CLOUD_SERVICES": "0.000125",
+    "QUERY_HASH": "h1", "QUERY_PARAMETERIZED_HASH": "p1", "DBT_COMMENT": None,
+}  # fmt: skip
+BATCH = [
+    _QUERY | {"QUERY_ID": "q-dbt", "QUERY_TAG": '{"team": "data", "node_id": "model.shop.orders"}',
+              "QUERY_TEXT": 'select "quoted", \\N from orders'},
+    _QUERY | {"QUERY_ID": "q-plain", "QUERY_TAG": "team:data", "ERROR_CODE": "", "QUERY_TEXT": "x" * 10_050},
+    _QUERY | {"QUERY_ID": "q-epoch", "START_TIME": "1970-01-01T00:00:00+00:00"},
+]  # fmt: skip
+
+
+def _expected_arrow_path(batch: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    """The load table and CSV the test environment's (unpruned) pyarrow gives for the probe's batch."""
+    import pyarrow as pa
+
+    from snowwatch.db.arrow_copy import csv_chunks
+    from snowwatch.services.query_arrow import load_table
+
+    table = load_table(pa.Table.from_pylist([_typed(r) for r in batch]))
+    rows = json.loads(json.dumps(table.to_pylist(), default=str))
+    return rows, b"".join(csv_chunks(table, chunk_rows=1)).decode()
+
+
+def test_the_packaged_arrow_path_runs_on_the_pruned_layer(
+    synth: Synth, local_layers: tuple[str, dict[str, Path]]
+) -> None:
+    """Given the sync function's asset and layers (the snowflake layer with pyarrow pruned by the build), alone on
+    the path of a fresh `python -I -S`
+    When pyarrow, pyarrow.compute and pyarrow.csv are imported and a small QUERY_HISTORY batch goes through
+    query_arrow.load_table and arrow_copy.csv_chunks
+    Then pyarrow comes from the snowflake layer, the sync picks the Arrow converter, the load table and the CSV
+    are the test environment's (unpruned pyarrow) to the character, and the pruned modules are gone."""
+    python, local = local_layers
+    paths = packaged_paths(synth, _our_functions(synth)["sync"], local)
+    done = subprocess.run(
+        [python, "-I", "-S", str(PROBE)],
+        input=json.dumps({"paths": paths, "batch": BATCH}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["pyarrow"].startswith(str(local["Packagingdepssnowflake"] / "python" / "pyarrow"))
+    assert answer["converter"] == "snowwatch.services.query_arrow.load_table"
+    rows, csv = _expected_arrow_path(BATCH)
+    assert answer["table"] == rows
+    assert answer["csv"] == csv
+    assert [r["query_id"] for r in rows] == ["q-dbt", "q-plain"]
+    assert [(r["tag_key"], r["dbt_model"]) for r in rows] == [
+        ('{"node_id":"model.shop.orders","team":"data"}', "model.shop.orders"),
+        ("team:data", None),
+    ]
+    assert len(rows[1]["query_text"]) == 10_000
+    assert all(answer["pruned"][m] == "ModuleNotFoundError" for m in PRUNED_MODULES), answer["pruned"]
+    assert answer["foreign_modules"] == []
+
+
+def test_the_packaged_sync_reads_query_history_as_arrow(
+    synth: Synth, stack: Any, local_layers: tuple[str, dict[str, Path]]
+) -> None:
+    """Given the packaged sync function (its asset and layers alone on a fresh `python -I -S`) and a new connector
+    on the synthetic account
+    When it runs a full sync against the local stack
+    Then it succeeds, QUERY_HISTORY was loaded through the Arrow path (the connector's Arrow batches into COPY:
+    db/arrow_copy was imported) with every source row, and nothing came from outside its packages."""
+    from tests.integration.cost_helpers import new_connector, source_counts, table_counts
+
+    python, local = local_layers
+    props = _our_functions(synth)["sync"]
+    env = local_environment(props["Environment"]["Variables"], stack)
+    cid = new_connector(stack, "packaged-arrow")
+    answer = invoke_packaged(
+        python, packaged_paths(synth, props, local), props["Handler"], env,
+        [{"trigger": "manual", "connector_id": str(cid)}],
+    )  # fmt: skip
+    assert answer["foreign_modules"] == []
+    check("sync", answer["outcomes"])
+    assert "snowwatch.db.arrow_copy" in answer["snowwatch_modules"]
+    assert table_counts(cid)["QUERY_HISTORY"] == source_counts(stack)["QUERY_HISTORY"] > 0

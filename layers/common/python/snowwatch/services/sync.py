@@ -61,8 +61,8 @@ MONTH = timedelta(days=31)
 
 
 def _arrow() -> Callable[[Any], Any] | None:
-    """QUERY_HISTORY's Arrow converter when pyarrow is installed (local, tests, bench); None in the Lambda layer,
-    which does not carry it (size; decisions §26): the dict rows there."""
+    """QUERY_HISTORY's Arrow converter whenever pyarrow is importable: the deployed sync (the snowflake layer
+    carries a pruned pyarrow, decisions §27), local, tests, bench. None without pyarrow: the dict rows."""
     if importlib.util.find_spec("pyarrow") is None:
         return None
     # lazy: imports pyarrow, which only some installs carry
