@@ -62,7 +62,7 @@ MONTH = timedelta(days=31)
 
 def _arrow() -> Callable[[Any], Any] | None:
     """QUERY_HISTORY's Arrow converter whenever pyarrow is importable: the deployed sync (the snowflake layer
-    carries a pruned pyarrow, decisions §27), local, tests, bench. None without pyarrow: the dict rows."""
+    carries a pruned pyarrow, decisions §28), local, tests, bench. None without pyarrow: the dict rows."""
     if importlib.util.find_spec("pyarrow") is None:
         return None
     # lazy: imports pyarrow, which only some installs carry

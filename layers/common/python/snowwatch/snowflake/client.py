@@ -44,7 +44,7 @@ from snowwatch.observability import logger
 from snowwatch.settings import JobSettings
 from snowwatch.snowflake.guard import StatementGuard
 
-if TYPE_CHECKING:  # pyarrow is optional (the sync falls back to dict rows without it; decisions §26, §27)
+if TYPE_CHECKING:  # pyarrow is optional (the sync falls back to dict rows without it; decisions §26, §28)
     import pyarrow as pa
 
 LOGIN_TIMEOUT_S = 30
