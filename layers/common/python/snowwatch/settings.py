@@ -103,6 +103,9 @@ class SnowflakeSettings(RuntimeSettings):
     # sync deletes at most ``QUERY_RETENTION_DAYS_PER_RUN`` older days per run, a day per transaction.
     query_retention_days: int = Field(default=35, ge=1, le=400, alias="QUERY_RETENTION_DAYS")
     query_retention_days_per_run: int = Field(default=7, ge=1, le=90, alias="QUERY_RETENTION_DAYS_PER_RUN")
+    # The daily rollups (query, per-hash, spend, warehouse load) are kept for the local months from this many months
+    # before the current one; the full sync deletes older months, a month per transaction.
+    rollup_retention_months: int = Field(default=13, ge=1, le=120, alias="ROLLUP_RETENTION_MONTHS")
     # Endpoint override (the local stack's fakesnow server); unset in AWS, where the account
     # identifier decides the host.
     snowflake_host: str | None = Field(default=None, alias="SNOWFLAKE_HOST")

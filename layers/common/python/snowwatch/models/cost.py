@@ -36,6 +36,11 @@ SOURCE = (
     "earliest (a range reaching before it is clamped, and is empty when it ends before it); rollup: the per-day "
     "rollups, which cover days before raw_from too (a group's sample query text only from raw_from on)"
 )
+ROLLUPS_FROM = (
+    "the first local day the daily rollups are kept for: the sync deletes rollup months older than "
+    "ROLLUP_RETENTION_MONTHS (13 by default). An answer read from them starts its window there at the earliest (a "
+    "range reaching before it is clamped, and is empty when it ends before it); null while none was deleted"
+)
 FIGURE = (
     "billed: credits used + the daily cloud-services adjustment (what Snowflake charges); used: CREDITS_USED "
     "(compute + cloud services, before the adjustment); query: credits attributed to queries (compute + billed "
@@ -89,8 +94,14 @@ class WindowedAnswer(CostAnswer):
     window: Window
 
 
-class RawAnswer(WindowedAnswer):
-    """An answer over raw query rows, which are kept for a window (QUERY_RETENTION_DAYS)."""
+class RollupAnswer(WindowedAnswer):
+    """An answer over the daily rollups, which are kept for ROLLUP_RETENTION_MONTHS."""
+
+    rollups_from: date | None = Field(description=ROLLUPS_FROM)
+
+
+class RawAnswer(RollupAnswer):
+    """An answer over raw query rows, which are kept for a window (QUERY_RETENTION_DAYS), or their rollups."""
 
     raw_from: date | None = Field(description=RAW_FROM)
     source: Source = Field(description=SOURCE)
@@ -109,7 +120,7 @@ class MonthForecast(BaseModel):
     method: str
 
 
-class Overview(WindowedAnswer):
+class Overview(RollupAnswer):
     figure: Figure = Field(description=FIGURE)
     credits: Number = Field(description="credits used in the window (METERING_HISTORY)")
     credits_billed: Number = Field(description="the headline: credits used + the cloud-services adjustment")
@@ -132,7 +143,7 @@ class DailyPoint(BaseModel):
     amount: Number
 
 
-class Daily(WindowedAnswer):
+class Daily(RollupAnswer):
     group_by: str
     total: Total
     items: list[DailyPoint]
@@ -157,7 +168,7 @@ class WarehouseCost(BaseModel):
     resource_monitor: str | None = None
 
 
-class Warehouses(WindowedAnswer):
+class Warehouses(RollupAnswer):
     total: Total
     page: Page[WarehouseCost]
 

@@ -265,6 +265,47 @@ def rebuild_spend_days(conn: Connection, connector_id: UUID, tz: str, first: dat
     return total
 
 
+# ---------------------------------------------------------------- retention (ROLLUP_RETENTION_MONTHS)
+
+# Every rollup table with the (leading) keys its primary key starts with, so each min() is an index probe.
+_RETAINED = (
+    ("snowflake_query_rollup", "dim", ("user", "warehouse", "query_tag", "dbt_model")),
+    ("snowflake_query_hash_daily", "days", (1, 7)),
+    ("snowflake_spend_daily", "dim", ("warehouse", "service_type")),
+    ("snowflake_warehouse_load_daily", None, (None,)),
+)
+
+
+def oldest_rollup_day(conn: Connection, connector_id: UUID) -> date | None:
+    """The oldest local day any rollup row of the connector carries (None: none)."""
+    parts, params = [], {}
+    for i, (table, key, values) in enumerate(_RETAINED):
+        for j, value in enumerate(values):
+            where = "connector_id = :c" + (f" AND {key} = :k{i}_{j}" if key else "")
+            parts.append(f"SELECT min(usage_date) AS d FROM enterprise.{table} WHERE {where}")
+            if key:
+                params[f"k{i}_{j}"] = value
+    row = query_one(conn, f"SELECT min(d) AS d FROM ({' UNION ALL '.join(parts)}) m", c=connector_id, **params)
+    return row["d"] if row else None
+
+
+def delete_rollups(conn: Connection, connector_id: UUID, first: date, until: date) -> int:
+    """Delete every rollup row of local days [first, until) (week rows by their Monday). Returns the rows deleted."""
+    total = 0
+    for table, key, values in _RETAINED:
+        keys = f" AND {key} = ANY(CAST(:k AS {'smallint' if key == 'days' else 'text'}[]))" if key else ""
+        conn.run(
+            f"""DELETE FROM enterprise.{table}
+                WHERE connector_id = :c{keys} AND usage_date >= :d0 AND usage_date < :d1""",
+            c=connector_id,
+            d0=first,
+            d1=until,
+            **({"k": list(values)} if key else {}),
+        )
+        total += int(conn.row_count or 0)
+    return total
+
+
 # ---------------------------------------------------------------- one-shot rebuilds (tests, benchmarks)
 
 LAST = date(2200, 1, 1)  # one-shot rebuilds cover every day from their first on

@@ -40,6 +40,7 @@ from snowwatch.models.cost import (
     Window,
 )
 from snowwatch.repositories import cost as repo
+from snowwatch.repositories import rollups as rollups_repo
 from snowwatch.services import anomaly_drivers
 from snowwatch.services import forecast as forecasts
 from snowwatch.services.figures import rows_and_total, sync_state
@@ -73,6 +74,13 @@ def window(connector: Connector, start: date | None, end: date | None, now: date
         raise ValidationFailedError(
             "invalid date range", details=[{"loc": ["query"], "msg": e["msg"]} for e in exc.errors()]
         ) from exc
+
+
+def kept(conn: Connection, connector: Connector, first: date) -> tuple[date, date | None]:
+    """``first`` clamped to the first local day the daily rollups are kept for (``rollups_from``), and that day
+    (None while retention deleted none): answers read from the rollups start there at the earliest."""
+    since = rollups_repo.rollups_from(conn, connector.id, connector.timezone)
+    return (first if since is None else max(first, since)), since
 
 
 def bounds(connector: Connector, first: date, last: date) -> tuple[datetime, datetime]:
@@ -181,7 +189,8 @@ def overview(
         first, last = rng.start, rng.end
     else:
         first, last = _period(connector, period, now)
-    length = (last - first).days + 1
+    first, since = kept(conn, connector, first)
+    length = max((last - first).days + 1, 0)
     prev_first, prev_last = first - timedelta(days=length), first - timedelta(days=1)
     current, before = span(connector, first, last), span(connector, prev_first, prev_last)
     is_rolled = rolled(conn, connector)
@@ -199,7 +208,7 @@ def overview(
     s_credits, s_amounts, total = rows_and_total([v for _, v in services], m.credit_price)
     previous_billed = previous + sum((d(r["prev_adj"]) for r in adj.values()), ZERO)
     first_day = repo.first_spend_day(conn, connector.id, connector.timezone, is_rolled)
-    complete = first_day is not None and first_day <= prev_first
+    complete = length > 0 and first_day is not None and first_day <= prev_first
     wm_adj = d(adj["WAREHOUSE_METERING"]["adj"]) if "WAREHOUSE_METERING" in adj else ZERO
     whs = _billed_warehouses(repo.spend_by_warehouse(conn, connector.id, current, is_rolled), wm_adj)
     top = whs[:TOP_WAREHOUSES]
@@ -212,6 +221,7 @@ def overview(
         sync=sync_state(connector),
         money=m,
         window=Window(start=first, end=last),
+        rollups_from=since,
         credits=cr(sum(used.values(), ZERO)),
         credits_billed=total.credits,
         amount=total.amount,
@@ -231,14 +241,16 @@ def overview(
 
 def daily(conn: Connection, connector: Connector, start: date | None, end: date | None, group_by: str) -> Daily:
     rng = window(connector, start, end)
-    m = money(conn, connector, rng.start, rng.end)
-    rows = repo.daily(conn, connector.id, span(connector, rng.start, rng.end), group_by, rolled(conn, connector))
+    first, since = kept(conn, connector, rng.start)
+    m = money(conn, connector, first, rng.end)
+    rows = repo.daily(conn, connector.id, span(connector, first, rng.end), group_by, rolled(conn, connector))
     credits, amounts, total = rows_and_total([d(r["credits"]) for r in rows], m.credit_price)
     return Daily(
         figure="used",
         sync=sync_state(connector),
         money=m,
-        window=Window(start=rng.start, end=rng.end),
+        window=Window(start=first, end=rng.end),
+        rollups_from=since,
         group_by=group_by,
         total=total,
         items=[
@@ -311,13 +323,15 @@ def warehouses(
     conn: Connection, connector: Connector, start: date | None, end: date | None, limit: int, offset: int
 ) -> Warehouses:
     rng = window(connector, start, end)
-    m = money(conn, connector, rng.start, rng.end)
-    items = warehouse_costs(conn, connector, rng.start, rng.end, m)
+    first, since = kept(conn, connector, rng.start)
+    m = money(conn, connector, first, rng.end)
+    items = warehouse_costs(conn, connector, first, rng.end, m)
     return Warehouses(
         figure="used",
         sync=sync_state(connector),
         money=m,
-        window=Window(start=rng.start, end=rng.end),
+        window=Window(start=first, end=rng.end),
+        rollups_from=since,
         total=Total(credits=sum((w.credits for w in items), ZERO), amount=sum((w.amount for w in items), ZERO)),
         page=Page[WarehouseCost](items=items[offset : offset + limit], total=len(items), limit=limit, offset=offset),
     )

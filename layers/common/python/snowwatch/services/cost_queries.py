@@ -14,7 +14,7 @@ from snowwatch.models.common import Page
 from snowwatch.models.connectors import Connector
 from snowwatch.models.cost import Attribution, Money, Queries, QueryCost, Total, UserCost, Users, Window
 from snowwatch.repositories import cost as repo
-from snowwatch.services.cost import bounds, cr, d, money, window
+from snowwatch.services.cost import bounds, cr, d, kept, money, window
 from snowwatch.services.figures import CENT, rnd, rows_and_total, sync_state
 
 
@@ -56,12 +56,12 @@ def queries(
             "warehouse filters single queries only",
             details=[{"loc": ["query", "warehouse"], "msg": "use it with group_by=query"}],
         )
-    m = money(conn, connector, rng.start, rng.end)
+    first, since = kept(conn, connector, rng.start)  # rollups (and raw rows) only from the kept rollups on
+    raw = repo.raw_from(conn, connector.id, connector.timezone)
+    if group_by == "query" and raw is not None and raw > first:  # single queries only from the kept raw rows on
+        first = raw
+    m = money(conn, connector, first, rng.end)
     items: list[QueryCost] = []
-    kept = repo.raw_from(conn, connector.id, connector.timezone)
-    first = rng.start
-    if group_by == "query" and kept is not None and kept > first:  # single queries only from the kept raw rows on
-        first = kept
     whole = repo.query_credits_total(conn, connector.id, first, rng.end, warehouse)
     if group_by == "query":
         lo, hi = bounds(connector, first, rng.end)
@@ -85,9 +85,9 @@ def queries(
             )
     else:
         if group_by == "parameterized_hash":
-            rows, total = repo.hash_rollup(conn, connector.id, rng.start, rng.end, limit, offset)
+            rows, total = repo.hash_rollup(conn, connector.id, first, rng.end, limit, offset)
         else:  # query_tag, dbt_model (services/attribution.py); '' = none
-            rows, total = repo.rollup(conn, connector.id, group_by, rng.start, rng.end, "key1", limit, offset)
+            rows, total = repo.rollup(conn, connector.id, group_by, first, rng.end, "key1", limit, offset)
         texts = repo.sample_texts(conn, connector.id, [r["sample"] for r in rows if r["sample"]])
         fields, sums = _credit_rows(rows, m, rows[0]["before"] if rows else 0, whole["credits"])
         for r, f in zip(rows, fields, strict=True):
@@ -106,7 +106,8 @@ def queries(
         money=m,
         window=Window(start=first, end=rng.end),
         group_by=group_by,
-        raw_from=kept,
+        raw_from=raw,
+        rollups_from=since,
         source="raw" if group_by == "query" else "rollup",
         total=sums,
         page=Page[QueryCost](items=items, total=total, limit=limit, offset=offset),
@@ -123,10 +124,11 @@ def users(
     offset: int,
 ) -> Users:
     rng = window(connector, start, end)
-    m = money(conn, connector, rng.start, rng.end)
+    first, since = kept(conn, connector, rng.start)
+    m = money(conn, connector, first, rng.end)
     by = "key1" if group_by == "user" else "key2"
-    rows, total = repo.rollup(conn, connector.id, "user", rng.start, rng.end, by, limit, offset)
-    whole = repo.query_credits_total(conn, connector.id, rng.start, rng.end)
+    rows, total = repo.rollup(conn, connector.id, "user", first, rng.end, by, limit, offset)
+    whole = repo.query_credits_total(conn, connector.id, first, rng.end)
     fields, sums = _credit_rows(rows, m, rows[0]["before"] if rows else 0, whole["credits"])
     items = [
         UserCost(
@@ -142,9 +144,10 @@ def users(
         figure="query",
         sync=sync_state(connector),
         money=m,
-        window=Window(start=rng.start, end=rng.end),
+        window=Window(start=first, end=rng.end),
         group_by=group_by,
         raw_from=repo.raw_from(conn, connector.id, connector.timezone),
+        rollups_from=since,
         source="rollup",
         total=sums,
         page=Page[UserCost](items=items, total=total, limit=limit, offset=offset),
@@ -162,8 +165,7 @@ def attribution(
 ) -> Attribution:
     """Query credits by query tag or dbt model (the key '' holds the queries without one)."""
     answer = queries(conn, connector, start, end, by, limit, offset)
-    rng = window(connector, start, end)
-    unkeyed = d(repo.rollup_key_credits(conn, connector.id, by, rng.start, rng.end, ""))
+    unkeyed = d(repo.rollup_key_credits(conn, connector.id, by, answer.window.start, answer.window.end, ""))
     whole = d(answer.total.credits)
     return Attribution(
         **answer.model_dump(exclude={"group_by"}),

@@ -150,3 +150,27 @@ def spend_rollups(conn: Connection, connector_id: UUID, tz: str, budget: Budget,
         ),
         done,
     )
+
+
+def rollup_keep_from(today: date, months: int) -> date:
+    """The first local day the rollups are kept for: the first of the month ``months`` before today's."""
+    index = today.year * 12 + today.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def rollup_retention(conn: Connection, connector_id: UUID, tz: str, months: int, budget: Budget, now: datetime) -> int:
+    """Delete rollup rows of local days before ``rollup_keep_from``, a local month per transaction (its rows and the
+    retained-from mark together: the walks never rebuild before it, the API says it), oldest first, stopping on the
+    run's time after at least one month. Returns the months deleted."""
+    keep_from = rollup_keep_from(rollups.local_day(now, tz), months)
+    n = 0
+    while not (n and budget.exhausted()):
+        oldest = rollups.oldest_rollup_day(conn, connector_id)
+        if oldest is None or oldest >= keep_from:
+            break
+        until = min((oldest.replace(day=1) + timedelta(days=32)).replace(day=1), keep_from)
+        with transaction(conn):
+            rollups.delete_rollups(conn, connector_id, oldest, until)
+            sync_state.set_retained_from(conn, connector_id, rollups.midnight(until, tz), rollups.RETAINED)
+        n += 1
+    return n

@@ -168,6 +168,9 @@ def _post_load(
     if ctx.mode == "metering":
         return counts
     counts["retention_days"] = _retention(conn, ctx, now, budget)
+    counts["rollup_retention_months"] = post_load.rollup_retention(
+        conn, connector.id, connector.timezone, ctx.settings.rollup_retention_months, budget, now
+    )
     counts["USAGE_IN_CURRENCY_DAILY"] = _currency(conn, sf, connector.id, now - timedelta(days=_backfill_days(ctx)))
     counts["findings"] = savings.track(conn, connector, now)  # findings seen or gone, once the data is in
     return counts
