@@ -79,9 +79,13 @@ def bench_loader(connector_id: UUID) -> dict[str, Any]:
     from snowwatch.db import transaction
     from snowwatch.db.bulk import to_csv
     from snowwatch.repositories import cost_sync
+    from snowwatch.services import query_retention
 
     conn = _pg()
-    rows = _qh_rows(LOADER_ROWS, datetime(2020, 1, 1, tzinfo=UTC))
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    rows = _qh_rows(LOADER_ROWS, start)
+    # the days' partitions first, as the sync makes them before each window (0420)
+    query_retention.prepare_window(conn, start, start + timedelta(seconds=13 * LOADER_ROWS + 1))
     conn.run("DELETE FROM enterprise.snowflake_query_history WHERE connector_id = :c", c=connector_id)
     timings = {}
     for case in ("first_load", "reload"):
@@ -137,7 +141,7 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
     from snowwatch.db.connection import connection_params
     from snowwatch.models.connectors import Connector
     from snowwatch.repositories import cost_sync, rollups
-    from snowwatch.services import savings
+    from snowwatch.services import query_retention, savings
     from snowwatch.settings import CommonSettings, get_settings
 
     # Bulk generation outlives the functions' 30 s socket timeout: its own connection.
@@ -209,6 +213,7 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
         c=connector_id,
         w=WAREHOUSES,
     )
+    query_retention.prepare_window(conn, start, now + timedelta(days=1))  # the daily partitions (0420)
     conn.run(
         """INSERT INTO enterprise.snowflake_query_history (connector_id, query_id, query_text, query_type, user_name,
                role_name, warehouse_id, warehouse_name, warehouse_size, execution_status, start_time, end_time,

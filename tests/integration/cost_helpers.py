@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -95,3 +96,33 @@ def source_counts(stack: LocalStack) -> dict[str, int]:
         view: int(sf_rows(stack, sql.format(v=f"SNOWFLAKE.ACCOUNT_USAGE.{view}"))[0][0])
         for view, sql in SOURCE_COUNTS.items()
     }
+
+
+@contextlib.contextmanager
+def rows_set_aside(keep: UUID, before: datetime) -> Iterator[None]:
+    """The other connectors' raw query rows started before ``before`` held in a side table while the block runs,
+    then put back into their days' partitions: the raw query table's daily partitions are shared by every
+    connector, and a retention test drops whole days."""
+    from snowwatch.db import transaction
+    from snowwatch.repositories import query_partitions
+    from snowwatch.services import query_retention
+
+    conn = pg()
+    with transaction(conn):
+        conn.run("CREATE TABLE public.test_rows_aside (LIKE enterprise.snowflake_query_history)")
+        conn.run(
+            """WITH moved AS (DELETE FROM enterprise.snowflake_query_history WHERE connector_id <> :c
+                              AND start_time < :b RETURNING *)
+               INSERT INTO public.test_rows_aside SELECT * FROM moved""",
+            c=keep,
+            b=before,
+        )
+    try:
+        yield
+    finally:
+        for (day,) in conn.run("SELECT DISTINCT (start_time AT TIME ZONE 'UTC')::date FROM public.test_rows_aside"):
+            start = query_partitions.day_start(day)
+            query_retention.prepare_window(conn, start, start + timedelta(days=1))
+        with transaction(conn):
+            conn.run("INSERT INTO enterprise.snowflake_query_history SELECT * FROM public.test_rows_aside")
+            conn.run("DROP TABLE public.test_rows_aside")

@@ -16,6 +16,7 @@ from tests.conftest import env_override, role_url
 pytestmark = pytest.mark.integration
 
 DENIED = "42501"  # insufficient_privilege
+DAY = "DATE '1999-01-01'"  # a day no test loads (each statement runs in a transaction rolled back)
 
 
 @pytest.fixture
@@ -56,7 +57,8 @@ def test_the_api_role(as_role) -> None:
     """Given snowwatch_api
     When it reads and writes what the API does, and what it never does
     Then reads, connector/budget/user writes and queued runs work; deleting a job run, reading a
-    notification's body, writing Snowflake copies or changing the schema are refused."""
+    notification's body, writing Snowflake copies, making or dropping query partitions or changing the schema are
+    refused."""
     api = as_role("snowwatch_api")
     assert _allowed(api, "SELECT count(*) FROM enterprise.snowflake_daily_costs")
     assert _allowed(api, "SELECT id, status, attempts, recipients FROM enterprise.notifications")
@@ -70,13 +72,16 @@ def test_the_api_role(as_role) -> None:
     assert _denied(api, "DELETE FROM enterprise.snowflake_query_history WHERE false")
     assert _denied(api, "CREATE TABLE enterprise.intruder (id int)")
     assert _denied(api, "TRUNCATE enterprise.snowflake_budget_alerts")
+    assert _denied(api, f"SELECT enterprise.ensure_query_partitions({DAY}, {DAY} + 1)")
+    assert _denied(api, f"SELECT enterprise.drop_query_partition({DAY})")
 
 
 def test_the_jobs_role(as_role) -> None:
     """Given snowwatch_jobs
     When it does what sync, security, budget_check and snapshot do, and what they never do
     Then Snowflake copies, rollups, alerts, the outbox and job runs are writable and temporary
-    staging tables work; organizations, users and connector rows cannot be created or removed."""
+    staging tables work; the raw query table's daily partitions are made and dropped through 0420's functions (not
+    with DDL of its own); organizations, users and connector rows cannot be created or removed."""
     jobs = as_role("snowwatch_jobs")
     assert _allowed(jobs, "DELETE FROM enterprise.snowflake_stale_users WHERE false")
     assert _allowed(jobs, "UPDATE enterprise.snowflake_query_history SET credits_attributed_compute = 0 WHERE false")
@@ -88,6 +93,16 @@ def test_the_jobs_role(as_role) -> None:
     assert _denied(jobs, "DELETE FROM enterprise.organizations WHERE false")
     assert _denied(jobs, "CREATE TABLE enterprise.intruder (id int)")
     assert _denied(jobs, "DROP TABLE enterprise.snowflake_budget_snapshots")
+    # the raw query table's daily partitions (0420): made and dropped through the two functions only
+    assert _allowed(jobs, f"SELECT enterprise.ensure_query_partitions({DAY}, {DAY} + 2)")
+    assert _allowed(jobs, f"SELECT enterprise.ensure_query_partitions({DAY}, {DAY} + 1), "
+                          f"enterprise.drop_query_partition({DAY})")  # fmt: skip
+    assert _denied(
+        jobs,
+        "CREATE TABLE enterprise.snowflake_query_history_p19990101 PARTITION OF enterprise.snowflake_query_history "
+        "FOR VALUES FROM ('1999-01-01 00:00+00') TO ('1999-01-02 00:00+00')",
+    )
+    assert _denied(jobs, "DROP TABLE enterprise.snowflake_query_history_default")
 
 
 def test_the_notify_role(as_role) -> None:

@@ -1,10 +1,14 @@
-"""Retention of raw query rows (issue 14 item 4): the full sync deletes raw rows older than QUERY_RETENTION_DAYS a
-local day per transaction, a bounded number of days per run, only days the rollups hold; a run cut off between two
-days resumes without losing or repeating a day; the query endpoints say where their rows come from (raw_from,
-source)."""
+"""Retention of raw query rows (issue 14 item 4): the full sync drops the raw query table's daily partitions older
+than QUERY_RETENTION_DAYS (+1 day of timezone slack) a day per transaction, a bounded number of days per run, only
+days the rollups hold; a run cut off between two days resumes without losing or repeating a day; the query endpoints
+say where their rows come from (raw_from, source).
+
+Partitions are shared by every connector: the fixture sets the other connectors' old rows aside while it runs (and
+puts them back), so the days it drops hold this connector's rows only and other tests keep theirs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -13,7 +17,7 @@ import pytest
 
 from snowwatch_local.stack import LocalStack
 from tests.conftest import env_override
-from tests.integration.cost_helpers import new_connector, pg
+from tests.integration.cost_helpers import new_connector, pg, rows_set_aside
 
 pytestmark = pytest.mark.integration
 
@@ -53,17 +57,24 @@ def _kept_from(cid: UUID) -> datetime | None:
 
 
 @pytest.fixture(scope="module")
-def pruned(stack: LocalStack) -> dict[str, Any]:
+def pruned(stack: LocalStack) -> Iterator[dict[str, Any]]:
     """Given a connector synced with every raw row kept (its rollups and raw rows recorded), when full syncs run with
-    a 20-day window and 4 days per run, the second of its deletes failing once (a run killed between two days)."""
-    from snowwatch.repositories import cost_sync
-
+    a 20-day window and 4 days per run, the second of its partition drops failing once (a run killed between two
+    days)."""
     cid = new_connector(stack, "retention")
     with env_override({"QUERY_RETENTION_DAYS": "400"}):
         assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
     before = {"rollups": _rollups(cid), "raw": _raw(cid)}
     assert _kept_from(cid) is None
-    keep_from = datetime.combine(datetime.now(UTC).date() - timedelta(days=KEEP_DAYS), datetime.min.time(), UTC)
+    # 20 days and a day of timezone slack before today (UTC)
+    keep_from = datetime.combine(datetime.now(UTC).date() - timedelta(days=KEEP_DAYS + 1), datetime.min.time(), UTC)
+    with rows_set_aside(cid, keep_from):
+        yield _prune(stack, cid, before, keep_from)
+
+
+def _prune(stack: LocalStack, cid: UUID, before: dict[str, Any], keep_from: datetime) -> dict[str, Any]:
+    from snowwatch.repositories import query_partitions
+
     kept_rows = int(
         pg().run(
             "SELECT count(*) FROM enterprise.snowflake_query_history WHERE connector_id = :c AND start_time >= :k",
@@ -72,22 +83,23 @@ def pruned(stack: LocalStack) -> dict[str, Any]:
         )[0][0]
     )
 
-    real = cost_sync.delete_queries_before
+    real = query_partitions.drop_query_partition
     calls: list[datetime] = []
 
-    def killed_on_second(conn: Any, connector_id: Any, until: datetime) -> int:
-        calls.append(until)
+    def killed_on_second(conn: Any, day: date) -> bool:
+        calls.append(datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC))
         if len(calls) == 2:
             raise RuntimeError("injected kill between two days")
-        return real(conn, connector_id, until)
+        return real(conn, day)
 
     with env_override(RETENTION):
         with pytest.MonkeyPatch.context() as mp, pytest.raises(RuntimeError):
-            mp.setattr(cost_sync, "delete_queries_before", killed_on_second)
+            mp.setattr(query_partitions, "drop_query_partition", killed_on_second)
             stack.run_job("sync", connector_id=cid)
         after_kill = {"kept_from": _kept_from(cid), "raw": _raw(cid), "rollups": _rollups(cid)}
         runs = [stack.run_job("sync", connector_id=cid) for _ in range(6)]
     return {
+        "oldest_partition": query_partitions.partition_days(pg())[0],
         "cid": cid,
         "before": before,
         "keep_from": keep_from,
@@ -98,10 +110,11 @@ def pruned(stack: LocalStack) -> dict[str, Any]:
     }
 
 
-def test_retention_deletes_old_days_in_bounded_resumable_steps(pruned: dict[str, Any]) -> None:
-    """Then the killed run kept the one day it finished (its rows gone, the mark on its end) and nothing else; each
-    later run deletes at most 4 days; in the end exactly the raw rows of the last 20 days are left, and every
-    rollup row (of deleted days too) is what it was with every raw row kept."""
+def test_retention_drops_old_days_in_bounded_resumable_steps(pruned: dict[str, Any]) -> None:
+    """Then the killed run kept the one day it finished (its partition and rows gone, the mark on its end) and
+    nothing else; each later run drops at most 4 days; in the end exactly the raw rows of the last 20 days and the
+    day of slack are left, no partition older, and every rollup row (of dropped days too) is what it was with every
+    raw row kept."""
     cid, before, kill = pruned["cid"], pruned["before"], pruned["after_kill"]
     assert kill["kept_from"] == pruned["first_day_end"]
     assert kill["raw"][0] >= pruned["first_day_end"] and kill["raw"][1] < before["raw"][1]
@@ -113,6 +126,7 @@ def test_retention_deletes_old_days_in_bounded_resumable_steps(pruned: dict[str,
     assert oldest >= pruned["keep_from"] and count == pruned["kept_rows"]
     assert _kept_from(cid) == pruned["keep_from"]
     assert _rollups(cid) == before["rollups"]
+    assert pruned["oldest_partition"] == pruned["keep_from"].date()
 
 
 def test_query_endpoints_say_where_their_rows_come_from(api: Any, pruned: dict[str, Any]) -> None:

@@ -36,8 +36,13 @@ TARGETS: dict[str, tuple[str, type[tuple[Any, ...]], tuple[str, ...]]] = {
         ("usage_date", "database_id"),
     ),
     "TABLE_STORAGE_METRICS": ("enterprise.snowflake_table_storage", rows.TableStorageRow, ("table_id",)),
-    "QUERY_HISTORY": ("enterprise.snowflake_query_history", rows.QueryRow, ("query_id",)),
-    "QUERY_ATTRIBUTION_HISTORY": ("enterprise.snowflake_query_history", rows.QueryAttributionRow, ("query_id",)),
+    # The raw query table is partitioned by start_time (0420): its key carries it (a query's START_TIME never changes).
+    "QUERY_HISTORY": ("enterprise.snowflake_query_history", rows.QueryRow, ("query_id", "start_time")),
+    "QUERY_ATTRIBUTION_HISTORY": (
+        "enterprise.snowflake_query_history",
+        rows.QueryAttributionRow,
+        ("query_id", "start_time"),
+    ),
     "WAREHOUSE_LOAD_HISTORY": (
         "enterprise.snowflake_warehouse_load",
         rows.WarehouseLoadRow,
@@ -242,24 +247,6 @@ def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime, un
         until=until,
     )
     return updated
-
-
-def oldest_query_start(conn: Connection, connector_id: UUID) -> datetime | None:
-    """The start of the connector's oldest stored raw query (the first entry of sqh_connector_start_idx)."""
-    rows = conn.run(
-        "SELECT min(start_time) FROM enterprise.snowflake_query_history WHERE connector_id = :c", c=connector_id
-    )
-    return rows[0][0] if rows else None
-
-
-def delete_queries_before(conn: Connection, connector_id: UUID, until: datetime) -> int:
-    """Delete the raw query rows started before ``until`` (the retention step calls it a day at a time)."""
-    conn.run(
-        "DELETE FROM enterprise.snowflake_query_history WHERE connector_id = :c AND start_time < :u",
-        c=connector_id,
-        u=until,
-    )
-    return int(conn.row_count or 0)
 
 
 def apply_currency(conn: Connection, connector_id: UUID, rates: list[tuple[Any, Any]]) -> None:

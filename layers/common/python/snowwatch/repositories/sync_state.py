@@ -99,3 +99,15 @@ def set_retained_from(conn: Connection, connector_id: UUID, since: datetime, wha
         v=RETAINED_PREFIX + what,
         w=since,
     )
+
+
+def owing_before(conn: Connection, connector_ids: list[UUID], steps: tuple[str, ...], until: datetime) -> list[UUID]:
+    """Those of ``connector_ids`` that owe one of ``steps`` from before ``until``."""
+    rows = conn.run(
+        """SELECT DISTINCT connector_id FROM enterprise.sync_state
+           WHERE connector_id = ANY(CAST(:c AS uuid[])) AND view_name = ANY(CAST(:v AS text[])) AND watermark < :u""",
+        c=[str(c) for c in connector_ids],
+        v=[PENDING_PREFIX + s for s in steps],
+        u=until,
+    )
+    return [r[0] for r in rows]

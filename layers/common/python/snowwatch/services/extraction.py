@@ -197,6 +197,7 @@ class _Read:
     prefix: str
     progress: Progress
     left_now: int = 0
+    before_window: Callable[[datetime, datetime], object] | None = None
 
     def left(self, n: int) -> None:
         """This view's windows left is now ``n`` (the run's total follows)."""
@@ -229,14 +230,19 @@ def extract(
     sql: str | None = None,
     target_rows: int = TARGET_WINDOW_ROWS,
     on_start: Callable[[datetime], None] | None = None,
+    before_window: Callable[[datetime, datetime], object] | None = None,
 ) -> Outcome:
     """Read ``view`` from ``start`` to ``now`` window by window (see the module's docstring). The caller
     has counted ``estimate_windows(view, start, now)`` into ``progress.windows_left``. ``on_start`` hears where
-    the first window starts (after the empty stretch of a first read is skipped), before any window loads."""
+    the first window starts (after the empty stretch of a first read is skipped), before any window loads;
+    ``before_window`` hears each time window ``[a, b)`` before its load transaction opens."""
     # lazy: the API imports this module (the /access view list) and carries no Snowflake connector
     from snowflake.connector import errors as sf_errors
 
-    read = _Read(conn, sf, view, load, sql, connector_id, run_id, prefix, progress, estimate_windows(view, start, now))
+    read = _Read(
+        conn, sf, view, load, sql, connector_id, run_id, prefix, progress, estimate_windows(view, start, now),
+        before_window,
+    )  # fmt: skip
     if view.optional and not sf.exists(view.query.VIEW):
         logger.info("view not available on this account; skipped", extra={"view": view.name})
         read.left(0)
@@ -279,6 +285,8 @@ def _windows(read: _Read, outcome: Outcome, start: datetime, now: datetime, budg
             outcome.status = "stopped"
             return
         b = now if size is None else min(a + size, now)
+        if read.before_window is not None:
+            read.before_window(a, b)
         n = read.window(a, b, max(a, min(b, now - view.lookback)))  # watermark: loaded and settled
         outcome.rows += n
         outcome.windows += 1

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from snowwatch.db import Connection, transaction
 from snowwatch.errors import ValidationFailedError
@@ -32,7 +31,7 @@ from snowwatch.observability import logger, metrics
 from snowwatch.repositories import cost_sync as repo
 from snowwatch.repositories import jobs as jobs_repo
 from snowwatch.repositories import sync_state
-from snowwatch.services import attribution, extraction, post_load, savings
+from snowwatch.services import attribution, extraction, post_load, query_retention, savings
 from snowwatch.services.extraction import Budget, Outcome, Progress, View
 from snowwatch.services.jobs import JobContext
 from snowwatch.services.secrets import read_connector_secret
@@ -177,29 +176,13 @@ def _post_load(
 
 
 def _retention(conn: Connection, ctx: JobContext[JobSettings], now: datetime, budget: Budget) -> int:
-    """Delete raw query rows older than ``QUERY_RETENTION_DAYS`` local days, a local day per transaction (its rows
-    and the retained-from mark together), at most ``QUERY_RETENTION_DAYS_PER_RUN`` days per run. Only days the
-    query rollups and the hourly share already cover: it runs when neither is owed. Returns the days deleted."""
-    connector = ctx.connector
-    assert connector is not None
-    if any(sync_state.owed(conn, connector.id, step) is not None for step in ("queries", "share")):
-        return 0
-    tz = ZoneInfo(connector.timezone)
-    keep_from = datetime.combine(
-        now.astimezone(tz).date() - timedelta(days=ctx.settings.query_retention_days), time(0), tzinfo=tz
+    """Drop the raw query table's daily partitions older than ``QUERY_RETENTION_DAYS`` (+1 day for timezones) whose
+    connectors' rollups hold them, a day per transaction with the retained-from marks, at most
+    ``QUERY_RETENTION_DAYS_PER_RUN`` per run (services/query_retention.py). Returns the days dropped."""
+    settings = ctx.settings
+    return query_retention.drop_expired(
+        conn, now, settings.query_retention_days, settings.query_retention_days_per_run, budget
     )
-    days = 0
-    while days < ctx.settings.query_retention_days_per_run and not (days and budget.exhausted()):
-        oldest = repo.oldest_query_start(conn, connector.id)
-        if oldest is None or oldest >= keep_from:
-            break
-        day_end = datetime.combine(oldest.astimezone(tz).date() + timedelta(days=1), time(0), tzinfo=tz)
-        until = min(day_end, keep_from)
-        with transaction(conn):
-            repo.delete_queries_before(conn, connector.id, until)
-            sync_state.set_retained_from(conn, connector.id, until)
-        days += 1
-    return days
 
 
 def _to_read(mode: str, resume: dict[str, Any]) -> list[View[tuple[Any, ...]]]:
@@ -267,6 +250,7 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
                     budget=budget,
                     progress=progress,
                     on_start=partial(_owe, conn, connector.id, _steps_after(view.name)),
+                    before_window=partial(query_retention.prepare_window, conn) if view.name in QUERY_VIEWS else None,
                 )
                 outcomes[view.name] = out
                 counts[view.name] = out.summary()
