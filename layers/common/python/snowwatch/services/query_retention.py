@@ -1,4 +1,4 @@
-"""Raw query rows in daily partitions (issue 14 item 4, migration 0420, decisions.md §27).
+"""Raw query rows in daily partitions (issue 14 item 4, migration 0420, decisions.md §30).
 
 * **Ahead of a load.** Before each QUERY_HISTORY / QUERY_ATTRIBUTION_HISTORY window ``[a, b)`` (both read by
   START_TIME, the partition key) the sync makes the partitions of the UTC days the window touches, in a

@@ -1,4 +1,4 @@
--- Issue 14 item 4: raw query rows in daily partitions (decisions.md §27). enterprise.snowflake_query_history becomes
+-- Issue 14 item 4: raw query rows in daily partitions (decisions.md §30). enterprise.snowflake_query_history becomes
 -- a table PARTITIONED BY RANGE (start_time), one partition per UTC day (snowflake_query_history_pYYYYMMDD) and a
 -- DEFAULT partition for rows no day partition holds. Retention drops a whole day (services/sync.py `_retention`)
 -- instead of DELETEing its rows.
