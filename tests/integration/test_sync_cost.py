@@ -54,14 +54,14 @@ def test_sync_cut_off_midway_then_rerun_ends_exact(stack: LocalStack, monkeypatc
     from snowwatch.repositories import cost_sync
 
     cid = new_connector(stack, "sync-cut")
-    real_load = cost_sync.load
+    real_load = cost_sync.load_window
 
-    def failing(conn: Any, connector_id: Any, view: str, rows: Any) -> int:
+    def failing(conn: Any, connector_id: Any, view: str, batches: Any) -> int:
         if view == "QUERY_HISTORY":
             raise RuntimeError("injected failure")
-        return real_load(conn, connector_id, view, rows)
+        return real_load(conn, connector_id, view, batches)
 
-    monkeypatch.setattr(cost_sync, "load", failing)
+    monkeypatch.setattr(cost_sync, "load_window", failing)
     with pytest.raises(RuntimeError):
         stack.run_job("sync", connector_id=cid)
     marks = _watermarks(cid)
@@ -75,7 +75,7 @@ def test_sync_cut_off_midway_then_rerun_ends_exact(stack: LocalStack, monkeypatc
     )[0]
     assert run[0] == "failed" and run[1]["WAREHOUSE_METERING_HISTORY"] > 0
 
-    monkeypatch.setattr(cost_sync, "load", real_load)
+    monkeypatch.setattr(cost_sync, "load_window", real_load)
     assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
     assert table_counts(cid) == source_counts(stack)
 
@@ -108,17 +108,23 @@ def test_currency_falls_back_to_configured_price(stack: LocalStack) -> None:
     assert source == "configured_price"
 
 
-def test_query_rows_are_priced_as_they_load_and_written_once(stack: LocalStack) -> None:
-    """Given a new connector, when its first sync loads the query history, then the loader prices each query as it
-    inserts it: the post-load hourly share rewrites only the few rows whose hours straddle a window's edge (it used
-    to UPDATE every row again, one dead tuple and one more entry in each index per row), and recomputing the share
-    over the whole history afterwards changes nothing: the stored costs are the hourly share's, exactly."""
+@pytest.mark.parametrize("batch_rows", [20_000, 7])
+def test_query_rows_are_priced_as_they_load_and_written_once(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, batch_rows: int
+) -> None:
+    """Given a new connector, when its first sync loads the query history (a window in one batch, or in many small
+    ones in no particular order), then the loader prices each query as it inserts it: the post-load hourly share
+    rewrites only the few rows whose hours straddle a window's edge (it used to UPDATE every row again, one dead
+    tuple and one more entry in each index per row), and recomputing the share over the whole history afterwards
+    changes nothing: the stored costs are the hourly share's, exactly."""
     from datetime import UTC, datetime, timedelta
 
     from snowwatch.db import transaction
     from snowwatch.repositories import cost_sync
+    from snowwatch.services import extraction
 
-    cid = new_connector(stack, "sync-priced-once")
+    monkeypatch.setattr(extraction, "BATCH_ROWS", batch_rows)
+    cid = new_connector(stack, f"sync-priced-once-{batch_rows}")
     run = stack.run_job("sync", connector_id=cid)
     assert run["status"] == "succeeded"
     conn = pg()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -74,57 +73,75 @@ WAREHOUSE_COLUMNS = (
 
 
 def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequence[Any]]) -> int:
-    """Bulk upsert rows (in the view's column order; QUERY_HISTORY: or an Arrow table of those columns, from
-    services/query_arrow.py) on the view's natural key."""
+    """Bulk upsert one batch of rows (in the view's column order; QUERY_HISTORY: or an Arrow table of those columns,
+    from services/query_arrow.py) on the view's natural key."""
+    return load_window(conn, connector_id, view, [rows])
+
+
+def load_window(conn: Connection, connector_id: UUID, view: str, batches: Iterable[Iterable[Sequence[Any]]]) -> int:
+    """One extraction window's batches, as :func:`load` takes them (QUERY_HISTORY: priced and inserted together)."""
     table, _, key = TARGETS[view]
     cols = columns(view)
     if view == "QUERY_HISTORY":
-        return _load_queries(conn, connector_id, cols, rows)
-    with_connector = ((connector_id, *row) for row in rows)
-    if view == "QUERY_ATTRIBUTION_HISTORY":
-        return upsert(
-            conn,
-            table,
-            ("connector_id", *cols, "cost_method"),
-            ((*row, "attribution") for row in with_connector),
-            ("connector_id", *key),
-            update=ATTRIBUTION_UPDATES,
-        )
-    return upsert(conn, table, ("connector_id", *cols), with_connector, ("connector_id", *key))
+        return _load_queries(conn, connector_id, cols, batches)
+    total = 0
+    for batch in batches:
+        with_connector = ((connector_id, *row) for row in batch)
+        if view == "QUERY_ATTRIBUTION_HISTORY":
+            total += upsert(
+                conn,
+                table,
+                ("connector_id", *cols, "cost_method"),
+                ((*row, "attribution") for row in with_connector),
+                ("connector_id", *key),
+                update=ATTRIBUTION_UPDATES,
+            )
+        else:
+            total += upsert(conn, table, ("connector_id", *cols), with_connector, ("connector_id", *key))
+    return total
 
 
-def _load_queries(conn: Connection, connector_id: UUID, cols: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> int:
-    """QUERY_HISTORY rows in with their hourly-share cost already set: staged, priced, then inserted once.
+def _load_queries(
+    conn: Connection, connector_id: UUID, cols: tuple[str, ...], batches: Iterable[Iterable[Sequence[Any]]]
+) -> int:
+    """A window of QUERY_HISTORY rows in with their hourly-share cost already set: its batches streamed into one
+    COPY to a staging table (a batch in memory at a time), priced together, then inserted once.
 
     Each row is written once (no second UPDATE pass leaving a dead tuple and an index entry per row). The share of
-    an hour counts the staged queries and the stored ones that began up to an hour before the batch; what only
-    later rows or longer queries change (the hours at the batch's edges) the post-load step corrects, rewriting
-    only rows whose cost changed. A re-read row keeps the attribution QUERY_ATTRIBUTION_HISTORY set on it, and is
-    left alone when nothing of it changed."""
+    an hour counts the window's queries and the stored ones that began up to an hour before its first (windows load
+    in time order); what later windows or longer queries change (the hours at a window's end) the post-load step
+    corrects, rewriting only rows whose cost changed. A re-read row keeps the attribution QUERY_ATTRIBUTION_HISTORY
+    set on it, and is left alone when nothing of it changed. The window's rows are unique on QUERY_ID (its
+    statement deduplicates; a batch's own repeats are dropped here)."""
     table, _, key = TARGETS["QUERY_HISTORY"]
     loaded = ("connector_id", *cols)
-    stream: Callable[[], Iterable[bytes]]
-    if not isinstance(rows, (list, tuple)) and hasattr(rows, "column_names"):
-        # lazy: pyarrow is optional (decisions §26); an Arrow table means it is installed
-        from snowwatch.db import arrow_copy
+    count = 0
 
-        arrow: Any = rows  # a pyarrow.Table (not importable here)
-        data = arrow_copy.with_tenant(arrow.select(cols), ("connector_id", connector_id))
-        count = int(data.num_rows)
-        stream = partial(arrow_copy.csv_chunks, data)
-    else:
-        unique = latest_by_key(((connector_id, *row) for row in rows), [1])
-        count = len(unique)
-        stream = partial(csv_chunks, unique)
-    if not count:
-        return 0
+    def stream() -> Iterator[bytes]:
+        nonlocal count
+        for batch in batches:
+            if not isinstance(batch, (list, tuple)) and hasattr(batch, "column_names"):
+                # lazy: pyarrow is optional (decisions §26); an Arrow table means it is installed
+                from snowwatch.db import arrow_copy
+
+                arrow: Any = batch  # a pyarrow.Table (not importable here)
+                data = arrow_copy.with_tenant(arrow.select(cols), ("connector_id", connector_id))
+                count += int(data.num_rows)
+                yield from arrow_copy.csv_chunks(data)
+            else:
+                unique = latest_by_key(((connector_id, *row) for row in batch), [1])
+                count += len(unique)
+                yield from csv_chunks(unique)
+
     stage = stage_rows(conn, table, loaded, stream)
+    if not count:
+        conn.run(f"DROP TABLE {stage}")
+        return 0
     conn.run(f"ANALYZE {stage}")  # a temp table has no statistics: without them the planner guesses a few rows
     first = conn.run(f"SELECT min(start_time) FROM {stage}")[0][0]
     kept = [c for c in cols if c not in key]
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
-    # The hours' other queries: those stored that began in the hour before the batch's first (a batch is a window,
-    # or a part of one in start order, so none of them is in the batch).
+    # The hours' other queries: those stored that began in the hour before the window's first (none is in it).
     staged = f"""
             SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time, true AS wanted
             FROM {stage} WHERE {RUNS}

@@ -23,8 +23,9 @@ the next view and ends the run ``partial``.
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import ModuleType
@@ -40,6 +41,8 @@ if TYPE_CHECKING:  # the API imports this module; the client (and its parser) lo
 
 R = TypeVar("R")
 Status = Literal["done", "stopped", "unreadable", "unavailable"]
+# Loads one window: its batches (lists of rows, or Arrow tables), streamed; returns the rows loaded.
+Load = Callable[[Connection, Iterable[Any]], int]
 
 TARGET_WINDOW_ROWS = 250_000  # a window reading more than this makes the next ones smaller
 # Rows fetched, converted and loaded at a time: bounds the run's memory (source rows are Python dicts until loaded).
@@ -190,7 +193,7 @@ class _Read:
     conn: Connection
     sf: SnowflakeSession
     view: View[Any]
-    load: Callable[[Connection, list[Any]], int]
+    load: Load
     sql: str | None
     connector_id: UUID
     run_id: UUID
@@ -218,7 +221,7 @@ def extract(
     conn: Connection,
     sf: SnowflakeSession,
     view: View[R],
-    load: Callable[[Connection, list[R]], int],
+    load: Load,
     *,
     connector_id: UUID,
     run_id: UUID,
@@ -308,7 +311,7 @@ def _load_window(
     conn: Connection,
     sf: SnowflakeSession,
     view: View[R],
-    load: Callable[[Connection, list[R]], int],
+    load: Load,
     sql: str | None,
     a: datetime | None,
     b: datetime | None,
@@ -317,48 +320,48 @@ def _load_window(
     prefix: str,
     watermark: datetime,
 ) -> int:
-    """One window: its rows and its watermark in one transaction."""
+    """One window: its rows (one ``load`` call, the window's batches streamed to it) and its watermark in one
+    transaction."""
     params = None if a is None or b is None else {"since": _param(a), "until": _param(b)}
-    column = view.time_column
-    total = 0
+    statement = sql or view.query.SELECT
     with transaction(conn):
-        if view.arrow is not None:
-            arrow = _arrow_window(sf, view.arrow, load, conn, sql or view.query.SELECT, params)
-            if arrow is not None:
-                sync_state.set_watermark(conn, connector_id, view.name, watermark, run_id, prefix=prefix)
-                return arrow
-        for batch in sf.fetch_batches(sql or view.query.SELECT, params, size=BATCH_ROWS):
-            # rows without an event time cannot be placed in a window (fakesnow's NULL-as-epoch included)
-            rows = [view.row(r) for r in batch if column is None or _as_time(r.get(column)) is not None]
-            if rows:
-                total += load(conn, rows)
+        batches = _arrow_batches(sf, view.arrow, statement, params) if view.arrow is not None else None
+        total = load(conn, batches if batches is not None else _row_batches(sf, view, statement, params))
         sync_state.set_watermark(conn, connector_id, view.name, watermark, run_id, prefix=prefix)
     return total
 
 
-def _arrow_window(
-    sf: SnowflakeSession,
-    convert: Callable[[Any], Any],
-    load: Callable[[Connection, Any], int],
-    conn: Connection,
-    sql: str,
-    params: Mapping[str, Any] | None,
-) -> int | None:
-    """One window's rows through the Arrow path, ``BATCH_ROWS`` at a time; None when the connector cannot give
-    Arrow batches (a JSON result format), before anything is loaded: the dict path reads the window instead."""
+def _row_batches(sf: SnowflakeSession, view: View[R], sql: str, params: Mapping[str, Any] | None) -> Iterator[list[R]]:
+    """The window's rows as named rows, ``BATCH_ROWS`` at a time."""
+    column = view.time_column
+    for batch in sf.fetch_batches(sql, params, size=BATCH_ROWS):
+        # rows without an event time cannot be placed in a window (fakesnow's NULL-as-epoch included)
+        rows = [view.row(r) for r in batch if column is None or _as_time(r.get(column)) is not None]
+        if rows:
+            yield rows
+
+
+def _arrow_batches(
+    sf: SnowflakeSession, convert: Callable[[Any], Any], sql: str, params: Mapping[str, Any] | None
+) -> Iterator[Any] | None:
+    """The window's rows as load-ready Arrow tables, ``BATCH_ROWS`` at a time; None when the connector cannot give
+    Arrow batches (a JSON result format: known at the first batch, before anything is loaded), and the dict rows
+    are read instead."""
     # lazy: the API imports this module and carries no Snowflake connector
     from snowflake.connector import errors as sf_errors
 
-    total = 0
+    source = iter(sf.fetch_arrow_batches(sql, params))
     try:
-        for batch in sf.fetch_arrow_batches(sql, params):
+        first = next(source, None)
+    except sf_errors.NotSupportedError:
+        logger.warning("Arrow batches not available; reading the window as rows")
+        return None
+
+    def tables() -> Iterator[Any]:
+        for batch in itertools.chain([] if first is None else [first], source):
             for start in range(0, batch.num_rows, BATCH_ROWS):
                 data = convert(batch.slice(start, BATCH_ROWS))
                 if data.num_rows:
-                    total += load(conn, data)
-    except sf_errors.NotSupportedError:
-        if total:
-            raise
-        logger.warning("Arrow batches not available; reading the window as rows")
-        return None
-    return total
+                    yield data
+
+    return tables()

@@ -21,7 +21,7 @@ The job (`run_security`, hourly per connector and on `POST .../extract`):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -303,8 +303,10 @@ def _statement_ok(sf: SnowflakeSession, sql: str) -> bool:
     return True
 
 
-def _event_load(target: repo.Target, connector_id: UUID, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
-    return repo.load(conn, target, connector_id, rows)
+def _event_load(
+    target: repo.Target, connector_id: UUID, conn: Connection, batches: Iterable[Sequence[tuple[Any, ...]]]
+) -> int:
+    return sum(repo.load(conn, target, connector_id, rows) for rows in batches)
 
 
 def extract(

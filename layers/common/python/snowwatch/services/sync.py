@@ -19,7 +19,7 @@ metering views only, so budgets see fresh spend).
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -92,8 +92,8 @@ VIEWS: tuple[View[tuple[Any, ...]], ...] = (
 )
 
 
-def _load(connector_id: Any, view: str, conn: Connection, batch: Sequence[tuple[Any, ...]]) -> int:
-    return repo.load(conn, connector_id, view, batch)
+def _load(connector_id: Any, view: str, conn: Connection, batches: Iterable[Sequence[tuple[Any, ...]]]) -> int:
+    return repo.load_window(conn, connector_id, view, batches)
 
 
 def _warehouse_row(r: dict[str, Any]) -> tuple[Any, ...]:
