@@ -112,9 +112,14 @@ REVOKE ALL ON FUNCTION enterprise.ensure_query_partitions(date, date), enterpris
 GRANT EXECUTE ON FUNCTION enterprise.ensure_query_partitions(date, date), enterprise.drop_query_partition(date)
     TO snowwatch_jobs;
 
--- The rows kept so far: a partition per day they cover, then the rows, then the old table goes.
-SELECT enterprise.ensure_query_partitions(d, d + 1)
-FROM (SELECT DISTINCT (start_time AT TIME ZONE 'UTC')::date AS d
-      FROM enterprise.snowflake_query_history_unpartitioned) days;
+-- The rows kept so far: a partition per day they cover, then the rows, then the old table goes (one copy of the
+-- table: on a deployed database this migration takes as long as rewriting the kept raw rows, 35 days of them).
+DO $$
+BEGIN
+    PERFORM enterprise.ensure_query_partitions(d, d + 1)
+    FROM (SELECT DISTINCT (start_time AT TIME ZONE 'UTC')::date AS d
+          FROM enterprise.snowflake_query_history_unpartitioned) days;
+END
+$$;
 INSERT INTO enterprise.snowflake_query_history SELECT * FROM enterprise.snowflake_query_history_unpartitioned;
 DROP TABLE enterprise.snowflake_query_history_unpartitioned;
