@@ -178,3 +178,70 @@ def test_a_connector_that_owes_rollups_blocks_the_drop_of_its_days(stack: LocalS
     assert _where(utc_one) == [] and _where(la_one) == []
     assert sync_state.retained_from(conn, utc_one) == end
     assert sync_state.retained_from(conn, la_one) == end + timedelta(hours=8)  # midnight in Los Angeles (PST)
+
+
+def test_0420_moves_a_deployed_databases_rows_into_day_partitions(stack: LocalStack) -> None:
+    """Given a database migrated as deployments were before 0420 (every other migration applied, 0451's columns and
+    tag_key index included), holding query rows of two connectors over three UTC days
+    When the pending migration (0420) applies
+    Then the table is partitioned by start_time, each row sits in its UTC day's partition with its columns as they
+    were, DEFAULT is empty, the key is (connector_id, query_id, start_time) and the three indexes are on the parent."""
+    import os
+
+    import pg8000.native
+    from yoyo import read_migrations
+
+    from snowwatch.db import migrate
+    from snowwatch.db.connection import _params_from_url
+    from snowwatch.settings import CommonSettings
+    from snowwatch_local.services import drop_database, ensure_database
+
+    name = f"snowwatch_test_0420_{os.getpid()}"
+    url = ensure_database(name, fresh=True)
+    settings = CommonSettings(**{"DATABASE_URL": url})
+    backend = migrate._backend(settings)
+    earlier = read_migrations(str(migrate.MIGRATIONS_DIR)).filter(lambda m: not m.id.startswith("0420"))
+    with backend.lock():
+        backend.apply_migrations(backend.to_apply(earlier))
+    conn = pg8000.native.Connection(**_params_from_url(url))
+    try:
+        conn.run("INSERT INTO enterprise.organizations (id, external_id, name) VALUES (gen_random_uuid(), 'o', 'o')")
+        conn.run(
+            """INSERT INTO enterprise.connectors (org_id, name, account_identifier, username, warehouse, secret_ref)
+               SELECT id, 'c' || i, 'a', 'u', 'w', 's' FROM enterprise.organizations, generate_series(1, 2) i"""
+        )
+        conn.run(
+            f"""INSERT INTO {PARENT} (connector_id, query_id, start_time, tag_key, credits_attributed_compute)
+                SELECT c.id, 'q' || i, TIMESTAMPTZ '2026-11-01 00:00+00' + i * interval '5 hours',
+                       CASE WHEN i % 2 = 0 THEN 't' END, i / 100.0
+                FROM enterprise.connectors c, generate_series(0, 14) i"""
+        )
+        before = conn.run(f"SELECT * FROM {PARENT} ORDER BY connector_id, query_id")
+        assert migrate.apply(settings) == ["0420_query_history_partitions"]
+
+        assert conn.run(f"SELECT * FROM {PARENT} ORDER BY connector_id, query_id") == before
+        where = conn.run(
+            f"""SELECT tableoid::regclass::text, min(start_time AT TIME ZONE 'UTC')::date,
+                       max(start_time AT TIME ZONE 'UTC')::date, count(*)
+                FROM {PARENT} GROUP BY 1 ORDER BY 2"""
+        )
+        assert [(r[0], r[1], r[3]) for r in where] == [
+            (_partition_of(date(2026, 11, 1)), date(2026, 11, 1), 10),
+            (_partition_of(date(2026, 11, 2)), date(2026, 11, 2), 10),
+            (_partition_of(date(2026, 11, 3)), date(2026, 11, 3), 10),
+        ]
+        assert all(r[1] == r[2] for r in where)
+        indexes = conn.run(
+            f"""SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index
+                WHERE indrelid = CAST('{PARENT}' AS regclass) ORDER BY 1"""
+        )
+        assert [i[0] for i in indexes] == [
+            "enterprise.snowflake_query_history_pkey",
+            "enterprise.sqh_connector_cost_qid_idx",
+            "enterprise.sqh_connector_start_idx",
+            "enterprise.sqh_connector_tagkey_credits_idx",
+        ]
+        assert "(connector_id, query_id, start_time)" in indexes[0][1]
+    finally:
+        conn.close()
+        drop_database(name)
