@@ -99,8 +99,9 @@ class SnowflakeSettings(RuntimeSettings):
 
     sync_backfill_days_default: int = Field(default=90, ge=1, le=365, alias="SYNC_BACKFILL_DAYS")
     snowflake_query_tag: str = Field(default="snowwatch", alias="SNOWFLAKE_QUERY_TAG")
-    # Raw query rows are kept this many connector-local days; older days are answered from the rollups. The full
-    # sync deletes at most ``QUERY_RETENTION_DAYS_PER_RUN`` older days per run, a day per transaction.
+    # Raw query rows are kept this many days (+1 UTC day, covering every connector timezone); older days are answered
+    # from the rollups. The full sync drops at most ``QUERY_RETENTION_DAYS_PER_RUN`` older UTC-day partitions per run,
+    # a day per transaction (services/query_retention.py).
     query_retention_days: int = Field(default=35, ge=1, le=400, alias="QUERY_RETENTION_DAYS")
     query_retention_days_per_run: int = Field(default=7, ge=1, le=90, alias="QUERY_RETENTION_DAYS_PER_RUN")
     # The daily rollups (query, per-hash, spend, warehouse load) are kept for the local months from this many months
