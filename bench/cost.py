@@ -213,7 +213,8 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
         c=connector_id,
         w=WAREHOUSES,
     )
-    query_retention.prepare_window(conn, start, now + timedelta(days=1))  # the daily partitions (0420)
+    for day in range(DAYS + 1):  # the daily partitions (0420), a transaction each (bounded locks)
+        query_retention.prepare_window(conn, start + timedelta(days=day), start + timedelta(days=day + 1))
     conn.run(
         """INSERT INTO enterprise.snowflake_query_history (connector_id, query_id, query_text, query_type, user_name,
                role_name, warehouse_id, warehouse_name, warehouse_size, execution_status, start_time, end_time,
