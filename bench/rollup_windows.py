@@ -5,8 +5,8 @@ JOB_STATEMENT_TIMEOUT_SECONDS (300 s). Not part of ``make bench``.
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<migrated db> python -m bench.rollup_windows [queries/day] [days]
 
 Generates ``days`` days of ``queries/day`` queries (bench/cost.py's shape: 50 warehouses, 2,000 hashes, 200 users)
-and their hourly metering into a new connector, then walks them as the sync does (services/post_load.py) with a
-statement timer, and prints the JSON.
+and their hourly metering into a new connector (the raw rows in their daily partitions, as the sync loads them),
+then walks them as the sync does (services/post_load.py) with a statement timer, and prints the JSON.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ WAREHOUSES = 50
 
 def main(per_day: int, days: int) -> dict[str, Any]:
     from snowwatch.db import get_connection
-    from snowwatch.repositories import sync_state
+    from snowwatch.repositories import query_partitions, sync_state
     from snowwatch.services import post_load
     from snowwatch.services.extraction import Budget
     from snowwatch.settings import JobSettings, get_settings
@@ -42,6 +42,7 @@ def main(per_day: int, days: int) -> dict[str, Any]:
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     start = (now - timedelta(days=days)).replace(hour=0)
     t0 = time.perf_counter()
+    query_partitions.ensure_query_partitions(conn, start - timedelta(days=1), now + timedelta(days=2))
     conn.run(
         """INSERT INTO enterprise.snowflake_warehouse_metering
            SELECT :c, w, 'WH_' || lpad(w::text, 2, '0'), CAST(:s AS timestamptz) + h * interval '1 hour',
