@@ -227,3 +227,32 @@ def test_migrations_are_idempotent(stack) -> None:
     from snowwatch.settings import CommonSettings
 
     assert migrate.apply(get_settings(CommonSettings)) == []
+
+
+def test_migrating_a_fresh_database_prints_nothing(stack: Any) -> None:
+    """Given a new, empty database, when every migration is applied (as the migrate function and `make bench` do),
+    then nothing is printed: a migration's bare SELECT printed its result, which broke bench.large's JSON output."""
+    import os
+    import subprocess
+    import sys
+
+    from snowwatch_local import services
+
+    url = services.ensure_database("snowwatch_migrate_quiet", fresh=True)
+    try:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from snowwatch.db import migrate; from snowwatch.settings import CommonSettings, get_settings; "
+                "migrate.apply(get_settings(CommonSettings))",
+            ],
+            env={**os.environ, **stack.env(), "DATABASE_URL": url, "POWERTOOLS_LOG_LEVEL": "WARNING"},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        assert out.stdout == ""
+    finally:
+        services.drop_database("snowwatch_migrate_quiet")
