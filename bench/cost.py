@@ -132,6 +132,32 @@ def bench_loader(connector_id: UUID) -> dict[str, Any]:
     }
 
 
+# ``n`` generated queries spread evenly over ``:h`` hours from ``:s`` on ``:w`` warehouses (also in
+# bench/rollup_windows.py); ``cost_method`` is the SQL of the column (``s`` is the query's number).
+QUERIES_SQL = """INSERT INTO enterprise.snowflake_query_history (connector_id, query_id, query_text, query_type,
+               user_name,
+               role_name, warehouse_id, warehouse_name, warehouse_size, execution_status, start_time, end_time,
+               total_elapsed_time, execution_time, compilation_time, bytes_scanned, percentage_scanned_from_cache,
+               partitions_scanned, partitions_total, bytes_spilled_to_remote_storage, credits_used_cloud_services,
+               query_hash, query_parameterized_hash, credits_attributed_compute, cost_method, query_tag, tag_key,
+               dbt_model)
+           SELECT :c, 'bench-' || s, 'SELECT * FROM T' || (s % 500) || ' WHERE id = ' || s, 'SELECT',
+                  'USER_' || (s % 200), 'ROLE_' || (s % 20), s % :w + 1, 'WH_' || lpad((s % :w + 1)::text, 2, '0'),
+                  'Small', 'SUCCESS', st, st + interval '2 seconds', 2000, 1800, 200, 1000000 + s % 1000000,
+                  (s % 10) / 10.0, s % 100, 100, CASE WHEN s % 31 = 0 THEN 5000000 ELSE 0 END, 0.00001,
+                  'qh' || (s % 5000), 'ph' || (s % 2000), (s % 1000) / 10000.0,
+                  {cost_method},
+                  CASE WHEN s % 4 = 0 THEN 'team:' || (s % 7) END, CASE WHEN s % 4 = 0 THEN 'team:' || (s % 7) END,
+                  CASE WHEN s % 3 = 0 THEN 'model.shop.m' || (s % 300) END
+           FROM generate_series(1, :n) s,
+                LATERAL (SELECT CAST(:s AS timestamptz) + (s * (:h * 3600.0 / :n)) * interval '1 second' AS st) x"""
+
+
+def insert_queries(conn: Any, params: dict[str, Any], n: int, cost_method: str) -> None:
+    """Generate ``n`` raw query rows for ``params`` (c, s, w, h) in one INSERT … SELECT."""
+    conn.run(QUERIES_SQL.format(cost_method=cost_method), **params, n=n)
+
+
 def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
     """A year for 50 warehouses and 2M query-history rows, set-based, then the rollups the sync builds."""
     # after the bench's local stack has set the environment (settings and Powertools read it)
@@ -215,26 +241,7 @@ def generate(connector_id: UUID, tz: str = "UTC") -> dict[str, Any]:
     )
     for day in range(DAYS + 1):  # the daily partitions (0420), a transaction each (bounded locks)
         query_retention.prepare_window(conn, start + timedelta(days=day), start + timedelta(days=day + 1))
-    conn.run(
-        """INSERT INTO enterprise.snowflake_query_history (connector_id, query_id, query_text, query_type, user_name,
-               role_name, warehouse_id, warehouse_name, warehouse_size, execution_status, start_time, end_time,
-               total_elapsed_time, execution_time, compilation_time, bytes_scanned, percentage_scanned_from_cache,
-               partitions_scanned, partitions_total, bytes_spilled_to_remote_storage, credits_used_cloud_services,
-               query_hash, query_parameterized_hash, credits_attributed_compute, cost_method, query_tag, tag_key,
-               dbt_model)
-           SELECT :c, 'bench-' || s, 'SELECT * FROM T' || (s % 500) || ' WHERE id = ' || s, 'SELECT',
-                  'USER_' || (s % 200), 'ROLE_' || (s % 20), s % :w + 1, 'WH_' || lpad((s % :w + 1)::text, 2, '0'),
-                  'Small', 'SUCCESS', st, st + interval '2 seconds', 2000, 1800, 200, 1000000 + s % 1000000,
-                  (s % 10) / 10.0, s % 100, 100, CASE WHEN s % 31 = 0 THEN 5000000 ELSE 0 END, 0.00001,
-                  'qh' || (s % 5000), 'ph' || (s % 2000), (s % 1000) / 10000.0,
-                  CASE WHEN s % 3 = 0 THEN 'hourly_share' ELSE 'attribution' END,
-                  CASE WHEN s % 4 = 0 THEN 'team:' || (s % 7) END, CASE WHEN s % 4 = 0 THEN 'team:' || (s % 7) END,
-                  CASE WHEN s % 3 = 0 THEN 'model.shop.m' || (s % 300) END
-           FROM generate_series(1, :n) s,
-                LATERAL (SELECT CAST(:s AS timestamptz) + (s * (:h * 3600.0 / :n)) * interval '1 second' AS st) x""",
-        **p,
-        n=QUERY_ROWS,
-    )
+    insert_queries(conn, p, QUERY_ROWS, "CASE WHEN s % 3 = 0 THEN 'hourly_share' ELSE 'attribution' END")
     conn.run(  # findings resolved 10 days ago: the savings endpoint measures them against their 4 weeks before
         """INSERT INTO enterprise.cost_findings (connector_id, finding_key, kind, subject, claim, first_seen_at,
                last_seen_at, resolved_at)

@@ -18,6 +18,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.cost import insert_queries
+
 WAREHOUSES = 50
 
 
@@ -61,28 +63,7 @@ def main(per_day: int, days: int) -> dict[str, Any]:
         c=cid,
     )
     n = per_day * days
-    conn.run(
-        """INSERT INTO enterprise.snowflake_query_history (connector_id, query_id, query_text, query_type, user_name,
-               role_name, warehouse_id, warehouse_name, warehouse_size, execution_status, start_time, end_time,
-               total_elapsed_time, execution_time, compilation_time, bytes_scanned, percentage_scanned_from_cache,
-               partitions_scanned, partitions_total, bytes_spilled_to_remote_storage, credits_used_cloud_services,
-               query_hash, query_parameterized_hash, credits_attributed_compute, cost_method, query_tag, tag_key,
-               dbt_model)
-           SELECT :c, 'bench-' || s, 'SELECT * FROM T' || (s % 500) || ' WHERE id = ' || s, 'SELECT',
-                  'USER_' || (s % 200), 'ROLE_' || (s % 20), s % :w + 1, 'WH_' || lpad((s % :w + 1)::text, 2, '0'),
-                  'Small', 'SUCCESS', st, st + interval '2 seconds', 2000, 1800, 200, 1000000 + s % 1000000,
-                  (s % 10) / 10.0, s % 100, 100, CASE WHEN s % 31 = 0 THEN 5000000 ELSE 0 END, 0.00001,
-                  'qh' || (s % 5000), 'ph' || (s % 2000), (s % 1000) / 10000.0, 'attribution',
-                  CASE WHEN s % 4 = 0 THEN 'team:' || (s % 7) END, CASE WHEN s % 4 = 0 THEN 'team:' || (s % 7) END,
-                  CASE WHEN s % 3 = 0 THEN 'model.shop.m' || (s % 300) END
-           FROM generate_series(1, :n) s,
-                LATERAL (SELECT CAST(:s AS timestamptz) + (s * (:h * 3600.0 / :n)) * interval '1 second' AS st) x""",
-        c=cid,
-        s=start,
-        w=WAREHOUSES,
-        h=days * 24,
-        n=n,
-    )
+    insert_queries(conn, {"c": cid, "s": start, "w": WAREHOUSES, "h": days * 24}, n, "'attribution'")
     conn.run("ANALYZE enterprise.snowflake_query_history")
     generated_s = time.perf_counter() - t0
 
