@@ -97,37 +97,16 @@ def upsert(
     unique = latest_by_key(rows, positions)
     if not unique:
         return 0
-    return copy_upsert(
-        conn, table, columns, key, lambda: csv_chunks(unique), len(unique), {row[positions[0]] for row in unique},
-        update=update,
-    )  # fmt: skip
-
-
-def copy_upsert(
-    conn: Connection,
-    table: str,
-    columns: Sequence[str],
-    key: Sequence[str],
-    stream: Callable[[], Iterable[bytes]],
-    count: int,
-    tenants: set[Any],
-    *,
-    update: Sequence[str] | None = None,
-) -> int:
-    """:func:`upsert` of ``count`` rows, unique on ``key``, given as CSV chunks (``stream()``, called once per COPY;
-    ``tenants``: the key's leading column's values)."""
     target = qualified(table)
     cols = ", ".join(identifier(c) for c in columns)
     keys = ", ".join(identifier(c) for c in key)
     updates = [c for c in (update if update is not None else columns) if c not in key]
-    if not count:
-        return 0
-    if _first_load(conn, target, key[0], tenants):
+    if _first_load(conn, target, key[0], {row[positions[0]] for row in unique}):
         # Nothing of this tenant in the table yet (a first backfill): no row can conflict, so the
         # rows go straight in, without the staging pass.
-        conn.run(f"COPY {target} {_copy(columns)}", stream=stream())
-        return count
-    stage = stage_rows(conn, table, columns, stream)
+        conn.run(f"COPY {target} {_copy(columns)}", stream=csv_chunks(unique))
+        return len(unique)
+    stage = stage_rows(conn, table, columns, csv_chunks(unique))
     conflict = "DO NOTHING"
     if updates:
         # Rows re-read unchanged (the lookback window of every sync) are left alone: no new tuple,
@@ -138,7 +117,7 @@ def copy_upsert(
         conflict = f"DO UPDATE SET {sets} WHERE ROW({mine}) IS DISTINCT FROM ROW({theirs})"
     conn.run(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT ({keys}) {conflict}")
     conn.run(f"DROP TABLE {stage}")
-    return count
+    return len(unique)
 
 
 def qualified(table: str) -> str:
@@ -152,11 +131,11 @@ def _copy(columns: Sequence[str]) -> str:
     return f"({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
 
 
-def stage_rows(conn: Connection, table: str, columns: Sequence[str], stream: Callable[[], Iterable[bytes]]) -> str:
+def stage_rows(conn: Connection, table: str, columns: Sequence[str], chunks: Iterable[bytes]) -> str:
     """COPY the CSV chunks into this session's (emptied) temporary copy of ``schema.table``; returns its name (the
     caller drops it when done)."""
     stage = identifier(f"_stage_{table.split('.')[1]}")
     conn.run(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {qualified(table)} INCLUDING DEFAULTS)")
     conn.run(f"TRUNCATE {stage}")
-    conn.run(f"COPY {stage} {_copy(columns)}", stream=stream())
+    conn.run(f"COPY {stage} {_copy(columns)}", stream=chunks)
     return stage

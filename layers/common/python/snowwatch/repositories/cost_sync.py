@@ -133,7 +133,7 @@ def _load_queries(
                 count += len(unique)
                 yield from csv_chunks(unique)
 
-    stage = stage_rows(conn, table, loaded, stream)
+    stage = stage_rows(conn, table, loaded, stream())
     if not count:
         conn.run(f"DROP TABLE {stage}")
         return 0
