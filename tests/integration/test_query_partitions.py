@@ -245,3 +245,62 @@ def test_0420_moves_a_deployed_databases_rows_into_day_partitions(stack: LocalSt
     finally:
         conn.close()
         drop_database(name)
+
+
+def test_a_deleted_connectors_raw_rows_go_with_it(stack: LocalStack, api: Any) -> None:
+    """Given a synced connector with raw query rows in day partitions and one in DEFAULT
+    When its admin deletes it through the API (the API's own database role)
+    Then none of its raw rows remain, and another connector's rows are untouched (0506: the raw table has no
+    foreign key; a trigger does what ON DELETE CASCADE did)."""
+    cid = new_connector(stack, "deleted-with-rows")
+    assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
+    _insert(cid, "in-default", datetime(1999, 1, 2, tzinfo=UTC))  # no partition for 1999: DEFAULT
+    others = _count(stack.connector_id)
+    assert _count(cid)[0] > 1
+    assert api.call("DELETE", f"/api/connectors/{cid}").status == 204
+    assert _count(cid) == (0, 0)
+    assert _count(stack.connector_id) == others
+
+
+def _one_row(query_id: str) -> Any:
+    from decimal import Decimal
+
+    from snowwatch.snowflake import rows
+
+    st = datetime(2001, 3, 4, 12, tzinfo=UTC)  # old_days[0]
+    return rows.QueryRow(
+        query_id, "SELECT 1", "SELECT", "U", "R", 1, "WH_1", "Small", None, "SUCCESS", None, st,
+        st + timedelta(seconds=2), 2000, 1000, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0, Decimal(0), "qh", "ph",
+        None, None, None,
+    )  # fmt: skip
+
+
+def test_a_window_of_a_connector_deleted_meanwhile_leaves_nothing(stack: LocalStack, old_days: list[date]) -> None:
+    """Given a connector whose sync is loading a window (its transaction open)
+    When the connector is deleted meanwhile, and a window is then loaded for the deleted connector
+    Then the delete waits for the window's transaction and removes what it loaded, and the later load fails with
+    nothing written: no raw row outlives its connector (what the foreign key guaranteed, 0506)."""
+    from snowwatch.db import transaction
+    from snowwatch.errors import NotFoundError
+    from snowwatch.repositories import cost_sync, query_partitions
+
+    cid = new_connector(stack, "deleted-while-loading")
+    loader = pg()
+    query_partitions.ensure_query_partitions(loader, _utc(old_days[0]), _utc(old_days[1]))
+    deleted = threading.Event()
+
+    def delete() -> None:
+        pg().run("DELETE FROM enterprise.connectors WHERE id = :c", c=cid)
+        deleted.set()
+
+    with transaction(loader):
+        assert cost_sync.load(loader, cid, "QUERY_HISTORY", [_one_row("while-loading")]) == 1
+        deleter = threading.Thread(target=delete)
+        deleter.start()
+        assert not deleted.wait(1.0)  # the window holds the connector
+    deleter.join(10)
+    assert deleted.is_set()
+    assert _count(cid) == (0, 0)
+    with pytest.raises(NotFoundError), transaction(loader):
+        cost_sync.load(loader, cid, "QUERY_HISTORY", [_one_row("after-delete")])
+    assert _count(cid) == (0, 0)

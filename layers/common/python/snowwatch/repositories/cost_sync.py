@@ -9,6 +9,7 @@ from uuid import UUID
 
 from snowwatch.db import Connection
 from snowwatch.db.bulk import csv_chunks, latest_by_key, stage_rows, upsert
+from snowwatch.errors import NotFoundError
 from snowwatch.snowflake import rows
 
 # Target table, its named row type (whose fields are the columns, in load order) and natural key, per view.
@@ -72,6 +73,17 @@ WAREHOUSE_COLUMNS = (
 )
 
 
+QUERY_TABLE = "enterprise.snowflake_query_history"
+
+
+def lock_connector(conn: Connection, connector_id: UUID) -> None:
+    """What a foreign key checks on every row, taken once for a load into the raw query table (it has no foreign key,
+    0506): the connector exists and stays until this transaction ends (a concurrent delete waits, then its trigger
+    deletes what was loaded). Raises NotFoundError when the connector is gone."""
+    if not conn.run("SELECT 1 FROM enterprise.connectors WHERE id = :c FOR KEY SHARE", c=connector_id):
+        raise NotFoundError(f"connector {connector_id} no longer exists")
+
+
 def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequence[Any]]) -> int:
     """Bulk upsert one batch of rows (in the view's column order; QUERY_HISTORY: or an Arrow table of those columns,
     from services/query_arrow.py) on the view's natural key."""
@@ -82,6 +94,8 @@ def load_window(conn: Connection, connector_id: UUID, view: str, batches: Iterab
     """One extraction window's batches, as :func:`load` takes them (QUERY_HISTORY: priced and inserted together)."""
     table, _, key = TARGETS[view]
     cols = columns(view)
+    if table == QUERY_TABLE:
+        lock_connector(conn, connector_id)
     if view == "QUERY_HISTORY":
         return _load_queries(conn, connector_id, cols, batches)
     total = 0
@@ -137,7 +151,9 @@ def _load_queries(
     if not count:
         conn.run(f"DROP TABLE {stage}")
         return 0
-    conn.run(f"ANALYZE {stage}")  # a temp table has no statistics: without them the planner guesses a few rows
+    # A temp table has no statistics: without them the planner guesses a few rows. The row count and the columns the
+    # pricing joins and filters on are enough (all columns, query_text included, cost as much as the COPY itself).
+    conn.run(f"ANALYZE {stage} (query_id, warehouse_id, start_time, end_time, execution_time)")
     first = conn.run(f"SELECT min(start_time) FROM {stage}")[0][0]
     kept = [c for c in cols if c not in key]
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
