@@ -46,7 +46,7 @@ def main() -> None:
     from snowwatch.db import arrow_copy
     from snowwatch.services import query_arrow, sync
 
-    converter = sync._arrow()
+    converter = sync._arrow("QUERY_HISTORY")
     table = query_arrow.load_table(pa.Table.from_pylist([_typed(r) for r in spec["batch"]]))
     csv = b"".join(arrow_copy.csv_chunks(table, chunk_rows=1)).decode()
     pruned = {}

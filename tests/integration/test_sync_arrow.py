@@ -34,23 +34,28 @@ def _stored(connector_id: Any) -> list[tuple[Any, ...]]:
 def test_arrow_path_loads_every_column_as_the_dict_path(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
     """Given two connectors on the synthetic account, when one syncs through the Arrow batches and the other
     through the dict rows (the connector cannot give Arrow: the fallback), then every column of every stored
-    query row is equal, attribution keys included, and the Arrow path did read the query windows."""
+    query row is equal, attribution keys and QUERY_ATTRIBUTION_HISTORY's attributions included, and the Arrow path
+    did read the windows of both query views."""
     from snowflake.connector import errors as sf_errors
 
     from snowwatch.snowflake.client import SnowflakeSession
 
     real = SnowflakeSession.fetch_arrow_batches
     arrow_rows = [0]
+    attribution_rows = [0]
 
     def counted(self: SnowflakeSession, sql: str, params: Any = None) -> Iterator[Any]:
         for table in real(self, sql, params):
             arrow_rows[0] += table.num_rows
+            if "QUERY_ATTRIBUTION_HISTORY" in sql:
+                attribution_rows[0] += table.num_rows
             yield table
 
     monkeypatch.setattr(SnowflakeSession, "fetch_arrow_batches", counted)
     arrow_cid = new_connector(stack, "sync-arrow")
     assert stack.run_job("sync", connector_id=arrow_cid)["status"] == "succeeded"
     assert arrow_rows[0] >= source_counts(stack)["QUERY_HISTORY"] > 0
+    assert attribution_rows[0] > 0  # QUERY_ATTRIBUTION_HISTORY through the Arrow batches too
 
     def unsupported(self: SnowflakeSession, sql: str, params: Any = None) -> Iterator[Any]:
         raise sf_errors.NotSupportedError("no Arrow result format")
@@ -66,6 +71,7 @@ def test_arrow_path_loads_every_column_as_the_dict_path(stack: LocalStack, monke
     for a, d in zip(arrow, dicts, strict=True):
         assert a == d
     assert any(dict(r)["tag_key"] for r in arrow) and any(dict(r)["dbt_model"] for r in arrow)  # parsing ran
+    assert any(dict(r)["cost_method"] == "attribution" for r in arrow)
 
     # And when the Arrow connector syncs again (the unsettled day re-read: the temp-table upsert), nothing changes.
     monkeypatch.setattr(SnowflakeSession, "fetch_arrow_batches", counted)

@@ -56,8 +56,9 @@ def columns(view: str) -> tuple[str, ...]:
     return fields
 
 
-# QUERY_ATTRIBUTION_HISTORY only sets the attribution on rows QUERY_HISTORY loaded (or will load).
-ATTRIBUTION_UPDATES = ("credits_attributed_compute", "credits_used_query_acceleration", "cost_method")
+# QUERY_ATTRIBUTION_HISTORY only sets the attribution (and cost_method 'attribution') on rows QUERY_HISTORY loaded
+# (or will load).
+ATTRIBUTION = ("credits_attributed_compute", "credits_used_query_acceleration")
 
 WAREHOUSE_COLUMNS = (
     "warehouse_name",
@@ -98,37 +99,24 @@ def load_window(conn: Connection, connector_id: UUID, view: str, batches: Iterab
         lock_connector(conn, connector_id)
     if view == "QUERY_HISTORY":
         return _load_queries(conn, connector_id, cols, batches)
+    if view == "QUERY_ATTRIBUTION_HISTORY":
+        return _load_attribution(conn, connector_id, batches)
     total = 0
     for batch in batches:
         with_connector = ((connector_id, *row) for row in batch)
-        if view == "QUERY_ATTRIBUTION_HISTORY":
-            total += upsert(
-                conn,
-                table,
-                ("connector_id", *cols, "cost_method"),
-                ((*row, "attribution") for row in with_connector),
-                ("connector_id", *key),
-                update=ATTRIBUTION_UPDATES,
-            )
-        else:
-            total += upsert(conn, table, ("connector_id", *cols), with_connector, ("connector_id", *key))
+        total += upsert(conn, table, ("connector_id", *cols), with_connector, ("connector_id", *key))
     return total
 
 
-def _load_queries(
-    conn: Connection, connector_id: UUID, cols: tuple[str, ...], batches: Iterable[Iterable[Sequence[Any]]]
-) -> int:
-    """A window of QUERY_HISTORY rows in with their hourly-share cost already set: its batches streamed into one
-    COPY to a staging table (a batch in memory at a time), priced together, then inserted once.
-
-    Each row is written once (no second UPDATE pass leaving a dead tuple and an index entry per row). The share of
-    an hour counts the window's queries and the stored ones that began up to an hour before its first (windows load
-    in time order); what later windows or longer queries change (the hours at a window's end) the post-load step
-    corrects, rewriting only rows whose cost changed. A re-read row keeps the attribution QUERY_ATTRIBUTION_HISTORY
-    set on it, and is left alone when nothing of it changed. The window's rows are unique on QUERY_ID (its
-    statement deduplicates; a batch's own repeats are dropped here)."""
-    table, _, key = TARGETS["QUERY_HISTORY"]
-    loaded = ("connector_id", *cols)
+def _stage_window(
+    conn: Connection, connector_id: UUID, view: str, batches: Iterable[Iterable[Sequence[Any]]]
+) -> tuple[str, int]:
+    """A query view's window streamed into one COPY to the staging table (a batch in memory at a time): its batches
+    are Arrow tables of the view's columns (services/query_arrow.py) or lists of its named rows. The window's rows
+    are unique on QUERY_ID (its statement deduplicates; a batch's own repeats are dropped here). Returns the staging
+    table (the caller drops it) and the rows staged."""
+    table = TARGETS[view][0]
+    cols = columns(view)
     count = 0
 
     def stream() -> Iterator[bytes]:
@@ -147,7 +135,65 @@ def _load_queries(
                 count += len(unique)
                 yield from csv_chunks(unique)
 
-    stage = stage_rows(conn, table, loaded, stream())
+    stage = stage_rows(conn, table, ("connector_id", *cols), stream())
+    return stage, count
+
+
+def _load_attribution(conn: Connection, connector_id: UUID, batches: Iterable[Iterable[Sequence[Any]]]) -> int:
+    """A window of QUERY_ATTRIBUTION_HISTORY rows (the 7-day lookback re-reads each of them daily): staged by one
+    COPY, then ONE UPDATE writes the attribution onto the stored query rows whose attribution differs. A row re-read
+    unchanged is neither rewritten (no new tuple, no dead one, no index entries) nor locked (an ``INSERT ... ON
+    CONFLICT DO UPDATE ... WHERE`` locks every conflicting row). The join carries the partition key (start_time)
+    and the window's constant bounds, so only the window's day partitions are read.
+
+    A query QUERY_HISTORY has not stored (yet) is inserted from the attribution's columns, as the upsert always did;
+    QUERY_HISTORY fills the rest when it loads it and keeps the attribution. Returns the rows read."""
+    table, _, key = TARGETS["QUERY_ATTRIBUTION_HISTORY"]
+    loaded = ("connector_id", *columns("QUERY_ATTRIBUTION_HISTORY"))
+    stage, count = _stage_window(conn, connector_id, "QUERY_ATTRIBUTION_HISTORY", batches)
+    if count:
+        conn.run(f"ANALYZE {stage}")  # a temp table has no statistics: without them the planner guesses a few rows
+        lo, hi = conn.run(f"SELECT min(start_time), max(start_time) FROM {stage}")[0]
+        stored = """t.connector_id = :c AND t.query_id = s.query_id AND t.start_time = s.start_time
+              AND t.start_time >= CAST(:lo AS timestamptz) AND t.start_time <= CAST(:hi AS timestamptz)"""
+        updates = ", ".join(f"{c} = s.{c}" for c in ATTRIBUTION)
+        mine = ", ".join(f"t.{c}" for c in ATTRIBUTION)
+        theirs = ", ".join(f"s.{c}" for c in ATTRIBUTION)
+        conn.run(
+            f"""UPDATE {table} t SET {updates}, cost_method = 'attribution'
+                FROM {stage} s
+                WHERE {stored} AND ROW({mine}, t.cost_method) IS DISTINCT FROM ROW({theirs}, 'attribution')""",
+            c=connector_id,
+            lo=lo,
+            hi=hi,
+        )
+        conn.run(
+            f"""INSERT INTO {table} ({", ".join(loaded)}, cost_method)
+                SELECT {", ".join(f"s.{c}" for c in loaded)}, 'attribution' FROM {stage} s
+                WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {stored})
+                ON CONFLICT ({", ".join(("connector_id", *key))}) DO NOTHING""",
+            c=connector_id,
+            lo=lo,
+            hi=hi,
+        )
+    conn.run(f"DROP TABLE {stage}")
+    return count
+
+
+def _load_queries(
+    conn: Connection, connector_id: UUID, cols: tuple[str, ...], batches: Iterable[Iterable[Sequence[Any]]]
+) -> int:
+    """A window of QUERY_HISTORY rows in with their hourly-share cost already set: its batches streamed into one
+    COPY to a staging table (a batch in memory at a time), priced together, then inserted once.
+
+    Each row is written once (no second UPDATE pass leaving a dead tuple and an index entry per row). The share of
+    an hour counts the window's queries and the stored ones that began up to an hour before its first (windows load
+    in time order); what later windows or longer queries change (the hours at a window's end) the post-load step
+    corrects, rewriting only rows whose cost changed. A re-read row keeps the attribution QUERY_ATTRIBUTION_HISTORY
+    set on it, and is left alone when nothing of it changed."""
+    table, _, key = TARGETS["QUERY_HISTORY"]
+    loaded = ("connector_id", *cols)
+    stage, count = _stage_window(conn, connector_id, "QUERY_HISTORY", batches)
     if not count:
         conn.run(f"DROP TABLE {stage}")
         return 0

@@ -1,4 +1,8 @@
-"""QUERY_HISTORY's Arrow result batches as load-ready Arrow tables: no Python object per row.
+"""The query views' Arrow result batches as load-ready Arrow tables: no Python object per row.
+
+QUERY_ATTRIBUTION_HISTORY (``attribution_table``): its columns renamed and selected in ``rows.QueryAttributionRow``'s
+order, timestamps as UTC microseconds, rows without a start time dropped (as the dict rows are: the same stored
+values). QUERY_HISTORY (``load_table``):
 
 The same row the dict path builds (``sync._query_row``: ``rows.QueryRow`` from the source row and
 ``attribution.enrich``), column by column:
@@ -57,25 +61,44 @@ def _dbt_models(tags: pa.ChunkedArray, comments: pa.ChunkedArray, texts: pa.Chun
     return pa.array(models, pa.string())
 
 
-def load_table(batch: pa.Table) -> pa.Table:
-    """The load-ready table (``COLUMNS`` in order) of one QUERY_HISTORY result batch (upper-case source names)."""
+def _source(batch: pa.Table) -> pa.Table:
+    """A result batch with upper-case names, START_TIME as UTC and the rows without one dropped (fakesnow's
+    NULL-as-epoch included: rows that cannot be placed in a window)."""
     source = batch.rename_columns([name.upper() for name in batch.column_names])
     start = _utc(source.column("START_TIME"))
     keep = pc.fill_null(pc.not_equal(start, EPOCH), False)
-    source = source.set_column(source.schema.get_field_index("START_TIME"), "START_TIME", start).filter(keep)
+    return source.set_column(source.schema.get_field_index("START_TIME"), "START_TIME", start).filter(keep)
+
+
+def _column(source: pa.Table, name: str) -> pa.ChunkedArray:
+    """The source column of load column ``name``; timestamps and dates as UTC microseconds."""
+    column = source.column(name.upper())
+    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+        return _utc(column)
+    return column
+
+
+def attribution_table(batch: pa.Table) -> pa.Table:
+    """The load-ready table (``rows.QueryAttributionRow``'s fields in order) of one QUERY_ATTRIBUTION_HISTORY
+    result batch."""
+    source = _source(batch)
+    return pa.table({name: _column(source, name) for name in rows.QueryAttributionRow._fields})
+
+
+def load_table(batch: pa.Table) -> pa.Table:
+    """The load-ready table (``COLUMNS`` in order) of one QUERY_HISTORY result batch (upper-case source names)."""
+    source = _source(batch)
     texts = pc.utf8_slice_codeunits(source.column("QUERY_TEXT").cast(pa.string()), 0, MAX_TEXT)
     tags = source.column("QUERY_TAG").cast(pa.string())
     comments = source.column("DBT_COMMENT").cast(pa.string())
     out: dict[str, pa.Array | pa.ChunkedArray] = {}
     for name in COLUMNS:
-        if name in DERIVED:
-            continue
-        column = source.column(name.upper())
-        if name == "query_text":
-            column = texts
-        elif pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-            column = _utc(column)
-        out[name] = column
+        if name not in DERIVED:
+            out[name] = texts if name == "query_text" else _column(source, name)
     out["tag_key"] = _tag_keys(tags) if source.num_rows else pa.array([], pa.string())
     out["dbt_model"] = _dbt_models(tags, comments, texts) if source.num_rows else pa.array([], pa.string())
     return pa.table(out)
+
+
+# The converter of each query view read as Arrow (services/sync.py).
+CONVERTERS = {"QUERY_HISTORY": load_table, "QUERY_ATTRIBUTION_HISTORY": attribution_table}

@@ -59,15 +59,15 @@ DAY = timedelta(days=1)
 MONTH = timedelta(days=31)
 
 
-def _arrow() -> Callable[[Any], Any] | None:
-    """QUERY_HISTORY's Arrow converter whenever pyarrow is importable: the deployed sync (the snowflake layer
+def _arrow(view: str) -> Callable[[Any], Any] | None:
+    """A query view's Arrow converter whenever pyarrow is importable: the deployed sync (the snowflake layer
     carries a pruned pyarrow, decisions §28), local, tests, bench. None without pyarrow: the dict rows."""
     if importlib.util.find_spec("pyarrow") is None:
         return None
     # lazy: imports pyarrow, which only some installs carry
     from snowwatch.services import query_arrow
 
-    return query_arrow.load_table
+    return query_arrow.CONVERTERS[view]
 
 
 def _view(name: str, query: Any, row_type: type[tuple[Any, ...]], **kw: Any) -> View[tuple[Any, ...]]:
@@ -87,8 +87,15 @@ VIEWS: tuple[View[tuple[Any, ...]], ...] = (
     _view("DATABASE_STORAGE_USAGE_HISTORY", database_storage_usage_history, rows.DatabaseStorageRow),
     _view("TABLE_STORAGE_METRICS", table_storage_metrics, rows.TableStorageRow),
     _view("WAREHOUSE_LOAD_HISTORY", warehouse_load_history, rows.WarehouseLoadRow, window=MONTH),
-    View("QUERY_HISTORY", query_history, _query_row, window=DAY, arrow=_arrow()),
-    _view("QUERY_ATTRIBUTION_HISTORY", query_attribution_history, rows.QueryAttributionRow, window=DAY, optional=True),
+    View("QUERY_HISTORY", query_history, _query_row, window=DAY, arrow=_arrow("QUERY_HISTORY")),
+    _view(
+        "QUERY_ATTRIBUTION_HISTORY",
+        query_attribution_history,
+        rows.QueryAttributionRow,
+        window=DAY,
+        optional=True,
+        arrow=_arrow("QUERY_ATTRIBUTION_HISTORY"),
+    ),
 )
 
 
