@@ -3,6 +3,8 @@
 The whole local stack (a fresh Postgres database, moto, a fakesnow server seeded with the tiny synthetic
 account) plus LARGE_ROWS extra QUERY_HISTORY rows over the last LARGE_DAYS days, generated inside fakesnow with
 one ``INSERT ... SELECT FROM TABLE(GENERATOR(...))`` (DuckDB underneath: seconds, no rows through Python).
+Every generated query also gets a QUERY_ATTRIBUTION_HISTORY row (the worst case: real accounts leave very short
+queries out), so the backfill and the incremental run carry the attribution too.
 The sync then runs in a child process, exactly as the sync function would (its real handler, inline dispatch
 so that continuations run in the same process), with a simulated 60 s per-run budget
 (``JOB_TIME_BUDGET_SECONDS=60``, ``JOB_STOP_MARGIN_SECONDS=10``); continuations chain until done.
@@ -12,7 +14,10 @@ large_sync_postgres_rows_per_s (``cost_sync.load`` alone into the real table, fr
 it: 200k rows of a backfill window, priced as they load; rows inside an already loaded range:
 ``large.loader_upsert_rows_per_s``), large_sync_peak_rss_mb (the sync process's peak RSS), query_row_bytes
 (query table + its indexes / stored rows), backfill_runs, backfill_exact, incremental_sync_s (the next day's run:
-a day of new rows plus the lookback).
+a day of new rows plus the lookback). ``large.attribution_lookback``: QUERY_ATTRIBUTION_HISTORY alone re-read over
+its 7-day LOOKBACK (its watermark set back to ``now - 7 days`` first: the extraction's watermark only re-reads the
+last window, see docs/scale.md), its post-load steps included; ``seconds``, ``rows_read`` and the query rows it
+``rows_written`` (n_tup_upd + n_tup_ins of the query partitions) and ``rows_locked`` (rows whose xmax it set).
 
 Standalone: ``python -m bench.large`` (prints the JSON). From ``make bench``: ``run(results)``.
 """
@@ -42,6 +47,9 @@ from snowwatch.services.dispatch import register_local
 from snowwatch_local.stack import LocalStack
 sync = LocalStack.local_function("sync")
 register_local("sync", sync)  # continuations run in this process, after the run that queued them
+if len(sys.argv) > 2:  # only these views (comma-separated)
+    from snowwatch.services import sync as sync_service
+    sync_service.VIEWS = tuple(v for v in sync_service.VIEWS if v.name in sys.argv[2].split(","))
 sync({"connector_id": sys.argv[1]})
 """
 
@@ -61,6 +69,15 @@ SELECT 'large-' || LPAD(TO_VARCHAR(s), 10, '0'),
        'qh' || TO_VARCHAR(MOD(s, 997)), 'ph' || TO_VARCHAR(MOD(s, 113))
 FROM (SELECT s, DATEADD(millisecond, -CAST(FLOOR(s * {step}) AS INTEGER) - 3600000, '{now}'::TIMESTAMP_NTZ) AS st
       FROM (SELECT SEQ8() AS s FROM TABLE(GENERATOR(ROWCOUNT => {n}))))
+"""
+# An attribution row for every generated query (its execution at 2 credits an hour, some acceleration).
+_GENERATE_ATTRIBUTION = """
+INSERT INTO SNOWFLAKE.ACCOUNT_USAGE.QUERY_ATTRIBUTION_HISTORY (QUERY_ID, WAREHOUSE_ID, WAREHOUSE_NAME, QUERY_HASH,
+    QUERY_PARAMETERIZED_HASH, QUERY_TAG, USER_NAME, START_TIME, END_TIME, CREDITS_ATTRIBUTED_COMPUTE,
+    CREDITS_USED_QUERY_ACCELERATION)
+SELECT QUERY_ID, WAREHOUSE_ID, WAREHOUSE_NAME, QUERY_HASH, QUERY_PARAMETERIZED_HASH, QUERY_TAG, USER_NAME, START_TIME,
+       END_TIME, ROUND(EXECUTION_TIME / 1800000.0, 9), IFF(MOD(EXECUTION_TIME, 29) = 0, 0.001, 0)
+FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY WHERE QUERY_ID LIKE 'large-%'
 """
 
 
@@ -83,13 +100,15 @@ def _generate(stack: Any, n: int) -> tuple[float, int]:
     with contextlib.closing(services.snowflake_connection(stack.fakesnow, database="SNOWFLAKE")) as sf:
         cur = sf.cursor()
         cur.execute(_GENERATE.format(step=step_ms, now=now.strftime("%Y-%m-%d %H:%M:%S"), n=n))
+        cur.execute(_GENERATE_ATTRIBUTION)
         cur.execute("SELECT COUNT(DISTINCT QUERY_ID) FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY")
         distinct = int(cur.fetchone()[0])
     return time.perf_counter() - t, distinct
 
 
-def _sync(stack: Any, connector_id: UUID) -> tuple[float, int]:
-    """One sync (and its continuations) in a child process; (seconds, the child's peak RSS in KB)."""
+def _sync(stack: Any, connector_id: UUID, views: str | None = None) -> tuple[float, int]:
+    """One sync (and its continuations) in a child process, of ``views`` only when given (comma-separated names);
+    (seconds, the child's peak RSS in KB)."""
     env = {
         **os.environ,
         **stack.env(),
@@ -99,12 +118,41 @@ def _sync(stack: Any, connector_id: UUID) -> tuple[float, int]:
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", _SYNC, str(connector_id)], env=env, stdout=subprocess.DEVNULL)
+    args = [sys.executable, "-c", _SYNC, str(connector_id), *([views] if views else [])]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"sync process exited {proc.returncode}")
     return time.perf_counter() - t, int(usage.ru_maxrss)
+
+
+def _attribution_lookback(stack: Any, connector_id: UUID) -> dict[str, Any]:
+    """QUERY_ATTRIBUTION_HISTORY alone re-read over its 7-day LOOKBACK, nothing changed at the source: seconds (the
+    child process, post-load steps included), rows read, query rows written and locked."""
+    conn = _pg()
+    conn.run(
+        """UPDATE enterprise.sync_state SET watermark = now() - interval '7 days'
+           WHERE connector_id = :c AND view_name = 'QUERY_ATTRIBUTION_HISTORY'""",
+        c=connector_id,
+    )
+    written = """SELECT COALESCE(sum(n_tup_upd + n_tup_ins), 0) FROM pg_stat_user_tables
+                 WHERE relid IN (SELECT relid FROM pg_partition_tree('enterprise.snowflake_query_history'))"""
+    locked = """SELECT count(*) FROM enterprise.snowflake_query_history
+                WHERE connector_id = :c AND xmax::text::bigint >= :x AND start_time >= now() - interval '8 days'"""
+    before = int(conn.run(written)[0][0])
+    xid = int(conn.run("SELECT txid_current()")[0][0]) % 2**32
+    seconds, _ = _sync(stack, connector_id, "QUERY_ATTRIBUTION_HISTORY")
+    conn.run("SELECT pg_stat_clear_snapshot()")
+    run = conn.run(
+        "SELECT rows FROM enterprise.job_runs WHERE connector_id = :c ORDER BY created_at DESC LIMIT 1", c=connector_id
+    )[0][0]
+    return {
+        "seconds": round(seconds, 1),
+        "rows_read": run.get("QUERY_ATTRIBUTION_HISTORY"),
+        "rows_written": int(conn.run(written)[0][0]) - before,
+        "rows_locked": int(conn.run(locked, c=connector_id, x=xid)[0][0]),
+    }
 
 
 def _loader_rows_per_s(connector_id: UUID) -> dict[str, float]:
@@ -173,6 +221,7 @@ def measure() -> dict[str, Any]:
             conn.run("SELECT count(*) FROM enterprise.snowflake_query_history WHERE connector_id = :c", c=cid)[0][0]
         )
         incremental_s, rss2_kb = _sync(stack, cid)
+        lookback = _attribution_lookback(stack, cid)
         conn.run("ANALYZE enterprise.snowflake_query_history")
         size = conn.run(  # the daily partitions and DEFAULT (0420): the parent itself stores nothing
             """SELECT sum(pg_total_relation_size(relid)), sum(pg_relation_size(relid)),
@@ -198,6 +247,7 @@ def measure() -> dict[str, Any]:
                 "days": LARGE_DAYS,
                 "query_table_heap_bytes_per_row": round(size[1] / size[2]),
                 "loader_upsert_rows_per_s": round(loader["upsert"]),
+                "attribution_lookback": lookback,
                 "runs": [{"status": r[0], **(r[1] or {})} for r in runs],
             },
         }
