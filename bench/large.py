@@ -12,7 +12,9 @@ so that continuations run in the same process), with a simulated 60 s per-run bu
 Keys: large_sync_rows_per_s (source QUERY_HISTORY rows / wall time of the whole chain),
 large_sync_postgres_rows_per_s (``cost_sync.load`` alone into the real table, from Arrow tables as the sync gives
 it: 200k rows of a backfill window, priced as they load; rows inside an already loaded range:
-``large.loader_upsert_rows_per_s``), large_sync_peak_rss_mb (the sync process's peak RSS), query_row_bytes
+``large.loader_upsert_rows_per_s``), large_sync_peak_rss_mb (the sync process's own peak RSS: its ``VmHWM``, read by
+the child as it ends; not ``wait4``'s ``ru_maxrss``, which on Linux also counts the peak RSS of the bench process that
+spawned it, carried through vfork/exec, so it reported ``make bench``'s earlier modules), query_row_bytes
 (query table + its indexes / stored rows), backfill_runs, backfill_exact, incremental_sync_s (the next day's run:
 a day of new rows plus the lookback). ``large.attribution_lookback``: QUERY_ATTRIBUTION_HISTORY alone re-read over
 its 7-day LOOKBACK (its watermark set back to ``now - 7 days`` first: the extraction's watermark only re-reads the
@@ -51,6 +53,14 @@ if len(sys.argv) > 2:  # only these views (comma-separated)
     from snowwatch.services import sync as sync_service
     sync_service.VIEWS = tuple(v for v in sync_service.VIEWS if v.name in sys.argv[2].split(","))
 sync({"connector_id": sys.argv[1]})
+"""
+
+# Appended to a child's code: its own peak RSS (kB), on the last line of its stderr.
+_PEAK = """
+import sys
+for _line in open("/proc/self/status"):
+    if _line.startswith("VmHWM:"):
+        print("peak_rss_kb", int(_line.split()[1]), file=sys.stderr, flush=True)
 """
 
 _GENERATE = """
@@ -108,7 +118,7 @@ def _generate(stack: Any, n: int) -> tuple[float, int]:
 
 def _sync(stack: Any, connector_id: UUID, views: str | None = None) -> tuple[float, int]:
     """One sync (and its continuations) in a child process, of ``views`` only when given (comma-separated names);
-    (seconds, the child's peak RSS in KB)."""
+    (seconds, the child's own peak RSS in KB)."""
     env = {
         **os.environ,
         **stack.env(),
@@ -117,14 +127,24 @@ def _sync(stack: Any, connector_id: UUID, views: str | None = None) -> tuple[flo
         "JOB_STOP_MARGIN_SECONDS": str(MARGIN_S),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
+    return _child(_SYNC, [str(connector_id), *([views] if views else [])], env)
+
+
+def _child(code: str, args: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Run ``code`` in a child Python; (seconds, the child's own peak RSS in KB, its ``VmHWM`` as it ends)."""
     t = time.perf_counter()
-    args = [sys.executable, "-c", _SYNC, str(connector_id), *([views] if views else [])]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.run(
+        [sys.executable, "-c", code + _PEAK, *args],
+        check=False,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     if proc.returncode != 0:
+        sys.stderr.write(proc.stderr.decode(errors="replace")[-4000:])
         raise RuntimeError(f"sync process exited {proc.returncode}")
-    return time.perf_counter() - t, int(usage.ru_maxrss)
+    last = proc.stderr.decode(errors="replace").strip().splitlines()[-1].split()
+    return time.perf_counter() - t, int(last[1])
 
 
 def _attribution_lookback(stack: Any, connector_id: UUID) -> dict[str, Any]:
