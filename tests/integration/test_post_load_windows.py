@@ -58,8 +58,9 @@ def _owed(cid: UUID) -> int:
 
 
 def _one_window_per_run(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[date, date]]]:
-    """Runs with time for one window of each post-load walk (the extraction is never cut); records the local days
-    each rollup builder was called with."""
+    """Runs with time for one window of each post-load walk (the extraction is never cut), walking as for a large
+    account (ONE_WINDOW_ROWS 0: a day at a time, never the whole owed range at once); records the local days each
+    rollup builder was called with."""
     from snowwatch.repositories import rollups
     from snowwatch.services import extraction
 
@@ -67,6 +68,7 @@ def _one_window_per_run(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple
         return sys._getframe(1).f_code.co_name == "walk"
 
     monkeypatch.setattr(extraction.Budget, "exhausted", exhausted)
+    monkeypatch.setattr(extraction, "ONE_WINDOW_ROWS", 0)
     calls: dict[str, list[tuple[date, date]]] = {"query": [], "spend": []}
     for name, builder in (("query", "rebuild_query_days"), ("spend", "rebuild_spend_days")):
         real = getattr(rollups, builder)

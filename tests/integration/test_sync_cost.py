@@ -17,10 +17,16 @@ def _watermarks(connector_id: Any) -> dict[str, Any]:
     return {r[0]: r[1] for r in rows}
 
 
-def test_sync_loads_exactly_the_source_and_rerun_changes_nothing(stack: LocalStack) -> None:
-    """Given a new connector, when sync runs twice, then each table holds exactly the source's rows both times,
-    job_runs records per-view counts and progress, the first run reads the history in day windows (a statement
-    each) and the incremental run issues a fixed number of statements (one window per view)."""
+def test_sync_loads_exactly_the_source_and_rerun_changes_nothing(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a new connector read as a large account is (ONE_WINDOW_ROWS 0: no range is small enough to read at once),
+    when sync runs twice, then each table holds exactly the source's rows both times, job_runs records per-view counts
+    and progress, the first run reads the history in day windows (a statement each) and the incremental run issues a
+    fixed number of statements (one window per view)."""
+    from snowwatch.services import extraction
+
+    monkeypatch.setattr(extraction, "ONE_WINDOW_ROWS", 0)
     cid = new_connector(stack, "sync-exact")
     first = stack.run_job("sync", connector_id=cid)
     assert first["status"] == "succeeded"
@@ -34,6 +40,44 @@ def test_sync_loads_exactly_the_source_and_rerun_changes_nothing(stack: LocalSta
     assert recorded["QUERY_HISTORY"] == expected["QUERY_HISTORY"]
     assert recorded["statements"] == first["rows"]["statements"]
     assert progress["windows_left"] == 0 and progress["windows_done"] >= 35 and progress["rows"] > 0
+
+
+def test_a_small_accounts_sync_reads_each_view_and_walks_each_step_at_once(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a new connector on the tiny account (1,750 queries over 35 days: far below ONE_WINDOW_ROWS), when sync
+    runs twice, then the first run reads each view in ONE window (a statement each, not one a day: 90 statements
+    before), the hourly share and the query rollups each walk their 36 owed days in one window, every table holds
+    exactly the source's rows both times, and the incremental run re-reads each view's lookback in one window too."""
+    from snowwatch.repositories import cost_sync, rollups
+
+    calls = {"share": 0, "rollups": 0}
+    real_share, real_rollups = cost_sync.apply_hourly_share, rollups.rebuild_query_days
+
+    def share(*args: Any) -> int:
+        calls["share"] += 1
+        return real_share(*args)
+
+    def rebuild(*args: Any) -> int:
+        calls["rollups"] += 1
+        return real_rollups(*args)
+
+    monkeypatch.setattr(cost_sync, "apply_hourly_share", share)
+    monkeypatch.setattr(rollups, "rebuild_query_days", rebuild)
+    cid = new_connector(stack, "sync-small")
+    first = stack.run_job("sync", connector_id=cid)
+    assert first["status"] == "succeeded"
+    expected = source_counts(stack)
+    assert table_counts(cid) == expected
+    progress = pg().run("SELECT progress FROM enterprise.job_runs WHERE id = :i", i=first["run_id"])[0][0]
+    assert progress["windows_done"] == 9 and progress["windows_left"] == 0  # the nine cost views, one window each
+    # five views' first statement finds where the history starts and counts it; nine windows; three others
+    assert first["rows"]["statements"] == 17
+    assert calls == {"share": 1, "rollups": 1}
+    second = stack.run_job("sync", connector_id=cid)
+    assert table_counts(cid) == expected
+    assert second["rows"]["statements"] == 14  # 12 + the two query views' count over their lookback
+    assert second["rows"]["QUERY_ATTRIBUTION_HISTORY"] > 0  # its 7-day lookback was re-read
 
 
 def test_metering_mode_reads_only_metering_views(stack: LocalStack) -> None:

@@ -91,6 +91,7 @@ def test_out_of_time_run_continues_itself_until_done(stack: LocalStack, monkeypa
         return calls["n"] % 9 == 0
 
     monkeypatch.setattr(extraction.Budget, "exhausted", exhausted)
+    monkeypatch.setattr(extraction, "ONE_WINDOW_ROWS", 0)  # read as a large account: day windows, day walks
     cid = new_connector(stack, "sync-chain")
     first = stack.run_job("sync", connector_id=cid)
     assert first["status"] == "succeeded" and first["continuation"]
@@ -113,8 +114,10 @@ def test_out_of_time_run_continues_itself_until_done(stack: LocalStack, monkeypa
 
 _SYNC = """
 import sys
+from snowwatch.services import extraction
 from snowwatch_local.handlers import load
 from snowwatch_local.stack import FakeLambdaContext
+extraction.ONE_WINDOW_ROWS = 0  # read as a large account: day windows, so there are windows to be killed between
 load("sync").lambda_handler({"connector_id": sys.argv[1]}, FakeLambdaContext("sync"))
 """
 
@@ -203,6 +206,7 @@ def test_continuations_go_through_the_sync_queue(stack: LocalStack, monkeypatch:
         return calls["n"] % 21 == 0
 
     monkeypatch.setattr(extraction.Budget, "exhausted", exhausted)
+    monkeypatch.setattr(extraction, "ONE_WINDOW_ROWS", 0)  # read as a large account: day windows
     cid = new_connector(stack, "sync-sqs-chain")
     assert stack.moto is not None
     queue = stack.moto.job_queue_urls["sync"]
@@ -237,6 +241,7 @@ def test_an_out_of_time_security_run_continues_and_judges_complete_data_once(
         return calls["n"] % 9 == 0
 
     monkeypatch.setattr(extraction.Budget, "exhausted", exhausted)
+    monkeypatch.setattr(extraction, "ONE_WINDOW_ROWS", 0)  # read as a large account: day windows
     cid = new_connector(stack, "security-chain")
     first = stack.run_job("security", connector_id=cid)
     assert first["status"] == "succeeded" and first["continuation"]

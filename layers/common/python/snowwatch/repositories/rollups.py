@@ -129,6 +129,21 @@ def _kept(first: date | None, *bounds: date | None) -> date | None:
     return max([first, *(b for b in bounds if b is not None)])
 
 
+def query_rows_up_to(conn: Connection, connector_id: UUID, since: datetime, until: datetime, limit: int) -> int:
+    """How many raw query rows the connector has in [since, until), counted up to ``limit + 1`` (an index range of
+    sqh_connector_start_idx that stops there)."""
+    rows = conn.run(
+        """SELECT count(*) FROM (SELECT 1 FROM enterprise.snowflake_query_history
+               WHERE connector_id = :c AND start_time >= CAST(:a AS timestamptz)
+                 AND start_time < CAST(:b AS timestamptz) LIMIT :n) r""",
+        c=connector_id,
+        a=since,
+        b=until,
+        n=limit + 1,
+    )
+    return int(rows[0][0])
+
+
 def rebuild_query_days(conn: Connection, connector_id: UUID, tz: str, first: date, end: date) -> int:
     """Recompute the query rollups (user, warehouse, query tag, dbt model), the per-hash day rows of local days
     [first, end) and the week rows of the weeks they touch, from the raw rows. Cloud services are summed billed

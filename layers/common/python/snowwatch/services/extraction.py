@@ -9,8 +9,11 @@ be missing on an account (Enterprise-edition views).
 watermark committed in ONE Postgres transaction, so a run cut off anywhere keeps every window it
 finished and the next run starts at the first window it did not. Windows start at ``window`` (a day
 for the query views) and shrink when a window turns out large (more than ``target_rows``), growing back
-when they are sparse. Before each window the run's :class:`Budget` is asked whether there is time for
-one more; when there is not, the view stops (``stopped``) and the caller enqueues a continuation.
+when they are sparse. A first read whose whole range holds at most ``ONE_WINDOW_ROWS`` rows (counted by the
+statement that finds where its history starts) reads that range in one window: no window of it could be
+larger, and a small account pays one statement and one transaction per view instead of one per day. Before
+each window the run's :class:`Budget` is asked whether there is time for one more; when there is not, the view
+stops (``stopped``) and the caller enqueues a continuation.
 
 Watermark = the point up to which the view is loaded AND settled: ``min(window end, read time -
 LOOKBACK)`` (the view's latency: rows younger than that may still arrive). The next read starts there:
@@ -48,6 +51,8 @@ TARGET_WINDOW_ROWS = 250_000  # a window reading more than this makes the next o
 # Rows fetched, converted and loaded at a time: bounds the run's memory (source rows are Python dicts until loaded).
 BATCH_ROWS = 20_000
 MIN_WINDOW = timedelta(minutes=15)
+# A first read whose whole range holds at most this many rows reads it in one window (decisions §33).
+ONE_WINDOW_ROWS = TARGET_WINDOW_ROWS
 
 
 @dataclass(frozen=True)
@@ -175,15 +180,19 @@ def estimate_windows(view: View[Any], start: datetime, now: datetime) -> int:
     return max(1, -(-(now - start) // view.window))
 
 
-def first_time(sf: SnowflakeSession, view: View[Any], start: datetime) -> datetime | None:
-    """The oldest source time at or after ``start`` (one statement; on a first read it skips the empty
-    stretch of a backfill longer than the account's history)."""
+def first_read(sf: SnowflakeSession, view: View[Any], start: datetime) -> tuple[datetime | None, int | None]:
+    """The oldest source time at or after ``start`` and how many rows there are from ``start`` on (one statement;
+    on a first read it skips the empty stretch of a backfill longer than the account's history, and a range of at
+    most ``ONE_WINDOW_ROWS`` rows is read at once). The count is None when the answer has none."""
     column = view.time_column
     rows = sf.fetch(
-        f"SELECT MIN({column}) AS FIRST_TIME FROM {view.query.VIEW} WHERE {column} >= %(since)s",
+        f"SELECT MIN({column}) AS FIRST_TIME, COUNT(*) AS ROW_COUNT FROM {view.query.VIEW} WHERE {column} >= %(since)s",
         {"since": _param(start)},
     )
-    return _as_time(rows[0].get("FIRST_TIME")) if rows else None
+    if not rows:
+        return None, None
+    count = rows[0].get("ROW_COUNT")
+    return _as_time(rows[0].get("FIRST_TIME")), None if count is None else int(count)
 
 
 @dataclass
@@ -258,17 +267,20 @@ def extract(
             read.left(0)
             progress.changed()
             return outcome
+        size = view.window
         if view.window is not None and start < now - view.window:
-            first = first_time(sf, view, start)  # skip the empty stretch before the account's history
+            first, count = first_read(sf, view, start)  # skip the empty stretch before the account's history
             if first is None:
                 start = now - view.window
             elif first > start:
                 start = max(start, datetime(first.year, first.month, first.day, tzinfo=UTC))
-            read.left(estimate_windows(view, start, now))
+            if count is not None and count <= ONE_WINDOW_ROWS:
+                size = None  # the whole range at once: no window of it could hold more
+            read.left(1 if size is None else estimate_windows(view, start, now))
         outcome.pending_from = start
         if on_start is not None:
             on_start(start)
-        _windows(read, outcome, start, now, budget, target_rows)
+        _windows(read, outcome, start, now, budget, target_rows, size)
     except sf_errors.ProgrammingError as exc:
         # missing, or not granted to the role: say so, and let the run go on with its next view
         reason = str(getattr(exc, "msg", None) or exc).strip().splitlines()[0][:300]
@@ -278,10 +290,18 @@ def extract(
     return outcome
 
 
-def _windows(read: _Read, outcome: Outcome, start: datetime, now: datetime, budget: Budget, target_rows: int) -> None:
-    """The window loop: split when large, grow back (never past the view's window) when sparse."""
+def _windows(
+    read: _Read,
+    outcome: Outcome,
+    start: datetime,
+    now: datetime,
+    budget: Budget,
+    target_rows: int,
+    size: timedelta | None,
+) -> None:
+    """The window loop from windows of ``size`` (None: the whole range at once): split when large, grow back (never
+    past the view's window) when sparse."""
     view = read.view
-    size = view.window
     a = start
     while a < now:
         if budget.exhausted() and read.progress.windows_done > 0:  # every run moves at least one window on

@@ -6,7 +6,9 @@ range in windows, each in ONE transaction with the owed mark moved past it, and 
 (after at least one window); the run then queues a post-load-only continuation that walks on from the mark. The
 steps: the hourly cost share ('share': a day of queries per statement), the query rollups with the last-read refresh
 ('queries': a connector-local day per window), the spend rollups ('spend': a local month per window), and the
-retention of the rollups (a local month per transaction).
+retention of the rollups (a local month per transaction). The two query steps take their whole owed range as one
+window when it holds at most ``extraction.ONE_WINDOW_ROWS`` raw query rows (a small account: one statement instead of
+one a day; decisions §33).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from uuid import UUID
 from snowwatch.db import Connection, transaction
 from snowwatch.repositories import cost_sync as repo
 from snowwatch.repositories import rollups, sync_state
+from snowwatch.services import extraction
 from snowwatch.services.extraction import Budget
 
 LARGE_TABLE_BYTES = 2**40  # tables of 1 TB or more get their last read refreshed
@@ -67,6 +70,18 @@ def chunks(since: datetime, until: datetime, size: timedelta = POST_LOAD_CHUNK) 
         a = b
 
 
+def at_once_when_small(conn: Connection, connector_id: UUID, windows: Windows) -> Windows:
+    """``windows`` as they are, or as one window from the first's start to the last's end when the raw query rows in
+    that range are at most ``extraction.ONE_WINDOW_ROWS`` (a statement over them is bounded as one window's is)."""
+    spans = list(windows)
+    if len(spans) < 2:
+        return spans
+    limit = extraction.ONE_WINDOW_ROWS
+    if rollups.query_rows_up_to(conn, connector_id, spans[0][0], spans[-1][1], limit) > limit:
+        return spans
+    return [(spans[0][0], spans[-1][1])]
+
+
 def local_windows(first: date, until: datetime, tz: str, months: bool = False) -> Iterator[tuple[datetime, datetime]]:
     """Local days (or months: from ``first`` to the end of its month, then whole months) from ``first`` until a
     window reaches ``until``, as [local midnight, next local midnight) instants."""
@@ -91,19 +106,20 @@ def _plan(
 
 
 def hourly_share(conn: Connection, connector_id: UUID, budget: Budget, now: datetime) -> tuple[int, bool]:
-    """The hourly cost share from the owed time, a day of queries per statement."""
+    """The hourly cost share from the owed time, a day of queries per statement (all at once when they are few)."""
     return walk(
         conn,
         connector_id,
         "share",
         budget,
-        lambda since: chunks(since, now + DAY),
+        lambda since: at_once_when_small(conn, connector_id, chunks(since, now + DAY)),
         lambda a, b: repo.apply_hourly_share(conn, connector_id, a, b),
     )
 
 
 def query_rollups(conn: Connection, connector_id: UUID, tz: str, budget: Budget, now: datetime) -> tuple[int, bool]:
-    """The last-read refresh and the query rollups, a local day per window, from the owed day (or the day its plan
+    """The last-read refresh and the query rollups, a local day per window (all at once when the days hold few raw
+    query rows), from the owed day (or the day its plan
     says: ``rollups.query_rebuild_from``); the rollups are recorded built in ``tz`` with the step paid."""
     since = sync_state.owed(conn, connector_id, "queries")
     if since is None:
@@ -124,7 +140,9 @@ def query_rollups(conn: Connection, connector_id: UUID, tz: str, budget: Budget,
         connector_id,
         "queries",
         budget,
-        lambda since: local_windows(rollups.local_day(since, tz), now + DAY, tz),
+        lambda since: at_once_when_small(
+            conn, connector_id, local_windows(rollups.local_day(since, tz), now + DAY, tz)
+        ),
         day,
         done,
     )
