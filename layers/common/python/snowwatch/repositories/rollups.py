@@ -176,24 +176,28 @@ def rebuild_query_days(conn: Connection, connector_id: UUID, tz: str, first: dat
         sum(partitions_total),
         count(*) FILTER (WHERE partitions_total >= 1000 AND partitions_scanned >= 0.9 * partitions_total),
         sum(queued_overload_time), max(query_id)"""
-    total = 0
-    for dim, keys in (
-        ("user", "COALESCE(user_name, ''), COALESCE(role_name, '')"),
-        ("warehouse", "COALESCE(warehouse_name, ''), ''"),
-        ("query_tag", "COALESCE(tag_key, ''), ''"),
-        ("dbt_model", "COALESCE(dbt_model, ''), ''"),
-    ):
-        conn.run(
-            f"""INSERT INTO enterprise.snowflake_query_rollup (connector_id, dim, usage_date, key1, key2, queries,
-                    credits_compute, credits_cloud_services, credits_cloud_services_used, elapsed_ms, bytes_scanned,
-                    bytes_spilled_local, bytes_spilled_remote, cache_scanned_bytes, partitions_scanned,
-                    partitions_total, full_scan_queries, queued_overload_ms, sample_query_id)
-                SELECT :c, '{dim}', {LOCAL_DAY}, {keys}, {measures}
-                FROM {source}
-                GROUP BY 3, 4, 5""",
-            **params,
-        )
-        total += int(conn.row_count or 0)
+    # The four dimensions in one pass over the raw rows (GROUPING SETS: one scan, a hash table per set), not one
+    # scan each: the scan of a day's raw rows is what a rollup window costs.
+    dims = {
+        "user": ("COALESCE(user_name, '')", "COALESCE(role_name, '')"),
+        "warehouse": ("COALESCE(warehouse_name, '')",),
+        "query_tag": ("COALESCE(tag_key, '')",),
+        "dbt_model": ("COALESCE(dbt_model, '')",),
+    }
+    dim = "CASE " + " ".join(f"WHEN GROUPING({keys[0]}) = 0 THEN '{name}'" for name, keys in dims.items()) + " END"
+    key1 = "COALESCE(" + ", ".join(keys[0] for keys in dims.values()) + ")"
+    sets = ", ".join(f"({LOCAL_DAY}, {', '.join(keys)})" for keys in dims.values())
+    conn.run(
+        f"""INSERT INTO enterprise.snowflake_query_rollup (connector_id, dim, usage_date, key1, key2, queries,
+                credits_compute, credits_cloud_services, credits_cloud_services_used, elapsed_ms, bytes_scanned,
+                bytes_spilled_local, bytes_spilled_remote, cache_scanned_bytes, partitions_scanned,
+                partitions_total, full_scan_queries, queued_overload_ms, sample_query_id)
+            SELECT :c, {dim}, {LOCAL_DAY}, {key1}, COALESCE({dims["user"][1]}, ''), {measures}
+            FROM {source}
+            GROUP BY GROUPING SETS ({sets})""",
+        **params,
+    )
+    total = int(conn.row_count or 0)
     hash_columns = """(connector_id, days, usage_date, query_parameterized_hash, queries, credits_compute,
             credits_cloud_services, credits_cloud_services_used, elapsed_ms, sample_query_id)"""
     conn.run(
