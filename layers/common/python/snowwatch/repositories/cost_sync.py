@@ -152,7 +152,8 @@ def _load_attribution(conn: Connection, connector_id: UUID, batches: Iterable[It
     loaded = ("connector_id", *columns("QUERY_ATTRIBUTION_HISTORY"))
     stage, count = _stage_window(conn, connector_id, "QUERY_ATTRIBUTION_HISTORY", batches)
     if count:
-        conn.run(f"ANALYZE {stage}")  # a temp table has no statistics: without them the planner guesses a few rows
+        # a temp table has no statistics (the planner would guess a few rows): the row count and the join's columns
+        conn.run(f"ANALYZE {stage} (query_id, start_time)")
         lo, hi = conn.run(f"SELECT min(start_time), max(start_time) FROM {stage}")[0]
         stored = """t.connector_id = :c AND t.query_id = s.query_id AND t.start_time = s.start_time
               AND t.start_time >= CAST(:lo AS timestamptz) AND t.start_time <= CAST(:hi AS timestamptz)"""
