@@ -156,11 +156,12 @@ def test_currency_falls_back_to_configured_price(stack: LocalStack) -> None:
 def test_query_rows_are_priced_as_they_load_and_written_once(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch, batch_rows: int
 ) -> None:
-    """Given a new connector, when its first sync loads the query history (a window in one batch, or in many small
-    ones in no particular order), then the loader prices each query as it inserts it: the post-load hourly share
-    rewrites only the few rows whose hours straddle a window's edge (it used to UPDATE every row again, one dead
-    tuple and one more entry in each index per row), and recomputing the share over the whole history afterwards
-    changes nothing: the stored costs are the hourly share's, exactly."""
+    """Given a new connector read in day windows (ONE_WINDOW_ROWS 0, as a large account is: windows have edges), when
+    its first sync loads the query history (a window in one batch, or in many small ones in no particular order),
+    then the loader prices each query as it inserts it: the post-load hourly share rewrites only the few rows whose
+    hours straddle a window's edge (it used to UPDATE every row again, one dead tuple and one more entry in each index
+    per row), and recomputing the share over the whole history afterwards changes nothing: the stored costs are the
+    hourly share's, exactly."""
     from datetime import UTC, datetime, timedelta
 
     from snowwatch.db import transaction
@@ -168,6 +169,7 @@ def test_query_rows_are_priced_as_they_load_and_written_once(
     from snowwatch.services import extraction
 
     monkeypatch.setattr(extraction, "BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(extraction, "ONE_WINDOW_ROWS", 0)
     cid = new_connector(stack, f"sync-priced-once-{batch_rows}")
     run = stack.run_job("sync", connector_id=cid)
     assert run["status"] == "succeeded"
