@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -202,6 +202,15 @@ def _load_queries(
     # pricing joins and filters on are enough (all columns, query_text included, cost as much as the COPY itself).
     conn.run(f"ANALYZE {stage} (query_id, warehouse_id, start_time, end_time, execution_time)")
     first = conn.run(f"SELECT min(start_time) FROM {stage}")[0][0]
+    # The longest query stored (how far the post-load share must read either side of a day): never shrinks.
+    conn.run(
+        f"""INSERT INTO enterprise.query_spans (connector_id, longest_ms)
+            SELECT :c, ceil(EXTRACT(EPOCH FROM max(end_time - start_time)) * 1000) FROM {stage}
+            WHERE end_time > start_time HAVING count(*) > 0
+            ON CONFLICT (connector_id) DO UPDATE SET longest_ms = EXCLUDED.longest_ms
+            WHERE query_spans.longest_ms < EXCLUDED.longest_ms""",
+        c=connector_id,
+    )
     kept = [c for c in cols if c not in key]
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
     # The hours' other queries: those stored that began in the hour before the window's first (none is in it).
@@ -289,18 +298,37 @@ def _share_ctes(queries: str) -> str:
         )"""
 
 
+# How far the share reads either side when the longest query is not known (rows loaded before 0507), and at most:
+# Snowflake's default STATEMENT_TIMEOUT_IN_SECONDS (2 days) bounds nearly every query; a longer one is priced with
+# the queries within this reach.
+UNKNOWN_REACH = timedelta(days=1)
+MAX_REACH = timedelta(days=2)
+
+
+def reach(conn: Connection, connector_id: UUID, since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """The start_time range whose queries share an hour with a query started in [since, until): a query that ends
+    after the first such hour began at most the longest stored duration D before it; one started after ``until``
+    shares an hour only up to the hour after the last of them ends (until + D)."""
+    found = conn.run("SELECT longest_ms FROM enterprise.query_spans WHERE connector_id = :c", c=connector_id)
+    longest = min(timedelta(milliseconds=int(found[0][0])), MAX_REACH) if found else UNKNOWN_REACH
+    first_hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return first_hour - longest, until + longest + timedelta(hours=1)
+
+
 def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime, until: datetime) -> int:
     """Per-query compute cost where QUERY_ATTRIBUTION_HISTORY gave none, recomputed for queries started in
-    [since, until) (late rows change the shares of their hour); queries a day either side are read for the shares
-    of the hours they span, so a statement stays bounded by its window. Only rows whose cost changed are written
-    (the loader priced most already); returns how many."""
+    [since, until) (late rows change the shares of their hour). The shares of the hours they span need every query
+    running in those hours: those that started up to the longest stored query's duration before the first such hour,
+    or after ``until`` before the last one ends (``reach``), so a statement stays bounded by its window. Only rows
+    whose cost changed are written (the loader priced most already); returns how many."""
+    before, after = reach(conn, connector_id, since, until)
     stored = f"""
             SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time,
                    start_time >= CAST(:since AS timestamptz) AND start_time < CAST(:until AS timestamptz)
                    AND cost_method IS DISTINCT FROM 'attribution' AS wanted
             FROM enterprise.snowflake_query_history
-            WHERE connector_id = :c AND start_time >= CAST(:since AS timestamptz) - interval '1 day'
-              AND start_time < CAST(:until AS timestamptz) + interval '1 day' AND {RUNS}"""
+            WHERE connector_id = :c AND start_time >= CAST(:before AS timestamptz)
+              AND start_time < CAST(:after AS timestamptz) AND {RUNS}"""
     conn.run(
         f"""
         WITH {_share_ctes(stored)}
@@ -315,6 +343,8 @@ def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime, un
         c=connector_id,
         since=since,
         until=until,
+        before=before,
+        after=after,
     )
     updated = int(conn.row_count or 0)
     # Queries with no metered hour (or no execution) cost nothing by this method; say how it was computed.
