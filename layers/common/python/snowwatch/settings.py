@@ -107,6 +107,11 @@ class SnowflakeSettings(RuntimeSettings):
     # The daily rollups (query, per-hash, spend, warehouse load) are kept for the local months from this many months
     # before the current one; the full sync deletes older months, a month per transaction.
     rollup_retention_months: int = Field(default=13, ge=1, le=120, alias="ROLLUP_RETENTION_MONTHS")
+    # Memory (docs/scale.md, "Memory"): a query-view window reads at most about this many rows (its first window is
+    # sized from the range's density, later ones from what the previous read), since the connector holds a window's
+    # result while it loads; and the connector downloads at most this many result chunks ahead of the one read.
+    sync_window_rows: int = Field(default=100_000, ge=1_000, le=1_000_000, alias="SYNC_WINDOW_ROWS")
+    snowflake_prefetch_threads: int = Field(default=2, ge=1, le=8, alias="SNOWFLAKE_PREFETCH_THREADS")
     # Endpoint override (the local stack's fakesnow server); unset in AWS, where the account
     # identifier decides the host.
     snowflake_host: str | None = Field(default=None, alias="SNOWFLAKE_HOST")

@@ -7,13 +7,17 @@ be missing on an account (Enterprise-edition views).
 
 :func:`extract` reads one view in time windows: each window is one Snowflake statement, loaded and its
 watermark committed in ONE Postgres transaction, so a run cut off anywhere keeps every window it
-finished and the next run starts at the first window it did not. Windows start at ``window`` (a day
-for the query views) and shrink when a window turns out large (more than ``target_rows``), growing back
-when they are sparse. A first read whose whole range holds at most ``ONE_WINDOW_ROWS`` rows (counted by the
-statement that finds where its history starts) reads that range in one window: no window of it could be
-larger, and a small account pays one statement and one transaction per view instead of one per day. Before
-each window the run's :class:`Budget` is asked whether there is time for one more; when there is not, the view
-stops (``stopped``) and the caller enqueues a continuation.
+finished and the next run starts at the first window it did not. A read of more than one window
+starts with one statement that counts the view's rows per hour from its start (it also finds where the
+account's history begins). A range holding at most ``ONE_WINDOW_ROWS`` rows (and at most ``target_rows``) is
+read in one window: no window of it could be larger, and a small account pays one statement and one
+transaction per view instead of one per day. Otherwise each window ends where the next hour would take it past
+``target_rows`` (an hour holding more is split evenly, never under 15 minutes) or at ``window`` (a day for the
+query views), so no window reads more than about ``target_rows`` whatever the account's volume or its peaks.
+That bounds the run's memory: the connector holds a window's result while it loads (docs/scale.md, "Memory").
+A read of one window or less has no histogram: its windows start at ``window`` and shrink when one turns out
+large, growing back when they are sparse. Before each window the run's :class:`Budget` is asked whether there
+is time for one more; when there is not, the view stops (``stopped``) and the caller enqueues a continuation.
 
 Watermark = the point up to which the view is loaded AND settled: ``min(window end, read time -
 LOOKBACK)`` (the view's latency: rows younger than that may still arrive). The next read starts there:
@@ -47,12 +51,15 @@ Status = Literal["done", "stopped", "unreadable", "unavailable"]
 # Loads one window: its batches (lists of rows, or Arrow tables), streamed; returns the rows loaded.
 Load = Callable[[Connection, Iterable[Any]], int]
 
-TARGET_WINDOW_ROWS = 250_000  # a window reading more than this makes the next ones smaller
+# The rows a window reads at most (by the hourly counts), or past which the next windows shrink (without them); the
+# sync passes the settings' SYNC_WINDOW_ROWS (docs/scale.md, "Memory"), security takes this default.
+TARGET_WINDOW_ROWS = 100_000
 # Rows fetched, converted and loaded at a time: bounds the run's memory (source rows are Python dicts until loaded).
 BATCH_ROWS = 20_000
 MIN_WINDOW = timedelta(minutes=15)
+HOUR = timedelta(hours=1)
 # A first read whose whole range holds at most this many rows reads it in one window (decisions §33).
-ONE_WINDOW_ROWS = TARGET_WINDOW_ROWS
+ONE_WINDOW_ROWS = 250_000  # (and at most the read's target_rows)
 
 
 @dataclass(frozen=True)
@@ -180,19 +187,48 @@ def estimate_windows(view: View[Any], start: datetime, now: datetime) -> int:
     return max(1, -(-(now - start) // view.window))
 
 
-def first_read(sf: SnowflakeSession, view: View[Any], start: datetime) -> tuple[datetime | None, int | None]:
-    """The oldest source time at or after ``start`` and how many rows there are from ``start`` on (one statement;
-    on a first read it skips the empty stretch of a backfill longer than the account's history, and a range of at
-    most ``ONE_WINDOW_ROWS`` rows is read at once). The count is None when the answer has none."""
+def hourly_rows(sf: SnowflakeSession, view: View[Any], start: datetime) -> dict[datetime, int]:
+    """The view's rows per UTC hour from ``start`` on (one statement; its first hour is where the account's history
+    begins, which skips the empty stretch of a backfill longer than it; its sum decides a one-window read)."""
     column = view.time_column
     rows = sf.fetch(
-        f"SELECT MIN({column}) AS FIRST_TIME, COUNT(*) AS ROW_COUNT FROM {view.query.VIEW} WHERE {column} >= %(since)s",
+        f"SELECT DATE_TRUNC('HOUR', {column}) AS HOUR, COUNT(*) AS ROW_COUNT FROM {view.query.VIEW}"
+        f" WHERE {column} >= %(since)s GROUP BY 1",
         {"since": _param(start)},
     )
-    if not rows:
-        return None, None
-    count = rows[0].get("ROW_COUNT")
-    return _as_time(rows[0].get("FIRST_TIME")), None if count is None else int(count)
+    hours: dict[datetime, int] = {}
+    for r in rows:
+        hour = _as_time(r.get("HOUR"))
+        if hour is not None:
+            hours[hour] = hours.get(hour, 0) + int(r.get("ROW_COUNT") or 0)
+    return hours
+
+
+def window_end(a: datetime, limit: datetime, hours: Mapping[datetime, int], target_rows: int) -> datetime:
+    """Where the window from ``a`` ends: at ``limit``, or where the hourly counts put ``target_rows`` rows in it
+    (rows spread evenly inside an hour), never less than ``MIN_WINDOW`` after ``a``."""
+    b, rows = a.astimezone(UTC), 0.0
+    while b < limit:
+        hour = b.replace(minute=0, second=0, microsecond=0)
+        end = min(hour + HOUR, limit)
+        n = hours.get(hour, 0)
+        if rows + n * ((end - b) / HOUR) <= target_rows:
+            rows += n * ((end - b) / HOUR)
+            b = end
+            continue
+        return min(limit, max(a + MIN_WINDOW, b + HOUR * ((target_rows - rows) / n)))
+    return limit
+
+
+def _plan(
+    start: datetime, now: datetime, window: timedelta, hours: Mapping[datetime, int], target: int
+) -> list[datetime]:
+    """The windows' ends from ``start`` to ``now`` by the hourly counts."""
+    ends, a = [], start
+    while a < now:
+        a = window_end(a, min(a + window, now), hours, target)
+        ends.append(a)
+    return ends
 
 
 @dataclass
@@ -268,19 +304,23 @@ def extract(
             progress.changed()
             return outcome
         size = view.window
+        plan: list[datetime] | None = None
         if view.window is not None and start < now - view.window:
-            first, count = first_read(sf, view, start)  # skip the empty stretch before the account's history
+            hours = hourly_rows(sf, view, start)
+            first = min(hours, default=None)  # skip the empty stretch before the account's history
             if first is None:
                 start = now - view.window
             elif first > start:
                 start = max(start, datetime(first.year, first.month, first.day, tzinfo=UTC))
-            if count is not None and count <= ONE_WINDOW_ROWS:
+            if sum(hours.values()) <= min(ONE_WINDOW_ROWS, target_rows):
                 size = None  # the whole range at once: no window of it could hold more
-            read.left(1 if size is None else estimate_windows(view, start, now))
+            else:  # windows of at most target_rows by the hourly counts
+                plan = _plan(start, now, view.window, hours, target_rows)
+            read.left(1 if size is None else len(plan or ()))
         outcome.pending_from = start
         if on_start is not None:
             on_start(start)
-        _windows(read, outcome, start, now, budget, target_rows, size)
+        _windows(read, outcome, start, now, budget, target_rows, size, plan)
     except sf_errors.ProgrammingError as exc:
         # missing, or not granted to the role: say so, and let the run go on with its next view
         reason = str(getattr(exc, "msg", None) or exc).strip().splitlines()[0][:300]
@@ -298,23 +338,27 @@ def _windows(
     budget: Budget,
     target_rows: int,
     size: timedelta | None,
+    plan: list[datetime] | None = None,
 ) -> None:
-    """The window loop from windows of ``size`` (None: the whole range at once): split when large, grow back (never
-    past the view's window) when sparse."""
+    """The window loop: the planned windows' ends when the hourly counts gave them (:func:`_plan`); otherwise
+    windows of ``size`` (None: the whole range at once), split when large, grown back (never past the view's
+    window) when sparse."""
     view = read.view
     a = start
     while a < now:
         if budget.exhausted() and read.progress.windows_done > 0:  # every run moves at least one window on
             outcome.status = "stopped"
             return
-        b = now if size is None else min(a + size, now)
+        b = plan[outcome.windows] if plan is not None else now if size is None else min(a + size, now)
         if read.before_window is not None:
             read.before_window(a, b)
         n = read.window(a, b, max(a, min(b, now - view.lookback)))  # watermark: loaded and settled
         outcome.rows += n
         outcome.windows += 1
         outcome.reached = read.progress.reached = b
-        if size is not None and view.window is not None:
+        if plan is not None:
+            read.left(len(plan) - outcome.windows)
+        elif size is not None and view.window is not None:
             span = b - a
             if n > target_rows:
                 size = max(MIN_WINDOW, span * (target_rows / n))

@@ -258,6 +258,7 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
                     progress=progress,
                     on_start=partial(_owe, conn, connector.id, _steps_after(view.name)),
                     before_window=partial(query_retention.prepare_window, conn) if view.name in QUERY_VIEWS else None,
+                    target_rows=settings.sync_window_rows,
                 )
                 outcomes[view.name] = out
                 counts[view.name] = out.summary()

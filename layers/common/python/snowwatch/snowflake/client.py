@@ -116,6 +116,8 @@ def connect_args(settings: JobSettings, connector: Connector, secret: Mapping[st
         "socket_timeout": SOCKET_TIMEOUT_S,
         "application": "snowwatch",
         "client_session_keep_alive": False,
+        # result chunks downloaded ahead of the one being read (the connector's default, 4, holds up to 4 chunks)
+        "client_prefetch_threads": settings.snowflake_prefetch_threads,
         "session_parameters": {
             "QUERY_TAG": settings.snowflake_query_tag,
             "TIMEZONE": "UTC",
