@@ -79,3 +79,35 @@ def test_arrow_path_loads_every_column_as_the_dict_path(stack: LocalStack, monke
     assert stack.run_job("sync", connector_id=arrow_cid)["status"] == "succeeded"
     assert arrow_rows[0] > before
     assert _stored(arrow_cid) == arrow
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_zoned_timestamps_reach_postgres_as_the_same_instants(stack: LocalStack, unit: str) -> None:
+    """Given an Arrow table whose timestamp columns carry a zone (UTC, and one at +05:30), with nulls, in any unit
+    When it is COPied through db/arrow_copy's CSV into a timestamptz table, in a session whose TimeZone is not UTC
+    Then every value is the same instant (to the microsecond) and every null stays null."""
+    from datetime import UTC, datetime, timedelta
+
+    import pyarrow as pa
+
+    from snowwatch.db import transaction
+    from snowwatch.db.arrow_copy import csv_chunks
+
+    base = datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=UTC)
+    values = [base + timedelta(hours=h, microseconds=h) for h in range(3)] + [None]
+    if unit in ("s", "ms"):
+        values = [v.replace(microsecond=0) if v else None for v in values]
+    table = pa.table(
+        {
+            "n": pa.array(range(4), pa.int64()),
+            "a": pa.array(values, pa.timestamp(unit, tz="UTC")),
+            "b": pa.array(values, pa.timestamp(unit, tz="Asia/Kolkata")),
+        }
+    )
+    conn = pg()
+    with transaction(conn):
+        conn.run("SET LOCAL TimeZone = 'America/Los_Angeles'")
+        conn.run("CREATE TEMP TABLE zoned (n bigint, a timestamptz, b timestamptz) ON COMMIT DROP")
+        conn.run("COPY zoned (n, a, b) FROM STDIN WITH (FORMAT csv, NULL '\\N')", stream=csv_chunks(table))
+        stored = conn.run("SELECT a, b FROM zoned ORDER BY n")
+    assert [tuple(r) for r in stored] == [(v, v) for v in values]
