@@ -39,7 +39,7 @@ from typing import Any
 from uuid import UUID
 
 LARGE_ROWS = int(os.environ.get("BENCH_LARGE_ROWS", "2000000"))
-LARGE_DAYS = 30
+LARGE_DAYS = int(os.environ.get("BENCH_LARGE_DAYS", "30"))  # denser days: more rows a day for the same total
 BUDGET_S = 60
 MARGIN_S = 10
 LOADER_ROWS = 200_000
