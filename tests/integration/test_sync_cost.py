@@ -23,7 +23,7 @@ def test_sync_loads_exactly_the_source_and_rerun_changes_nothing(
     """Given a new connector read as a large account is (ONE_WINDOW_ROWS 0: no range is small enough to read at once),
     when sync runs twice, then each table holds exactly the source's rows both times, job_runs records per-view counts
     and progress, the first run reads the history in day windows (a statement each) and the incremental run issues a
-    fixed number of statements (one window per view)."""
+    fixed number of statements (each view's LOOKBACK again, in day windows)."""
     from snowwatch.services import extraction
 
     monkeypatch.setattr(extraction, "ONE_WINDOW_ROWS", 0)
@@ -34,7 +34,9 @@ def test_sync_loads_exactly_the_source_and_rerun_changes_nothing(
     assert table_counts(cid) == expected
     second = stack.run_job("sync", connector_id=cid)
     assert table_counts(cid) == expected
-    assert second["rows"]["statements"] == 12
+    # each view's LOOKBACK re-read in day windows (decisions §36): 12 with one window per view, plus QUERY_HISTORY's
+    # and QUERY_ATTRIBUTION_HISTORY's hourly counts, a second QUERY_HISTORY day (1 day) and 7 more attribution days
+    assert second["rows"]["statements"] == 22
     assert first["rows"]["statements"] > 35  # the 35 days of history, a day per QUERY_HISTORY statement
     recorded, progress = pg().run("SELECT rows, progress FROM enterprise.job_runs WHERE id = :i", i=first["run_id"])[0]
     assert recorded["QUERY_HISTORY"] == expected["QUERY_HISTORY"]

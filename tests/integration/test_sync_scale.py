@@ -263,3 +263,60 @@ def test_an_out_of_time_security_run_continues_and_judges_complete_data_once(
         return {(r[0], r[1]) for r in rows}
 
     assert alerts(cid) == alerts(reference) and alerts(cid)
+
+
+def test_the_run_after_a_many_window_read_re_reads_the_whole_lookback(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a connector whose first sync read QUERY_ATTRIBUTION_HISTORY in day windows (as a large account does)
+    When an attribution three days old changes at the source (Snowflake's latency for that view is up to 8 hours,
+    its LOOKBACK 7 days) and the next sync runs
+    Then the next sync loads the change: each view's watermark is the settled point (now - LOOKBACK), not the start
+    of the last window read, and no "reached" mark outlives a completed read."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from snowwatch.services import extraction
+
+    monkeypatch.setattr(extraction, "ONE_WINDOW_ROWS", 0)  # read as a large account: day windows
+    cid = new_connector(stack, "lookback-reread")
+    assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
+    now = datetime.now(UTC)
+    mark = pg().run(
+        """SELECT watermark FROM enterprise.sync_state
+           WHERE connector_id = :c AND view_name = 'QUERY_ATTRIBUTION_HISTORY'""",
+        c=cid,
+    )[0][0]
+    assert mark <= now - timedelta(days=7) + timedelta(minutes=5)
+    reached = pg().run(
+        "SELECT count(*) FROM enterprise.sync_state WHERE connector_id = :c AND view_name LIKE 'reached:%'", c=cid
+    )
+    assert reached[0][0] == 0
+    with snowflake(stack) as cur:
+        cur.execute(
+            """SELECT QUERY_ID, CREDITS_ATTRIBUTED_COMPUTE FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_ATTRIBUTION_HISTORY
+               WHERE START_TIME BETWEEN DATEADD(day, -4, CURRENT_TIMESTAMP()) AND DATEADD(day, -2, CURRENT_TIMESTAMP())
+               ORDER BY QUERY_ID LIMIT 1"""
+        )
+        query_id, credits = cur.fetchone()
+        cur.execute(
+            """UPDATE SNOWFLAKE.ACCOUNT_USAGE.QUERY_ATTRIBUTION_HISTORY SET CREDITS_ATTRIBUTED_COMPUTE = 123.456
+               WHERE QUERY_ID = %s""",
+            (query_id,),
+        )
+    try:
+        assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
+        stored = pg().run(
+            """SELECT credits_attributed_compute FROM enterprise.snowflake_query_history
+               WHERE connector_id = :c AND query_id = :q""",
+            c=cid,
+            q=query_id,
+        )
+        assert stored[0][0] == Decimal("123.456")
+    finally:
+        with snowflake(stack) as cur:
+            cur.execute(
+                """UPDATE SNOWFLAKE.ACCOUNT_USAGE.QUERY_ATTRIBUTION_HISTORY SET CREDITS_ATTRIBUTED_COMPUTE = %s
+                   WHERE QUERY_ID = %s""",
+                (credits, query_id),
+            )

@@ -15,7 +15,7 @@ def watermarks(conn: Connection, connector_id: UUID, prefix: str = "") -> dict[s
         conn,
         """SELECT view_name, watermark FROM enterprise.sync_state
            WHERE connector_id = :c AND starts_with(view_name, :p) AND NOT starts_with(view_name, 'pending:')
-             AND NOT starts_with(view_name, 'retained:')""",
+             AND NOT starts_with(view_name, 'retained:') AND NOT starts_with(view_name, 'reached:')""",
         c=connector_id,
         p=prefix,
     )
@@ -35,6 +35,37 @@ def set_watermark(
         v=prefix + view,
         w=watermark,
         r=run_id,
+    )
+
+
+# Where an unfinished read of a view stopped (the end of its last loaded window): a continuation, or the next run
+# after a cut-off one, goes on from there, while the watermark stays at the settled point (``now - LOOKBACK``) so
+# that the run after the read completes re-reads the whole lookback. Set with each window, deleted in the
+# transaction of the read's last window.
+REACHED_PREFIX = "reached:"
+
+
+def reached(conn: Connection, connector_id: UUID, view: str, prefix: str = "") -> datetime | None:
+    rows = conn.run(
+        "SELECT watermark FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v",
+        c=connector_id,
+        v=REACHED_PREFIX + prefix + view,
+    )
+    return rows[0][0] if rows else None
+
+
+def set_reached(conn: Connection, connector_id: UUID, view: str, at: datetime | None, prefix: str = "") -> None:
+    """The read of ``view`` reached ``at``; None: it is complete (the mark goes)."""
+    name = REACHED_PREFIX + prefix + view
+    if at is None:
+        conn.run("DELETE FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v", c=connector_id, v=name)
+        return
+    conn.run(
+        """INSERT INTO enterprise.sync_state (connector_id, view_name, watermark, updated_at) VALUES (:c, :v, :w, now())
+           ON CONFLICT (connector_id, view_name) DO UPDATE SET watermark = EXCLUDED.watermark, updated_at = now()""",
+        c=connector_id,
+        v=name,
+        w=at,
     )
 
 

@@ -246,6 +246,7 @@ class _Read:
     progress: Progress
     left_now: int = 0
     before_window: Callable[[datetime, datetime], object] | None = None
+    now: datetime | None = None  # where the read ends (the snapshot views: None)
 
     def left(self, n: int) -> None:
         """This view's windows left is now ``n`` (the run's total follows)."""
@@ -255,7 +256,7 @@ class _Read:
     def window(self, a: datetime | None, b: datetime | None, watermark: datetime) -> int:
         n = _load_window(
             self.conn, self.sf, self.view, self.load, self.sql, a, b, self.connector_id, self.run_id, self.prefix,
-            watermark,
+            watermark, reached=b if b is not None and self.now is not None and b < self.now else None,
         )  # fmt: skip
         self.progress.windows_done += 1
         self.progress.rows += n
@@ -289,7 +290,7 @@ def extract(
 
     read = _Read(
         conn, sf, view, load, sql, connector_id, run_id, prefix, progress, estimate_windows(view, start, now),
-        before_window,
+        before_window, now,
     )  # fmt: skip
     if view.optional and not sf.exists(view.query.VIEW):
         logger.info("view not available on this account; skipped", extra={"view": view.name})
@@ -303,6 +304,10 @@ def extract(
             read.left(0)
             progress.changed()
             return outcome
+        # A read cut off before (or continued) goes on where it stopped; ``start``, the settled point, stays the
+        # floor of every window's watermark.
+        settled = start
+        start = max(start, sync_state.reached(conn, connector_id, view.name, prefix) or start)
         size = view.window
         plan: list[datetime] | None = None
         if view.window is not None and start < now - view.window:
@@ -320,7 +325,7 @@ def extract(
         outcome.pending_from = start
         if on_start is not None:
             on_start(start)
-        _windows(read, outcome, start, now, budget, target_rows, size, plan)
+        _windows(read, outcome, start, settled, now, budget, target_rows, size, plan)
     except sf_errors.ProgrammingError as exc:
         # missing, or not granted to the role: say so, and let the run go on with its next view
         reason = str(getattr(exc, "msg", None) or exc).strip().splitlines()[0][:300]
@@ -334,6 +339,7 @@ def _windows(
     read: _Read,
     outcome: Outcome,
     start: datetime,
+    settled: datetime,
     now: datetime,
     budget: Budget,
     target_rows: int,
@@ -342,7 +348,9 @@ def _windows(
 ) -> None:
     """The window loop: the planned windows' ends when the hourly counts gave them (:func:`_plan`); otherwise
     windows of ``size`` (None: the whole range at once), split when large, grown back (never past the view's
-    window) when sparse."""
+    window) when sparse. Each window's watermark is what is loaded and settled (never before ``settled``, where
+    the read's watermark was): ``now - LOOKBACK`` at most, so the next read re-reads the whole lookback however many
+    windows this one took; where the read got to is its reached mark until the last window."""
     view = read.view
     a = start
     while a < now:
@@ -352,7 +360,7 @@ def _windows(
         b = plan[outcome.windows] if plan is not None else now if size is None else min(a + size, now)
         if read.before_window is not None:
             read.before_window(a, b)
-        n = read.window(a, b, max(a, min(b, now - view.lookback)))  # watermark: loaded and settled
+        n = read.window(a, b, max(settled, min(b, now - view.lookback)))  # watermark: loaded and settled
         outcome.rows += n
         outcome.windows += 1
         outcome.reached = read.progress.reached = b
@@ -383,15 +391,18 @@ def _load_window(
     run_id: UUID,
     prefix: str,
     watermark: datetime,
+    reached: datetime | None,
 ) -> int:
-    """One window: its rows (one ``load`` call, the window's batches streamed to it) and its watermark in one
-    transaction."""
+    """One window: its rows (one ``load`` call, the window's batches streamed to it), its watermark and where the
+    read got to (None: the read is complete) in one transaction."""
     params = None if a is None or b is None else {"since": _param(a), "until": _param(b)}
     statement = sql or view.query.SELECT
     with transaction(conn):
         batches = _arrow_batches(sf, view.arrow, statement, params) if view.arrow is not None else None
         total = load(conn, batches if batches is not None else _row_batches(sf, view, statement, params))
         sync_state.set_watermark(conn, connector_id, view.name, watermark, run_id, prefix=prefix)
+        if view.time_column is not None:
+            sync_state.set_reached(conn, connector_id, view.name, reached, prefix=prefix)
     return total
 
 
