@@ -38,6 +38,34 @@ def set_watermark(
     )
 
 
+def _mark(conn: Connection, connector_id: UUID, name: str) -> datetime | None:
+    """The time of the sync_state row ``name`` (a pending, retained or reached mark), or None."""
+    rows = conn.run(
+        "SELECT watermark FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v",
+        c=connector_id,
+        v=name,
+    )
+    return rows[0][0] if rows else None
+
+
+def _set_mark(conn: Connection, connector_id: UUID, name: str, at: datetime, keep: str = "EXCLUDED.watermark") -> None:
+    """Set the mark ``name`` to ``at``; an existing one becomes ``keep`` (SQL over the stored ``watermark`` and
+    ``EXCLUDED.watermark``: the new time by default)."""
+    conn.run(
+        f"""INSERT INTO enterprise.sync_state (connector_id, view_name, watermark, updated_at)
+           VALUES (:c, :v, :w, now())
+           ON CONFLICT (connector_id, view_name)
+           DO UPDATE SET watermark = {keep}, updated_at = now()""",
+        c=connector_id,
+        v=name,
+        w=at,
+    )
+
+
+def _drop_mark(conn: Connection, connector_id: UUID, name: str) -> None:
+    conn.run("DELETE FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v", c=connector_id, v=name)
+
+
 # Where an unfinished read of a view stopped (the end of its last loaded window): a continuation, or the next run
 # after a cut-off one, goes on from there, while the watermark stays at the settled point (``now - LOOKBACK``) so
 # that the run after the read completes re-reads the whole lookback. Set with each window, deleted in the
@@ -46,27 +74,16 @@ REACHED_PREFIX = "reached:"
 
 
 def reached(conn: Connection, connector_id: UUID, view: str, prefix: str = "") -> datetime | None:
-    rows = conn.run(
-        "SELECT watermark FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v",
-        c=connector_id,
-        v=REACHED_PREFIX + prefix + view,
-    )
-    return rows[0][0] if rows else None
+    return _mark(conn, connector_id, REACHED_PREFIX + prefix + view)
 
 
 def set_reached(conn: Connection, connector_id: UUID, view: str, at: datetime | None, prefix: str = "") -> None:
     """The read of ``view`` reached ``at``; None: it is complete (the mark goes)."""
     name = REACHED_PREFIX + prefix + view
     if at is None:
-        conn.run("DELETE FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v", c=connector_id, v=name)
-        return
-    conn.run(
-        """INSERT INTO enterprise.sync_state (connector_id, view_name, watermark, updated_at) VALUES (:c, :v, :w, now())
-           ON CONFLICT (connector_id, view_name) DO UPDATE SET watermark = EXCLUDED.watermark, updated_at = now()""",
-        c=connector_id,
-        v=name,
-        w=at,
-    )
+        _drop_mark(conn, connector_id, name)
+    else:
+        _set_mark(conn, connector_id, name, at)
 
 
 # Post-load steps (rollups, hourly share) still owed from this time on: set when a view starts loading, cleared
@@ -77,32 +94,15 @@ PENDING_PREFIX = "pending:"
 def owe(conn: Connection, connector_id: UUID, step: str, since: datetime, move: bool = False) -> None:
     """Owe ``step`` from ``since`` (the earliest owed time wins); ``move``: the step caught up to ``since``."""
     keep = "EXCLUDED.watermark" if move else "LEAST(enterprise.sync_state.watermark, EXCLUDED.watermark)"
-    conn.run(
-        f"""INSERT INTO enterprise.sync_state (connector_id, view_name, watermark, updated_at)
-           VALUES (:c, :v, :w, now())
-           ON CONFLICT (connector_id, view_name)
-           DO UPDATE SET watermark = {keep}, updated_at = now()""",
-        c=connector_id,
-        v=PENDING_PREFIX + step,
-        w=since,
-    )
+    _set_mark(conn, connector_id, PENDING_PREFIX + step, since, keep)
 
 
 def owed(conn: Connection, connector_id: UUID, step: str) -> datetime | None:
-    rows = conn.run(
-        "SELECT watermark FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v",
-        c=connector_id,
-        v=PENDING_PREFIX + step,
-    )
-    return rows[0][0] if rows else None
+    return _mark(conn, connector_id, PENDING_PREFIX + step)
 
 
 def paid(conn: Connection, connector_id: UUID, step: str) -> None:
-    conn.run(
-        "DELETE FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v",
-        c=connector_id,
-        v=PENDING_PREFIX + step,
-    )
+    _drop_mark(conn, connector_id, PENDING_PREFIX + step)
 
 
 # Raw rows kept from this time on (the retention step deletes older ones): moved forward in the transaction that
@@ -111,25 +111,12 @@ RETAINED_PREFIX = "retained:"
 
 
 def retained_from(conn: Connection, connector_id: UUID, what: str = "queries") -> datetime | None:
-    rows = conn.run(
-        "SELECT watermark FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v",
-        c=connector_id,
-        v=RETAINED_PREFIX + what,
-    )
-    return rows[0][0] if rows else None
+    return _mark(conn, connector_id, RETAINED_PREFIX + what)
 
 
 def set_retained_from(conn: Connection, connector_id: UUID, since: datetime, what: str = "queries") -> None:
-    conn.run(
-        """INSERT INTO enterprise.sync_state (connector_id, view_name, watermark, updated_at)
-           VALUES (:c, :v, :w, now())
-           ON CONFLICT (connector_id, view_name)
-           DO UPDATE SET watermark = GREATEST(enterprise.sync_state.watermark, EXCLUDED.watermark),
-                         updated_at = now()""",
-        c=connector_id,
-        v=RETAINED_PREFIX + what,
-        w=since,
-    )
+    keep = "GREATEST(enterprise.sync_state.watermark, EXCLUDED.watermark)"
+    _set_mark(conn, connector_id, RETAINED_PREFIX + what, since, keep)
 
 
 def owing_before(conn: Connection, connector_ids: list[UUID], steps: tuple[str, ...], until: datetime) -> list[UUID]:
