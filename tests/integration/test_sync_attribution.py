@@ -7,13 +7,15 @@ rows unchanged are neither rewritten (a new tuple, a dead one, an entry in each 
 
 from __future__ import annotations
 
+from datetime import UTC
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import pytest
 
 from snowwatch_local.stack import LocalStack
-from tests.integration.cost_helpers import new_connector, pg
+from tests.integration.cost_helpers import new_connector, pg, sf_rows
 
 pytestmark = pytest.mark.integration
 
@@ -118,3 +120,98 @@ def test_only_changed_attributions_are_written_and_unknown_queries_are_kept(
     assert stored == [None, None, True]  # the attribution's columns only, until QUERY_HISTORY brings the rest
     rest = {q: t for q, t in after.items() if q not in (stale, unpriced, unknown)}
     assert rest == {q: t for q, t in before.items() if q in rest}
+
+
+@pytest.fixture
+def attribution_writes() -> Any:
+    """A log of the query rows an UPDATE gives an attribution (``cost_method`` 'attribution' after it), by a row
+    trigger on the raw query table while the test runs: returns a reader of the connector's logged query ids."""
+    conn = pg()
+    conn.run("CREATE TABLE IF NOT EXISTS public.attribution_updates (connector_id uuid, query_id text)")
+    conn.run("GRANT INSERT ON public.attribution_updates TO PUBLIC")
+    conn.run(
+        """CREATE OR REPLACE FUNCTION public.log_attribution_update() RETURNS trigger LANGUAGE plpgsql
+           SECURITY DEFINER SET search_path = pg_catalog AS $$
+           BEGIN
+               INSERT INTO public.attribution_updates VALUES (NEW.connector_id, NEW.query_id);
+               RETURN NEW;
+           END $$"""
+    )
+    conn.run(
+        """CREATE TRIGGER log_attribution_update AFTER UPDATE ON enterprise.snowflake_query_history
+           FOR EACH ROW WHEN (NEW.cost_method = 'attribution') EXECUTE FUNCTION public.log_attribution_update()"""
+    )
+    try:
+        yield lambda cid: [
+            r[0] for r in pg().run("SELECT query_id FROM public.attribution_updates WHERE connector_id = :c", c=cid)
+        ]
+    finally:
+        conn.run("DROP TRIGGER log_attribution_update ON enterprise.snowflake_query_history")
+        conn.run("DROP TABLE public.attribution_updates")
+        conn.run("DROP FUNCTION public.log_attribution_update()")
+
+
+def test_a_first_sync_writes_each_attributed_query_once(stack: LocalStack, attribution_writes: Any) -> None:
+    """Given a new connector whose queries have their attribution at the source, when it first syncs, then every
+    attributed query holds the source's attribution and was inserted with it: not one query row was updated to
+    take it (QUERY_HISTORY's windows read their attribution with them, decisions §38), so none left a dead tuple."""
+    cid = new_connector(stack, "qah-once")
+
+    assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
+
+    source = {
+        r[0]: (Decimal(str(r[1])).quantize(Decimal("1e-9")), Decimal(str(r[2])).quantize(Decimal("1e-9")))
+        for r in sf_rows(
+            stack,
+            f"""SELECT QUERY_ID, CREDITS_ATTRIBUTED_COMPUTE, COALESCE(CREDITS_USED_QUERY_ACCELERATION, 0)
+                FROM SNOWFLAKE.ACCOUNT_USAGE.{QAH}""",
+        )
+    }
+    stored = {
+        r[0]: (r[1], r[2])
+        for r in pg().run(
+            """SELECT query_id, credits_attributed_compute, credits_used_query_acceleration
+               FROM enterprise.snowflake_query_history WHERE connector_id = :c AND cost_method = 'attribution'""",
+            c=cid,
+        )
+    }
+    assert len(source) > 100 and stored == source
+    assert attribution_writes(cid) == []
+
+
+def test_an_attribution_read_behind_the_queries_is_not_skipped(stack: LocalStack) -> None:
+    """Given a synced connector whose QUERY_ATTRIBUTION_HISTORY watermark is 20 days back (behind QUERY_HISTORY's, as
+    when its grant came late), when it syncs again, then QUERY_HISTORY's windows do not move that watermark past the
+    20 days: QUERY_ATTRIBUTION_HISTORY's own read starts there and reads every source row since."""
+    cid = new_connector(stack, "qah-behind")
+    assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
+    back = pg().run(
+        """UPDATE enterprise.sync_state SET watermark = now() - interval '20 days'
+           WHERE connector_id = :c AND view_name = :v RETURNING watermark""",
+        c=cid,
+        v=QAH,
+    )[0][0]
+
+    out = stack.run_job("sync", connector_id=cid)
+
+    since = back.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    expected = sf_rows(stack, f"SELECT COUNT(*) FROM SNOWFLAKE.ACCOUNT_USAGE.{QAH} WHERE START_TIME >= '{since}'")
+    assert out["status"] == "succeeded" and out["rows"][QAH] == int(expected[0][0]) > 0
+
+
+def test_the_query_windows_leave_the_attribution_read_its_lookback(stack: LocalStack) -> None:
+    """Given a new connector, when it first syncs, then QUERY_ATTRIBUTION_HISTORY's own read covers its 7-day
+    lookback only: the older history came with QUERY_HISTORY's windows, and its watermark moved with them."""
+    cid = new_connector(stack, "qah-lookback")
+
+    out = stack.run_job("sync", connector_id=cid)
+
+    total = int(sf_rows(stack, f"SELECT COUNT(*) FROM SNOWFLAKE.ACCOUNT_USAGE.{QAH}")[0][0])
+    week = int(
+        sf_rows(
+            stack,
+            f"""SELECT COUNT(*) FROM SNOWFLAKE.ACCOUNT_USAGE.{QAH}
+                WHERE START_TIME >= DATEADD(day, -8, CURRENT_TIMESTAMP)""",
+        )[0][0]
+    )
+    assert out["status"] == "succeeded" and 0 < out["rows"][QAH] <= week < total

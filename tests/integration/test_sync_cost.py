@@ -35,8 +35,9 @@ def test_sync_loads_exactly_the_source_and_rerun_changes_nothing(
     second = stack.run_job("sync", connector_id=cid)
     assert table_counts(cid) == expected
     # each view's LOOKBACK re-read in day windows (decisions §36): 12 with one window per view, plus QUERY_HISTORY's
-    # and QUERY_ATTRIBUTION_HISTORY's hourly counts, a second QUERY_HISTORY day (1 day) and 7 more attribution days
-    assert second["rows"]["statements"] == 22
+    # and QUERY_ATTRIBUTION_HISTORY's hourly counts, a second QUERY_HISTORY day (1 day) and 7 more attribution days;
+    # QUERY_HISTORY's two day windows each read their attribution too (its companion, decisions §38)
+    assert second["rows"]["statements"] == 24
     assert first["rows"]["statements"] > 35  # the 35 days of history, a day per QUERY_HISTORY statement
     recorded, progress = pg().run("SELECT rows, progress FROM enterprise.job_runs WHERE id = :i", i=first["run_id"])[0]
     assert recorded["QUERY_HISTORY"] == expected["QUERY_HISTORY"]
@@ -73,12 +74,14 @@ def test_a_small_accounts_sync_reads_each_view_and_walks_each_step_at_once(
     assert table_counts(cid) == expected
     progress = pg().run("SELECT progress FROM enterprise.job_runs WHERE id = :i", i=first["run_id"])[0][0]
     assert progress["windows_done"] == 9 and progress["windows_left"] == 0  # the nine cost views, one window each
-    # five views' first statement finds where the history starts and counts it; nine windows; three others
-    assert first["rows"]["statements"] == 17
+    # five views' first statement finds where the history starts and counts it; nine windows; three others; the
+    # attribution QUERY_HISTORY's window reads with it (its companion, decisions §38)
+    assert first["rows"]["statements"] == 18
     assert calls == {"share": 1, "rollups": 1}
     second = stack.run_job("sync", connector_id=cid)
     assert table_counts(cid) == expected
-    assert second["rows"]["statements"] == 14  # 12 + the two query views' count over their lookback
+    # 12 + the two query views' count over their lookback + QUERY_HISTORY's window's attribution
+    assert second["rows"]["statements"] == 15
     assert second["rows"]["QUERY_ATTRIBUTION_HISTORY"] > 0  # its 7-day lookback was re-read
 
 
@@ -102,10 +105,10 @@ def test_sync_cut_off_midway_then_rerun_ends_exact(stack: LocalStack, monkeypatc
     cid = new_connector(stack, "sync-cut")
     real_load = cost_sync.load_window
 
-    def failing(conn: Any, connector_id: Any, view: str, batches: Any) -> int:
+    def failing(conn: Any, connector_id: Any, view: str, batches: Any, attribution: Any = None) -> int:
         if view == "QUERY_HISTORY":
             raise RuntimeError("injected failure")
-        return real_load(conn, connector_id, view, batches)
+        return real_load(conn, connector_id, view, batches, attribution)
 
     monkeypatch.setattr(cost_sync, "load_window", failing)
     with pytest.raises(RuntimeError):

@@ -131,10 +131,12 @@ def _copy(columns: Sequence[str]) -> str:
     return f"({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
 
 
-def stage_rows(conn: Connection, table: str, columns: Sequence[str], chunks: Iterable[bytes]) -> str:
-    """COPY the CSV chunks into this session's (emptied) temporary copy of ``schema.table``; returns its name (the
-    caller drops it when done)."""
-    stage = identifier(f"_stage_{table.split('.')[1]}")
+def stage_rows(
+    conn: Connection, table: str, columns: Sequence[str], chunks: Iterable[bytes], name: str | None = None
+) -> str:
+    """COPY the CSV chunks into this session's (emptied) temporary copy of ``schema.table`` (named ``_stage_<name>``,
+    by default the table's name); returns its name (the caller drops it when done)."""
+    stage = identifier(f"_stage_{name or table.split('.')[1]}")
     conn.run(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {qualified(table)} INCLUDING DEFAULTS)")
     conn.run(f"TRUNCATE {stage}")
     conn.run(f"COPY {stage} {_copy(columns)}", stream=chunks)

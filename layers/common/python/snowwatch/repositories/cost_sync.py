@@ -91,16 +91,26 @@ def load(conn: Connection, connector_id: UUID, view: str, rows: Iterable[Sequenc
     return load_window(conn, connector_id, view, [rows])
 
 
-def load_window(conn: Connection, connector_id: UUID, view: str, batches: Iterable[Iterable[Sequence[Any]]]) -> int:
-    """One extraction window's batches, as :func:`load` takes them (QUERY_HISTORY: priced and inserted together)."""
+def load_window(
+    conn: Connection,
+    connector_id: UUID,
+    view: str,
+    batches: Iterable[Iterable[Sequence[Any]]],
+    attribution: Iterable[Iterable[Sequence[Any]]] | None = None,
+) -> int:
+    """One extraction window's batches, as :func:`load` takes them (QUERY_HISTORY: priced and inserted together,
+    with the same window's QUERY_ATTRIBUTION_HISTORY batches when given: ``attribution``)."""
     table, _, key = TARGETS[view]
     cols = columns(view)
     if table == QUERY_TABLE:
         lock_connector(conn, connector_id)
     if view == "QUERY_HISTORY":
-        return _load_queries(conn, connector_id, cols, batches)
+        return _load_queries(conn, connector_id, cols, batches, attribution)
     if view == "QUERY_ATTRIBUTION_HISTORY":
-        return _load_attribution(conn, connector_id, batches)
+        stage, count = _stage_window(conn, connector_id, view, batches)
+        _apply_attribution(conn, connector_id, stage, count)
+        conn.run(f"DROP TABLE {stage}")
+        return count
     total = 0
     for batch in batches:
         with_connector = ((connector_id, *row) for row in batch)
@@ -135,22 +145,27 @@ def _stage_window(
                 count += len(unique)
                 yield from csv_chunks(unique)
 
-    stage = stage_rows(conn, table, ("connector_id", *cols), stream())
+    stage = stage_rows(conn, table, ("connector_id", *cols), stream(), name=view.lower())
     return stage, count
 
 
-def _load_attribution(conn: Connection, connector_id: UUID, batches: Iterable[Iterable[Sequence[Any]]]) -> int:
-    """A window of QUERY_ATTRIBUTION_HISTORY rows (the 7-day lookback re-reads each of them daily): staged by one
-    COPY, then ONE UPDATE writes the attribution onto the stored query rows whose attribution differs. A row re-read
-    unchanged is neither rewritten (no new tuple, no dead one, no index entries) nor locked (an ``INSERT ... ON
-    CONFLICT DO UPDATE ... WHERE`` locks every conflicting row). The join carries the partition key (start_time)
-    and the window's constant bounds, so only the window's day partitions are read.
+def _apply_attribution(
+    conn: Connection, connector_id: UUID, stage: str, count: int, loaded_with: str | None = None
+) -> None:
+    """A window of QUERY_ATTRIBUTION_HISTORY rows staged in ``stage`` (``count`` rows; the 7-day lookback re-reads
+    each of them daily): ONE UPDATE writes the attribution onto the stored query rows whose attribution differs. A
+    row re-read unchanged is neither rewritten (no new tuple, no dead one, no index entries) nor locked (an ``INSERT
+    ... ON CONFLICT DO UPDATE ... WHERE`` locks every conflicting row). The join carries the partition key
+    (start_time) and the window's constant bounds, so only the window's day partitions are read.
 
     A query QUERY_HISTORY has not stored (yet) is inserted from the attribution's columns, as the upsert always did;
-    QUERY_HISTORY fills the rest when it loads it and keeps the attribution. Returns the rows read."""
+    QUERY_HISTORY fills the rest when it loads it and keeps the attribution. ``loaded_with``: the staged
+    QUERY_HISTORY window just loaded with this attribution; its queries are left out (they have it already)."""
     table, _, key = TARGETS["QUERY_ATTRIBUTION_HISTORY"]
     loaded = ("connector_id", *columns("QUERY_ATTRIBUTION_HISTORY"))
-    stage, count = _stage_window(conn, connector_id, "QUERY_ATTRIBUTION_HISTORY", batches)
+    if count and loaded_with is not None:
+        conn.run(f"DELETE FROM {stage} s USING {loaded_with} q WHERE q.query_id = s.query_id")
+        count -= int(conn.row_count or 0)
     if count:
         # a temp table has no statistics (the planner would guess a few rows): the row count and the join's columns
         conn.run(f"ANALYZE {stage} (query_id, start_time)")
@@ -177,31 +192,47 @@ def _load_attribution(conn: Connection, connector_id: UUID, batches: Iterable[It
             lo=lo,
             hi=hi,
         )
-    conn.run(f"DROP TABLE {stage}")
-    return count
 
 
 def _load_queries(
-    conn: Connection, connector_id: UUID, cols: tuple[str, ...], batches: Iterable[Iterable[Sequence[Any]]]
+    conn: Connection,
+    connector_id: UUID,
+    cols: tuple[str, ...],
+    batches: Iterable[Iterable[Sequence[Any]]],
+    attribution: Iterable[Iterable[Sequence[Any]]] | None = None,
 ) -> int:
-    """A window of QUERY_HISTORY rows in with their hourly-share cost already set: its batches streamed into one
-    COPY to a staging table (a batch in memory at a time), priced together, then inserted once.
+    """A window of QUERY_HISTORY rows in with their cost already set: its batches streamed into one COPY to a
+    staging table (a batch in memory at a time), priced together, then inserted once. ``attribution``: the same
+    window's QUERY_ATTRIBUTION_HISTORY rows (its companion read, decisions §38), staged first; a query they cover is
+    inserted with its attribution, and the rest of them go the way of :func:`_apply_attribution`.
 
-    Each row is written once (no second UPDATE pass leaving a dead tuple and an index entry per row). The share of
-    an hour counts the window's queries and the stored ones that began up to an hour before its first (windows load
-    in time order); what later windows or longer queries change (the hours at a window's end) the post-load step
-    corrects, rewriting only rows whose cost changed. A re-read row keeps the attribution QUERY_ATTRIBUTION_HISTORY
-    set on it, and is left alone when nothing of it changed."""
+    Each row is written once (no second UPDATE pass leaving a dead tuple and an index entry per row). A query without
+    attribution gets its hourly share: of an hour, it counts the window's queries and the stored ones that began up
+    to an hour before its first (windows load in time order); what later windows or longer queries change (the
+    hours at a window's end) the post-load step corrects, rewriting only rows whose cost changed. A window whose
+    every query is attributed is not priced. A re-read row keeps the attribution it has unless the window brings
+    one, and is left alone when nothing of it changed."""
+    attr, attributed = (None, 0)
+    if attribution is not None:
+        attr, attributed = _stage_window(conn, connector_id, "QUERY_ATTRIBUTION_HISTORY", attribution)
+    stage, count = _stage_window(conn, connector_id, "QUERY_HISTORY", batches)
+    if count:
+        if attr is not None and attributed:
+            conn.run(f"ANALYZE {attr} (query_id, start_time)")
+        _insert_queries(conn, connector_id, cols, stage, attr if attributed else None)
+    if attr is not None:
+        _apply_attribution(conn, connector_id, attr, attributed, loaded_with=stage)
+    conn.run(f"DROP TABLE {', '.join(t for t in (stage, attr) if t)}")
+    return count
+
+
+def _insert_queries(conn: Connection, connector_id: UUID, cols: tuple[str, ...], stage: str, attr: str | None) -> None:
+    """The staged window into the query table, priced (see :func:`_load_queries`); ``attr``: its staged attribution."""
     table, _, key = TARGETS["QUERY_HISTORY"]
     loaded = ("connector_id", *cols)
-    stage, count = _stage_window(conn, connector_id, "QUERY_HISTORY", batches)
-    if not count:
-        conn.run(f"DROP TABLE {stage}")
-        return 0
     # A temp table has no statistics: without them the planner guesses a few rows. The row count and the columns the
     # pricing joins and filters on are enough (all columns, query_text included, cost as much as the COPY itself).
     conn.run(f"ANALYZE {stage} (query_id, warehouse_id, start_time, end_time, execution_time)")
-    first = conn.run(f"SELECT min(start_time) FROM {stage}")[0][0]
     # The longest query stored (how far the post-load share must read either side of a day): never shrinks.
     conn.run(
         f"""INSERT INTO enterprise.query_spans (connector_id, longest_ms)
@@ -211,38 +242,58 @@ def _load_queries(
             WHERE query_spans.longest_ms < EXCLUDED.longest_ms""",
         c=connector_id,
     )
-    kept = [c for c in cols if c not in key]
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
+    match = "a.query_id = s.query_id AND a.start_time = s.start_time"
+    unattributed = "true" if attr is None else f"NOT EXISTS (SELECT 1 FROM {attr} a WHERE {match})"
+    priced = conn.run(f"SELECT EXISTS (SELECT 1 FROM {stage} s WHERE {RUNS} AND {unattributed})")[0][0]
+    first = conn.run(f"SELECT min(start_time) FROM {stage}")[0][0]
     # The hours' other queries: those stored that began in the hour before the window's first (none is in it).
     staged = f"""
-            SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time, true AS wanted
-            FROM {stage} WHERE {RUNS}
+            SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time, {unattributed} AS wanted
+            FROM {stage} s WHERE {RUNS}
             UNION ALL
             SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time, false
             FROM {table}
             WHERE connector_id = :c AND start_time < :first AND {RUNS}
               AND start_time >= date_trunc('hour', CAST(:first AS timestamptz)) - interval '1 hour'
               AND end_time > date_trunc('hour', CAST(:first AS timestamptz))"""
+    share = "COALESCE(c.credits, 0)" if priced else "0"
+    if attr is None:
+        cost = f"{share}, NULL, 'hourly_share'"
+        joins = ""
+    else:
+        cost = f"""CASE WHEN a.query_id IS NULL THEN {share} ELSE a.credits_attributed_compute END,
+               a.credits_used_query_acceleration,
+               CASE WHEN a.query_id IS NULL THEN 'hourly_share' ELSE 'attribution' END"""
+        joins = f"LEFT JOIN {attr} a ON {match}"
+    kept = [c for c in cols if c not in key]
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
+    # a re-read takes the window's cost when it is an attribution or the row has none; else the row keeps its own
+    takes = "(EXCLUDED.cost_method = 'attribution' OR t.cost_method IS DISTINCT FROM 'attribution')"
     conn.run(
         f"""
-        WITH {_share_ctes(staged)}
-        INSERT INTO {table} AS t ({", ".join(loaded)}, credits_attributed_compute, cost_method)
-        SELECT {", ".join(f"s.{c}" for c in loaded)}, COALESCE(c.credits, 0), 'hourly_share'
-        FROM {stage} s LEFT JOIN cost c ON c.query_id = s.query_id
+        {"WITH " + _share_ctes(staged) if priced else ""}
+        INSERT INTO {table} AS t ({", ".join(loaded)}, {", ".join(ATTRIBUTION)}, cost_method)
+        SELECT {", ".join(f"s.{c}" for c in loaded)}, {cost}
+        FROM {stage} s {joins} {"LEFT JOIN cost c ON c.query_id = s.query_id" if priced else ""}
         ON CONFLICT ({", ".join(("connector_id", *key))}) DO UPDATE SET {sets},
-            credits_attributed_compute = CASE WHEN t.cost_method = 'attribution' THEN t.credits_attributed_compute
-                                              ELSE EXCLUDED.credits_attributed_compute END,
-            cost_method = CASE WHEN t.cost_method = 'attribution' THEN t.cost_method ELSE EXCLUDED.cost_method END
+            credits_attributed_compute = CASE WHEN {takes} THEN EXCLUDED.credits_attributed_compute
+                                              ELSE t.credits_attributed_compute END,
+            credits_used_query_acceleration = CASE WHEN EXCLUDED.cost_method = 'attribution'
+                                                   THEN EXCLUDED.credits_used_query_acceleration
+                                                   ELSE t.credits_used_query_acceleration END,
+            cost_method = CASE WHEN {takes} THEN EXCLUDED.cost_method ELSE t.cost_method END
         WHERE ROW({", ".join(f"t.{c}" for c in kept)}) IS DISTINCT FROM ROW({", ".join(f"EXCLUDED.{c}" for c in kept)})
-           OR (t.cost_method IS DISTINCT FROM 'attribution'
+           OR (EXCLUDED.cost_method = 'attribution'
+               AND (t.credits_attributed_compute, t.credits_used_query_acceleration, t.cost_method)
+                   IS DISTINCT FROM (EXCLUDED.credits_attributed_compute, EXCLUDED.credits_used_query_acceleration,
+                                     EXCLUDED.cost_method))
+           OR (EXCLUDED.cost_method = 'hourly_share' AND t.cost_method IS DISTINCT FROM 'attribution'
                AND (t.credits_attributed_compute, t.cost_method)
                    IS DISTINCT FROM (EXCLUDED.credits_attributed_compute, EXCLUDED.cost_method))
         """,
         c=connector_id,
         first=first,
     )
-    conn.run(f"DROP TABLE {stage}")
-    return count
 
 
 def replace_warehouses(conn: Connection, connector_id: UUID, rows: Sequence[Sequence[Any]]) -> int:

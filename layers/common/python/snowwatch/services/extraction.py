@@ -23,6 +23,13 @@ Watermark = the point up to which the view is loaded AND settled: ``min(window e
 LOOKBACK)`` (the view's latency: rows younger than that may still arrive). The next read starts there:
 a backfill resumes exactly where it stopped, an incremental run re-reads only the unsettled lookback.
 
+A view may have a companion, read for the same time window in the same transaction and handed to the same load
+(QUERY_HISTORY's is QUERY_ATTRIBUTION_HISTORY: each query is written once, with its attribution, instead of
+written and then updated; decisions §38). The companion's window is read whole before the view's own statement (a
+window's rows at most: bounded as the view's are). When the companion had read everything up to where this read
+started, its watermark moves with the view's (``min(window end, read time - its LOOKBACK)``), so its own read later
+covers only its lookback; a companion the role cannot read is left out, and the view loads without it.
+
 A view the role cannot read (missing, or not granted: a Snowflake ``ProgrammingError``) is not a
 failure of the run: :func:`extract` says ``unreadable`` with the reason, and the caller goes on with
 the next view and ends the run ``partial``.
@@ -32,7 +39,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import ModuleType
@@ -48,8 +55,9 @@ if TYPE_CHECKING:  # the API imports this module; the client (and its parser) lo
 
 R = TypeVar("R")
 Status = Literal["done", "stopped", "unreadable", "unavailable"]
-# Loads one window: its batches (lists of rows, or Arrow tables), streamed; returns the rows loaded.
-Load = Callable[[Connection, Iterable[Any]], int]
+# Loads one window: its batches (lists of rows, or Arrow tables), streamed, and for a view with a companion, the
+# companion's batches of the same window (a list, or None when the companion is not read); returns the rows loaded.
+Load = Callable[..., int]
 
 # The rows a window reads at most (by the hourly counts), or past which the next windows shrink (without them); the
 # sync passes the settings' SYNC_WINDOW_ROWS (docs/scale.md, "Memory"), security takes this default.
@@ -75,6 +83,8 @@ class View(Generic[R]):
     # When set, windows are read as the connector's Arrow batches and each becomes ``arrow(batch)`` (an Arrow table
     # the load takes as it is: no Python object per row); the dict rows and ``row`` are the fallback.
     arrow: Callable[[Any], Any] | None = None
+    # Read for the same window and given to the load with this view's batches (see the module's docstring).
+    companion: View[Any] | None = None
 
     @property
     def time_column(self) -> str | None:
@@ -232,6 +242,59 @@ def _plan(
 
 
 @dataclass
+class _Companion:
+    """A view's companion as one read uses it: read with each window while ``active``; its watermark moves with the
+    view's when ``moves`` (it had read everything up to where this read started)."""
+
+    view: View[Any]
+    moves: bool
+    now: datetime  # where the read ends
+    active: bool = True
+
+    def batches(self, sf: SnowflakeSession, params: Mapping[str, Any]) -> list[Any] | None:
+        """The companion's window, whole (None once it proved unreadable: the view loads without it)."""
+        # lazy: the API imports this module and carries no Snowflake connector
+        from snowflake.connector import errors as sf_errors
+
+        if not self.active:
+            return None
+        try:
+            return list(_batches(sf, self.view, self.view.query.SELECT, params))
+        except sf_errors.ProgrammingError as exc:
+            logger.warning("companion view not readable; loading without it", extra={"view": self.view.name,
+                           "reason": str(getattr(exc, "msg", None) or exc).strip()[:300]})  # fmt: skip
+            self.active = self.moves = False
+            return None
+
+    def advance(self, conn: Connection, connector_id: UUID, b: datetime, run_id: UUID, prefix: str) -> None:
+        """The companion read up to ``b`` with the view: its watermark (never moved back) where it is settled."""
+        if self.moves:
+            mark = min(b, self.now - self.view.lookback)
+            sync_state.set_watermark(conn, connector_id, self.view.name, mark, run_id, prefix)
+
+
+def _companion(
+    conn: Connection,
+    sf: SnowflakeSession,
+    view: View[Any],
+    connector_id: UUID,
+    settled: datetime,
+    now: datetime,
+    prefix: str,
+) -> _Companion | None:
+    """``view``'s companion for a read whose watermark is ``settled``, or None (none, or not on this account). It
+    moves with the read when its own read would start at or after ``settled``: its watermark (or, never read, the
+    read's own first start) is not behind, so no range of it is skipped."""
+    companion = view.companion
+    if companion is None or (companion.optional and not sf.exists(companion.query.VIEW)):
+        return None
+    marks = sync_state.watermarks(conn, connector_id, prefix)
+    own = marks.get(companion.name)
+    moves = own >= settled if own is not None else view.name not in marks
+    return _Companion(companion, moves, now)
+
+
+@dataclass
 class _Read:
     """One view's read in progress: what :func:`extract` and its window loop share."""
 
@@ -247,6 +310,7 @@ class _Read:
     left_now: int = 0
     before_window: Callable[[datetime, datetime], object] | None = None
     now: datetime | None = None  # where the read ends (the snapshot views: None)
+    companion: _Companion | None = None
 
     def left(self, n: int) -> None:
         """This view's windows left is now ``n`` (the run's total follows)."""
@@ -257,6 +321,7 @@ class _Read:
         n = _load_window(
             self.conn, self.sf, self.view, self.load, self.sql, a, b, self.connector_id, self.run_id, self.prefix,
             watermark, reached=b if b is not None and self.now is not None and b < self.now else None,
+            companion=self.companion,
         )  # fmt: skip
         self.progress.windows_done += 1
         self.progress.rows += n
@@ -308,6 +373,7 @@ def extract(
         # floor of every window's watermark.
         settled = start
         start = max(start, sync_state.reached(conn, connector_id, view.name, prefix) or start)
+        read.companion = _companion(conn, sf, view, connector_id, settled, now, prefix)
         size = view.window
         plan: list[datetime] | None = None
         if view.window is not None and start < now - view.window:
@@ -392,18 +458,30 @@ def _load_window(
     prefix: str,
     watermark: datetime,
     reached: datetime | None,
+    companion: _Companion | None = None,
 ) -> int:
-    """One window: its rows (one ``load`` call, the window's batches streamed to it), its watermark and where the
-    read got to (None: the read is complete) in one transaction."""
+    """One window: its rows (one ``load`` call, the window's batches streamed to it, and its companion's), its
+    watermark (and the companion's) and where the read got to (None: the read is complete) in one transaction."""
     params = None if a is None or b is None else {"since": _param(a), "until": _param(b)}
-    statement = sql or view.query.SELECT
     with transaction(conn):
-        batches = _arrow_batches(sf, view.arrow, statement, params) if view.arrow is not None else None
-        total = load(conn, batches if batches is not None else _row_batches(sf, view, statement, params))
+        if companion is not None and params is not None and b is not None:
+            extra = companion.batches(sf, params)
+            total = load(conn, _batches(sf, view, sql or view.query.SELECT, params), extra)
+            if extra is not None:
+                companion.advance(conn, connector_id, b, run_id, prefix)
+        else:
+            total = load(conn, _batches(sf, view, sql or view.query.SELECT, params))
         sync_state.set_watermark(conn, connector_id, view.name, watermark, run_id, prefix=prefix)
         if view.time_column is not None:
             sync_state.set_reached(conn, connector_id, view.name, reached, prefix=prefix)
     return total
+
+
+def _batches(sf: SnowflakeSession, view: View[Any], sql: str, params: Mapping[str, Any] | None) -> Iterator[Any]:
+    """A window's rows: the view's load-ready Arrow tables when it has a converter (and the connector gives Arrow),
+    otherwise its named rows."""
+    batches = _arrow_batches(sf, view.arrow, sql, params) if view.arrow is not None else None
+    return batches if batches is not None else _row_batches(sf, view, sql, params)
 
 
 def _row_batches(sf: SnowflakeSession, view: View[R], sql: str, params: Mapping[str, Any] | None) -> Iterator[list[R]]:

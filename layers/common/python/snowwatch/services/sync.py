@@ -79,6 +79,15 @@ def _query_row(source: Mapping[str, Any]) -> rows.QueryRow:
     return rows.from_source(rows.QueryRow, attribution.enrich(dict(source)))
 
 
+_ATTRIBUTION = _view(
+    "QUERY_ATTRIBUTION_HISTORY",
+    query_attribution_history,
+    rows.QueryAttributionRow,
+    window=DAY,
+    optional=True,
+    arrow=_arrow("QUERY_ATTRIBUTION_HISTORY"),
+)
+
 VIEWS: tuple[View[tuple[Any, ...]], ...] = (
     _view("WAREHOUSE_METERING_HISTORY", warehouse_metering_history, rows.WarehouseMeteringRow, window=MONTH),
     _view("METERING_HISTORY", metering_history, rows.MeteringRow, window=MONTH),
@@ -87,20 +96,28 @@ VIEWS: tuple[View[tuple[Any, ...]], ...] = (
     _view("DATABASE_STORAGE_USAGE_HISTORY", database_storage_usage_history, rows.DatabaseStorageRow),
     _view("TABLE_STORAGE_METRICS", table_storage_metrics, rows.TableStorageRow),
     _view("WAREHOUSE_LOAD_HISTORY", warehouse_load_history, rows.WarehouseLoadRow, window=MONTH),
-    View("QUERY_HISTORY", query_history, _query_row, window=DAY, arrow=_arrow("QUERY_HISTORY")),
-    _view(
-        "QUERY_ATTRIBUTION_HISTORY",
-        query_attribution_history,
-        rows.QueryAttributionRow,
+    # QUERY_HISTORY's windows carry their attribution (its companion), so a query is written once, attributed;
+    # QUERY_ATTRIBUTION_HISTORY's own read then covers what arrives later (its 7-day lookback)
+    View(
+        "QUERY_HISTORY",
+        query_history,
+        _query_row,
         window=DAY,
-        optional=True,
-        arrow=_arrow("QUERY_ATTRIBUTION_HISTORY"),
+        arrow=_arrow("QUERY_HISTORY"),
+        companion=_ATTRIBUTION,
     ),
+    _ATTRIBUTION,
 )
 
 
-def _load(connector_id: Any, view: str, conn: Connection, batches: Iterable[Sequence[tuple[Any, ...]]]) -> int:
-    return repo.load_window(conn, connector_id, view, batches)
+def _load(
+    connector_id: Any,
+    view: str,
+    conn: Connection,
+    batches: Iterable[Sequence[tuple[Any, ...]]],
+    attribution: list[Any] | None = None,
+) -> int:
+    return repo.load_window(conn, connector_id, view, batches, attribution)
 
 
 def _warehouse_row(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -245,6 +262,11 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
     with SnowflakeSession.open(settings, connector, secret) as sf:
         try:
             for view in views:
+                # where it starts now: an earlier view's companion reads may have moved its watermark since
+                start = extraction.since(view, sync_state.watermarks(conn, connector.id), now, backfill)
+                progress.windows_left -= extraction.estimate_windows(
+                    view, starts[view.name], now
+                ) - extraction.estimate_windows(view, start, now)
                 out = extraction.extract(
                     conn,
                     sf,
@@ -252,7 +274,7 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
                     partial(_load, connector.id, view.name),
                     connector_id=connector.id,
                     run_id=ctx.run_id,
-                    start=starts[view.name],
+                    start=start,
                     now=now,
                     budget=budget,
                     progress=progress,

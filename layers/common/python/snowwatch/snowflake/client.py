@@ -152,6 +152,7 @@ class SnowflakeSession:
     def __init__(self, connection: Any) -> None:
         self._connection = connection
         self.guard = StatementGuard()
+        self._readable: dict[str, bool] = {}  # exists(), asked once per view and session
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -237,9 +238,12 @@ class SnowflakeSession:
         return self.fetch(f"SHOW {key}")
 
     def exists(self, qualified_view: str) -> bool:
-        """Whether ``DB.SCHEMA.VIEW`` can be read by this role (a missing view is not an error)."""
-        try:
-            self.fetch(f"SELECT 1 AS ok FROM {qualified_view} LIMIT 1")
-        except sf_errors.ProgrammingError:
-            return False
-        return True
+        """Whether ``DB.SCHEMA.VIEW`` can be read by this role (a missing view is not an error); one statement per
+        view and session (a view read with another, as a companion, and on its own is asked once)."""
+        if qualified_view not in self._readable:
+            try:
+                self.fetch(f"SELECT 1 AS ok FROM {qualified_view} LIMIT 1")
+                self._readable[qualified_view] = True
+            except sf_errors.ProgrammingError:
+                self._readable[qualified_view] = False
+        return self._readable[qualified_view]
