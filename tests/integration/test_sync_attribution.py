@@ -215,3 +215,36 @@ def test_the_query_windows_leave_the_attribution_read_its_lookback(stack: LocalS
         )[0][0]
     )
     assert out["status"] == "succeeded" and 0 < out["rows"][QAH] <= week < total
+
+
+def test_an_attribution_reread_owes_the_rollups_from_what_it_changed_only(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a synced connector, when QUERY_ATTRIBUTION_HISTORY re-reads its 7-day lookback (its post-load steps left
+    to a later run) and nothing changed, then no post-load step is owed; when one query three days back holds a
+    stale attribution, then the query rollups are owed from that query's start and the hourly share not at all (no
+    share depends on an attribution)."""
+    from snowwatch.repositories import sync_state
+    from snowwatch.services import sync
+
+    cid = new_connector(stack, "qah-owed")
+    assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
+    conn = pg()
+    monkeypatch.setattr(sync, "_post_load", lambda *args: {})
+    owed = lambda: {s: sync_state.owed(conn, cid, s) for s in ("queries", "share")}  # noqa: E731
+
+    _reread_attribution(stack, monkeypatch, cid)
+    assert owed() == {"queries": None, "share": None}
+
+    stale, start = conn.run(
+        """UPDATE enterprise.snowflake_query_history SET credits_attributed_compute = credits_attributed_compute + 1
+           WHERE connector_id = :c AND query_id = (
+               SELECT query_id FROM enterprise.snowflake_query_history
+               WHERE connector_id = :c AND cost_method = 'attribution'
+                 AND start_time BETWEEN now() - interval '4 days' AND now() - interval '3 days'
+               ORDER BY start_time LIMIT 1)
+           RETURNING query_id, start_time""",
+        c=cid,
+    )[0]
+    _reread_attribution(stack, monkeypatch, cid)
+    assert owed() == {"queries": start, "share": None}, stale

@@ -107,15 +107,24 @@ def load_window(
     if view == "QUERY_HISTORY":
         return _load_queries(conn, connector_id, cols, batches, attribution)
     if view == "QUERY_ATTRIBUTION_HISTORY":
-        stage, count = _stage_window(conn, connector_id, view, batches)
-        _apply_attribution(conn, connector_id, stage, count)
-        conn.run(f"DROP TABLE {stage}")
-        return count
+        return load_attribution(conn, connector_id, batches)[0]
     total = 0
     for batch in batches:
         with_connector = ((connector_id, *row) for row in batch)
         total += upsert(conn, table, ("connector_id", *cols), with_connector, ("connector_id", *key))
     return total
+
+
+def load_attribution(
+    conn: Connection, connector_id: UUID, batches: Iterable[Iterable[Sequence[Any]]]
+) -> tuple[int, datetime | None]:
+    """A window of QUERY_ATTRIBUTION_HISTORY's own read (:func:`_apply_attribution`); returns the rows read and the
+    earliest start_time of a query row it wrote (None: it wrote none)."""
+    lock_connector(conn, connector_id)
+    stage, count = _stage_window(conn, connector_id, "QUERY_ATTRIBUTION_HISTORY", batches)
+    changed = _apply_attribution(conn, connector_id, stage, count)
+    conn.run(f"DROP TABLE {stage}")
+    return count, changed
 
 
 def _stage_window(
@@ -151,7 +160,7 @@ def _stage_window(
 
 def _apply_attribution(
     conn: Connection, connector_id: UUID, stage: str, count: int, loaded_with: str | None = None
-) -> None:
+) -> datetime | None:
     """A window of QUERY_ATTRIBUTION_HISTORY rows staged in ``stage`` (``count`` rows; the 7-day lookback re-reads
     each of them daily): ONE UPDATE writes the attribution onto the stored query rows whose attribution differs. A
     row re-read unchanged is neither rewritten (no new tuple, no dead one, no index entries) nor locked (an ``INSERT
@@ -160,7 +169,8 @@ def _apply_attribution(
 
     A query QUERY_HISTORY has not stored (yet) is inserted from the attribution's columns, as the upsert always did;
     QUERY_HISTORY fills the rest when it loads it and keeps the attribution. ``loaded_with``: the staged
-    QUERY_HISTORY window just loaded with this attribution; its queries are left out (they have it already)."""
+    QUERY_HISTORY window just loaded with this attribution; its queries are left out (they have it already).
+    Returns the earliest start_time of a query row written (None: none was)."""
     table, _, key = TARGETS["QUERY_ATTRIBUTION_HISTORY"]
     loaded = ("connector_id", *columns("QUERY_ATTRIBUTION_HISTORY"))
     if count and loaded_with is not None:
@@ -175,23 +185,27 @@ def _apply_attribution(
         updates = ", ".join(f"{c} = s.{c}" for c in ATTRIBUTION)
         mine = ", ".join(f"t.{c}" for c in ATTRIBUTION)
         theirs = ", ".join(f"s.{c}" for c in ATTRIBUTION)
-        conn.run(
-            f"""UPDATE {table} t SET {updates}, cost_method = 'attribution'
-                FROM {stage} s
-                WHERE {stored} AND ROW({mine}, t.cost_method) IS DISTINCT FROM ROW({theirs}, 'attribution')""",
+        changed: datetime | None = conn.run(
+            f"""WITH updated AS (
+                    UPDATE {table} t SET {updates}, cost_method = 'attribution'
+                    FROM {stage} s
+                    WHERE {stored} AND ROW({mine}, t.cost_method) IS DISTINCT FROM ROW({theirs}, 'attribution')
+                    RETURNING t.start_time
+                ), inserted AS (
+                    INSERT INTO {table} ({", ".join(loaded)}, cost_method)
+                    SELECT {", ".join(f"s.{c}" for c in loaded)}, 'attribution' FROM {stage} s
+                    WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {stored})
+                    ON CONFLICT ({", ".join(("connector_id", *key))}) DO NOTHING
+                    RETURNING start_time
+                )
+                SELECT min(start_time)
+                FROM (SELECT start_time FROM updated UNION ALL SELECT start_time FROM inserted) w""",
             c=connector_id,
             lo=lo,
             hi=hi,
-        )
-        conn.run(
-            f"""INSERT INTO {table} ({", ".join(loaded)}, cost_method)
-                SELECT {", ".join(f"s.{c}" for c in loaded)}, 'attribution' FROM {stage} s
-                WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {stored})
-                ON CONFLICT ({", ".join(("connector_id", *key))}) DO NOTHING""",
-            c=connector_id,
-            lo=lo,
-            hi=hi,
-        )
+        )[0][0]
+        return changed
+    return None
 
 
 def _load_queries(

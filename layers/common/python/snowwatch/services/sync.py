@@ -10,7 +10,9 @@ A view the role cannot read (missing or not granted) is skipped with the reason:
 post-load steps still run, and the run ends ``partial``. When the function's remaining time runs low
 the run stops starting windows and asks the runner for a continuation (same queue); the post-load
 steps (spend and query rollups, hourly cost share, last-read refresh) run in the run that finishes
-the extraction, from the earliest time any earlier run of the chain loaded (``sync_state`` "owed").
+the extraction, from the earliest time any earlier run of the chain loaded (``sync_state`` "owed";
+QUERY_ATTRIBUTION_HISTORY's own read owes the query rollups from the earliest query it changed, nothing when its
+lookback re-read changed nothing).
 
 Modes: ``full`` (the daily run, default) and ``metering`` (the hourly light run: the three
 metering views only, so budgets see fresh spend).
@@ -117,6 +119,13 @@ def _load(
     batches: Iterable[Sequence[tuple[Any, ...]]],
     attribution: list[Any] | None = None,
 ) -> int:
+    if view == "QUERY_ATTRIBUTION_HISTORY":
+        # Its own read owes the query rollups from the earliest query it changed, in the window's transaction: an
+        # unchanged re-read of its 7-day lookback owes nothing, and no hourly share depends on an attribution.
+        count, changed = repo.load_attribution(conn, connector_id, batches)
+        if changed is not None:
+            sync_state.owe(conn, connector_id, "queries", changed)
+        return count
     return repo.load_window(conn, connector_id, view, batches, attribution)
 
 
@@ -225,8 +234,9 @@ def _owe(conn: Connection, connector_id: Any, steps: tuple[str, ...], since: dat
 
 
 def _steps_after(view: str) -> tuple[str, ...]:
-    """The post-load steps loading ``view`` makes owed."""
-    return ("spend",) if view in SPEND_VIEWS else ("queries", "share") if view in QUERY_VIEWS else ()
+    """The post-load steps owed from where a read of ``view`` starts (QUERY_ATTRIBUTION_HISTORY's own read owes the
+    query rollups from what it changed: ``_load``)."""
+    return ("spend",) if view in SPEND_VIEWS else ("queries", "share") if view == "QUERY_HISTORY" else ()
 
 
 def _backfill_days(ctx: JobContext[JobSettings]) -> int:
