@@ -174,6 +174,10 @@ def _apply_attribution(
     table, _, key = TARGETS["QUERY_ATTRIBUTION_HISTORY"]
     loaded = ("connector_id", *columns("QUERY_ATTRIBUTION_HISTORY"))
     if count and loaded_with is not None:
+        # usually every attribution row was a query of the window: nothing is left (no DELETE of the staged rows)
+        left = f"SELECT 1 FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {loaded_with} q WHERE q.query_id = s.query_id)"
+        if not conn.run(f"SELECT EXISTS ({left})")[0][0]:
+            return None
         conn.run(f"DELETE FROM {stage} s USING {loaded_with} q WHERE q.query_id = s.query_id")
         count -= int(conn.row_count or 0)
     if count:

@@ -94,6 +94,11 @@ def bound_statements(conn: Connection, seconds: float) -> None:
     # JIT compiles a large-estimate statement for seconds before running it (2.8 s of a 50k-row query load measured
     # here); a job's set-based steps are bounded by their windows and run faster interpreted.
     conn.run("SET jit = off")
+    # A query window's staged attribution (at most SYNC_WINDOW_ROWS rows, ~9 MB hashed) is joined in one batch: a
+    # hash join of several batches emits the window's rows out of order, and their inserts lose the indexes'
+    # locality (200k rows: 5.9 s at the default 4 MB, 4.7 s at 64 MB, /work/notes/loader_probe.py). One job holds
+    # one connection; a statement uses a few such nodes at most.
+    conn.run("SET work_mem = '32MB'")
 
 
 def start_queued(conn: Connection, run_id: UUID) -> dict[str, Any] | None:
