@@ -12,14 +12,16 @@ so that continuations run in the same process), with a simulated 60 s per-run bu
 Keys: large_sync_rows_per_s (source QUERY_HISTORY rows / wall time of the whole chain),
 large_sync_postgres_rows_per_s (``cost_sync.load`` alone into the real table, from Arrow tables as the sync gives
 it: 200k rows of a backfill window, priced as they load; rows inside an already loaded range:
-``large.loader_upsert_rows_per_s``), large_sync_peak_rss_mb (the sync process's own peak RSS: its ``VmHWM``, read by
-the child as it ends; not ``wait4``'s ``ru_maxrss``, which on Linux also counts the peak RSS of the bench process that
-spawned it, carried through vfork/exec, so it reported ``make bench``'s earlier modules), query_row_bytes
-(query table + its indexes / stored rows), backfill_runs, backfill_exact, incremental_sync_s (the next day's run:
-a day of new rows plus the lookback). ``large.attribution_lookback``: QUERY_ATTRIBUTION_HISTORY alone re-read over
-its 7-day LOOKBACK (its watermark set back to ``now - 7 days`` first: the extraction's watermark only re-reads the
-last window, see docs/scale.md): ``seconds`` = ``extraction_s`` (a run reading it alone, post-load steps left owed)
-+ ``post_load_s`` (the next run, which has only those steps to do), ``rows_read``, and the query rows it
+``large.loader_upsert_rows_per_s``; the same rows' bare COPY into the table, no staging or pricing, the floor any
+loader is above: ``large.copy_floor_rows_per_s``), large_sync_peak_rss_mb (the sync process's own peak RSS: its
+``VmHWM``, read by the child as it ends; not ``wait4``'s ``ru_maxrss``, which on Linux also counts the peak RSS of
+the bench process that spawned it, carried through vfork/exec, so it reported ``make bench``'s earlier modules),
+query_row_bytes (query table + its indexes / stored rows), backfill_runs, backfill_exact, incremental_sync_s (the run
+right after the backfill: each view's LOOKBACK re-read, QUERY_HISTORY's day and QUERY_ATTRIBUTION_HISTORY's 7 days,
+and the post-load steps they owe). ``large.attribution_lookback``: QUERY_ATTRIBUTION_HISTORY alone re-read over its
+7-day LOOKBACK (its watermark set back to ``now - 7 days`` first): ``seconds`` = ``extraction_s`` (a run reading it
+alone, post-load steps left owed) + ``post_load_s`` (the next run, which has only those steps to do), ``rows_read``,
+and the query rows it
 ``rows_written`` (n_tup_upd + n_tup_ins of the query partitions) and ``rows_locked`` (rows whose xmax it set).
 
 Standalone: ``python -m bench.large`` (prints the JSON). From ``make bench``: ``run(results)``.
@@ -191,7 +193,7 @@ def _loader_rows_per_s(connector_id: UUID) -> dict[str, float]:
     # after the bench's local stack has set the environment (settings and Powertools read it)
     import pyarrow as pa
 
-    from snowwatch.db import transaction
+    from snowwatch.db import arrow_copy, transaction
     from snowwatch.repositories import cost_sync
     from snowwatch.repositories import jobs as jobs_repo
     from snowwatch.services import query_retention
@@ -202,9 +204,9 @@ def _loader_rows_per_s(connector_id: UUID) -> dict[str, float]:
     jobs_repo.bound_statements(conn, get_settings(JobSettings).job_statement_timeout_seconds)  # as a job's session
     start = datetime(2020, 1, 1, tzinfo=UTC)
     # the days' partitions first, as the sync makes them before each window (0420)
-    query_retention.prepare_window(conn, start, start + timedelta(seconds=LOADER_ROWS + 1))
+    query_retention.prepare_window(conn, start, start + timedelta(seconds=2 * LOADER_ROWS + 1))
     out = {}
-    for case, offset in (("fresh", 0), ("upsert", LOADER_ROWS)):
+    for case, offset in (("fresh", 0), ("upsert", LOADER_ROWS), ("copy_floor", 2 * LOADER_ROWS)):
         batch: list[rows.QueryRow] = []
         elapsed = 0.0
         for i in range(LOADER_ROWS):
@@ -222,7 +224,15 @@ def _loader_rows_per_s(connector_id: UUID) -> dict[str, float]:
                 table = pa.table({f: [getattr(r, f) for r in batch] for f in rows.QueryRow._fields})
                 t = time.perf_counter()
                 with transaction(conn):
-                    cost_sync.load(conn, connector_id, "QUERY_HISTORY", table)
+                    if case == "copy_floor":  # the bare write: one COPY of the same CSV into the real table
+                        data = arrow_copy.with_tenant(table, ("connector_id", connector_id))
+                        conn.run(
+                            f"COPY {cost_sync.QUERY_TABLE} ({', '.join(data.column_names)}) "
+                            "FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                            stream=arrow_copy.csv_chunks(data),
+                        )
+                    else:
+                        cost_sync.load(conn, connector_id, "QUERY_HISTORY", table)
                 elapsed += time.perf_counter() - t
                 batch = []
         out[case] = LOADER_ROWS / elapsed
@@ -275,6 +285,7 @@ def measure() -> dict[str, Any]:
                 "days": LARGE_DAYS,
                 "query_table_heap_bytes_per_row": round(size[1] / size[2]),
                 "loader_upsert_rows_per_s": round(loader["upsert"]),
+                "copy_floor_rows_per_s": round(loader["copy_floor"]),
                 "attribution_lookback": lookback,
                 "runs": [{"status": r[0], **(r[1] or {})} for r in runs],
             },
