@@ -137,7 +137,9 @@ def stage_rows(
     """COPY the CSV chunks into this session's (emptied) temporary copy of ``schema.table`` (named ``_stage_<name>``,
     by default the table's name); returns its name (the caller drops it when done)."""
     stage = identifier(f"_stage_{name or table.split('.')[1]}")
-    conn.run(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {qualified(table)} INCLUDING DEFAULTS)")
+    # only the loaded columns (a copy of the whole row would fill every other column's default on each staged row)
+    cols = ", ".join(identifier(c) for c in columns)
+    conn.run(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {cols} FROM {qualified(table)} WITH NO DATA")
     conn.run(f"TRUNCATE {stage}")
     conn.run(f"COPY {stage} {_copy(columns)}", stream=chunks)
     return stage

@@ -347,12 +347,17 @@ def _share_ctes(queries: str) -> str:
     queries that ran in a metered hour. Needs ``:c``, the connector."""
     return f"""
         q AS ({queries}
-        ), spans AS (
-            SELECT q.query_id, q.warehouse_id, q.wanted, h AS hour,
-                   EXTRACT(EPOCH FROM LEAST(q.end_time, h + interval '1 hour') - GREATEST(q.exec_start, h)) AS s
+        ), hours AS (
+            SELECT q.query_id, q.warehouse_id, q.wanted, q.exec_start, q.end_time, h AS hour
             FROM q
             CROSS JOIN LATERAL generate_series(date_trunc('hour', q.exec_start), q.end_time, interval '1 hour') h
             WHERE q.end_time > q.exec_start AND h < q.end_time
+        ), spans AS (
+            -- only the hours a wanted query ran in need a share (attributed queries elsewhere are left out early)
+            SELECT query_id, warehouse_id, wanted, hour,
+                   EXTRACT(EPOCH FROM LEAST(end_time, hour + interval '1 hour') - GREATEST(exec_start, hour)) AS s
+            FROM hours
+            WHERE (warehouse_id, hour) IN (SELECT warehouse_id, hour FROM hours WHERE wanted)
         ), shares AS (
             SELECT query_id, warehouse_id, wanted, hour,
                    s / NULLIF(SUM(s) OVER (PARTITION BY warehouse_id, hour), 0) AS share
