@@ -174,11 +174,14 @@ def _apply_attribution(
     table, _, key = TARGETS["QUERY_ATTRIBUTION_HISTORY"]
     loaded = ("connector_id", *columns("QUERY_ATTRIBUTION_HISTORY"))
     if count and loaded_with is not None:
-        # usually every attribution row was a query of the window: nothing is left (no DELETE of the staged rows)
-        left = f"SELECT 1 FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {loaded_with} q WHERE q.query_id = s.query_id)"
-        if not conn.run(f"SELECT EXISTS ({left})")[0][0]:
+        # usually every attribution row was a query of the window: nothing is left (no DELETE of the staged rows);
+        # "was" as the insert's join says: the same query_id and start_time
+        same = "q.query_id = s.query_id AND q.start_time = s.start_time"
+        if not conn.run(
+            f"SELECT EXISTS (SELECT 1 FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {loaded_with} q WHERE {same}))"
+        )[0][0]:
             return None
-        conn.run(f"DELETE FROM {stage} s USING {loaded_with} q WHERE q.query_id = s.query_id")
+        conn.run(f"DELETE FROM {stage} s USING {loaded_with} q WHERE {same}")
         count -= int(conn.row_count or 0)
     if count:
         # a temp table has no statistics (the planner would guess a few rows): the row count and the join's columns
