@@ -1,10 +1,10 @@
 """Large-account benchmark (issue 14): a chained backfill of >= 2M QUERY_HISTORY rows through the real sync path.
 
 The whole local stack (a fresh Postgres database, moto, a fakesnow server seeded with the tiny synthetic
-account) plus LARGE_ROWS extra QUERY_HISTORY rows over the last LARGE_DAYS days, generated inside fakesnow with
-one ``INSERT ... SELECT FROM TABLE(GENERATOR(...))`` (DuckDB underneath: seconds, no rows through Python).
-Every generated query also gets a QUERY_ATTRIBUTION_HISTORY row (the worst case: real accounts leave very short
-queries out), so the backfill and the incremental run carry the attribution too.
+account) plus LARGE_ROWS extra QUERY_HISTORY rows over the LARGE_DAYS days before the last day, generated inside
+fakesnow with one ``INSERT ... SELECT FROM TABLE(GENERATOR(...))`` (DuckDB underneath: seconds, no rows through
+Python). Every generated query also gets a QUERY_ATTRIBUTION_HISTORY row (the worst case: real accounts leave very
+short queries out), so the backfill and the incremental run carry the attribution too.
 The sync then runs in a child process, exactly as the sync function would (its real handler, inline dispatch
 so that continuations run in the same process), with a simulated 60 s per-run budget
 (``JOB_TIME_BUDGET_SECONDS=60``, ``JOB_STOP_MARGIN_SECONDS=10``); continuations chain until done.
@@ -16,12 +16,13 @@ it: 200k rows of a backfill window, priced as they load; rows inside an already 
 loader is above: ``large.copy_floor_rows_per_s``), large_sync_peak_rss_mb (the sync process's own peak RSS: its
 ``VmHWM``, read by the child as it ends; not ``wait4``'s ``ru_maxrss``, which on Linux also counts the peak RSS of
 the bench process that spawned it, carried through vfork/exec, so it reported ``make bench``'s earlier modules),
-query_row_bytes (query table + its indexes / stored rows), backfill_runs, backfill_exact, incremental_sync_s (the run
-right after the backfill: each view's LOOKBACK re-read, QUERY_HISTORY's day and QUERY_ATTRIBUTION_HISTORY's 7 days,
-and the post-load steps they owe). ``large.attribution_lookback``: QUERY_ATTRIBUTION_HISTORY alone re-read over its
-7-day LOOKBACK (its watermark set back to ``now - 7 days`` first): ``seconds`` = ``extraction_s`` (a run reading it
-alone, post-load steps left owed) + ``post_load_s`` (the next run, which has only those steps to do), ``rows_read``,
-and the query rows it
+query_row_bytes (query table + its indexes / stored rows), backfill_runs, backfill_exact, incremental_sync_s (the
+next day's run: a day's rows, LARGE_ROWS / LARGE_DAYS with their attribution, are generated over the last day, and
+the run reads them with each view's LOOKBACK, QUERY_HISTORY's day and QUERY_ATTRIBUTION_HISTORY's 7 days, then walks
+the post-load steps they owe; ``large.incremental_exact``: the stored rows are then exactly the source's).
+``large.attribution_lookback``: QUERY_ATTRIBUTION_HISTORY alone re-read over its 7-day LOOKBACK (its watermark set
+back to ``now - 7 days`` first): ``seconds`` = ``extraction_s`` (a run reading it alone, post-load steps left owed)
++ ``post_load_s`` (the next run, which has only those steps to do), ``rows_read``, and the query rows it
 ``rows_written`` (n_tup_upd + n_tup_ins of the query partitions) and ``rows_locked`` (rows whose xmax it set).
 
 Standalone: ``python -m bench.large`` (prints the JSON). From ``make bench``: ``run(results)``.
@@ -45,6 +46,7 @@ LARGE_DAYS = int(os.environ.get("BENCH_LARGE_DAYS", "30"))  # denser days: more 
 BUDGET_S = 60
 MARGIN_S = 10
 LOADER_ROWS = 200_000
+DAY = timedelta(days=1)
 
 _SYNC = """
 import sys
@@ -75,14 +77,14 @@ INSERT INTO SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY (QUERY_ID, QUERY_TEXT, QUERY_T
     QUEUED_OVERLOAD_TIME, LIST_EXTERNAL_FILES_TIME, BYTES_SCANNED, PERCENTAGE_SCANNED_FROM_CACHE, PARTITIONS_SCANNED,
     PARTITIONS_TOTAL, BYTES_SPILLED_TO_LOCAL_STORAGE, BYTES_SPILLED_TO_REMOTE_STORAGE, ROWS_PRODUCED,
     CREDITS_USED_CLOUD_SERVICES, QUERY_HASH, QUERY_PARAMETERIZED_HASH)
-SELECT 'large-' || LPAD(TO_VARCHAR(s), 10, '0'),
+SELECT 'large-' || LPAD(TO_VARCHAR(s + {first}), 10, '0'),
        'SELECT * FROM ANALYTICS.PUBLIC.T' || TO_VARCHAR(MOD(s, 37)) || ' WHERE id = ' || TO_VARCHAR(s),
        'SELECT', 200000 + MOD(s, 5000), 'USER_' || TO_VARCHAR(MOD(s, 50)), 'ANALYST',
        MOD(s, 3) + 1, 'WH_' || TO_VARCHAR(MOD(s, 3) + 1), 'Small', IFF(MOD(s, 10) = 0, 'finance', NULL), 'SUCCESS',
        st, DATEADD(millisecond, 1500 + MOD(s, 5000), st), 1500 + MOD(s, 5000), 50, 1400 + MOD(s, 5000), 0, 0, 0, 0,
        1000000 + s, 0.5, 10, 100, 0, 0, MOD(s, 1000), 0.00001,
        'qh' || TO_VARCHAR(MOD(s, 997)), 'ph' || TO_VARCHAR(MOD(s, 113))
-FROM (SELECT s, DATEADD(millisecond, -CAST(FLOOR(s * {step}) AS INTEGER) - 3600000, '{now}'::TIMESTAMP_NTZ) AS st
+FROM (SELECT s, DATEADD(millisecond, -CAST(FLOOR(s * {step}) AS INTEGER), '{end}'::TIMESTAMP_NTZ) AS st
       FROM (SELECT SEQ8() AS s FROM TABLE(GENERATOR(ROWCOUNT => {n}))))
 """
 # An attribution row for every generated query (its execution at 2 credits an hour, some acceleration).
@@ -92,7 +94,7 @@ INSERT INTO SNOWFLAKE.ACCOUNT_USAGE.QUERY_ATTRIBUTION_HISTORY (QUERY_ID, WAREHOU
     CREDITS_USED_QUERY_ACCELERATION)
 SELECT QUERY_ID, WAREHOUSE_ID, WAREHOUSE_NAME, QUERY_HASH, QUERY_PARAMETERIZED_HASH, QUERY_TAG, USER_NAME, START_TIME,
        END_TIME, ROUND(EXECUTION_TIME / 1800000.0, 9), IFF(MOD(EXECUTION_TIME, 29) = 0, 0.001, 0)
-FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY WHERE QUERY_ID LIKE 'large-%'
+FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY WHERE QUERY_ID LIKE 'large-%' AND QUERY_ID >= 'large-{first:010d}'
 """
 
 
@@ -104,18 +106,21 @@ def _pg() -> Any:
     return get_connection(get_settings(JobSettings))
 
 
-def _generate(stack: Any, n: int) -> tuple[float, int]:
-    """LARGE_ROWS rows into fakesnow's QUERY_HISTORY (inside DuckDB); (seconds, distinct source QUERY_IDs)."""
+def _generate(
+    stack: Any, n: int, first: int = 0, days: float = LARGE_DAYS, end_ago: timedelta = DAY
+) -> tuple[float, int]:
+    """``n`` rows into fakesnow's QUERY_HISTORY (inside DuckDB), QUERY_IDs from ``first`` on, evenly over ``days``
+    days ending ``end_ago`` before now, each with its attribution row; (seconds, distinct source QUERY_IDs)."""
     # after the bench's local stack has set the environment (settings and Powertools read it)
     from snowwatch_local import services
 
-    now = datetime.now(UTC).replace(tzinfo=None)
-    step_ms = LARGE_DAYS * 86_400_000 / n
+    end = datetime.now(UTC).replace(tzinfo=None) - end_ago
+    step_ms = days * 86_400_000 / n
     t = time.perf_counter()
     with contextlib.closing(services.snowflake_connection(stack.fakesnow, database="SNOWFLAKE")) as sf:
         cur = sf.cursor()
-        cur.execute(_GENERATE.format(step=step_ms, now=now.strftime("%Y-%m-%d %H:%M:%S"), n=n))
-        cur.execute(_GENERATE_ATTRIBUTION)
+        cur.execute(_GENERATE.format(step=step_ms, end=end.strftime("%Y-%m-%d %H:%M:%S"), n=n, first=first))
+        cur.execute(_GENERATE_ATTRIBUTION.format(first=first))
         cur.execute("SELECT COUNT(DISTINCT QUERY_ID) FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY")
         distinct = int(cur.fetchone()[0])
     return time.perf_counter() - t, distinct
@@ -258,7 +263,15 @@ def measure() -> dict[str, Any]:
         loaded = int(
             conn.run("SELECT count(*) FROM enterprise.snowflake_query_history WHERE connector_id = :c", c=cid)[0][0]
         )
+        # the next day: a day's rows (and their attribution) arrive, then the daily run reads them with the lookbacks
+        day_rows = LARGE_ROWS // LARGE_DAYS
+        _, source_after = _generate(stack, day_rows, first=LARGE_ROWS, days=23 / 24, end_ago=timedelta(hours=1))
         incremental_s, rss2_kb = _sync(stack, cid)
+        count = "SELECT count(*) FROM enterprise.snowflake_query_history WHERE connector_id = :c"
+        last = conn.run(
+            "SELECT status FROM enterprise.job_runs WHERE connector_id = :c ORDER BY created_at DESC LIMIT 1", c=cid
+        )[0][0]
+        incremental_exact = int(int(conn.run(count, c=cid)[0][0]) == source_after and last == "succeeded")
         lookback = _attribution_lookback(stack, cid)
         conn.run("ANALYZE enterprise.snowflake_query_history")
         size = conn.run(  # the daily partitions and DEFAULT (0420): the parent itself stores nothing
@@ -280,6 +293,8 @@ def measure() -> dict[str, Any]:
                 "loaded_query_rows": loaded,
                 "generate_in_fakesnow_s": round(generate_s, 1),
                 "backfill_s": round(backfill_s, 1),
+                "incremental_new_rows": day_rows,
+                "incremental_exact": incremental_exact,
                 "run_budget_s": BUDGET_S,
                 "stop_margin_s": MARGIN_S,
                 "days": LARGE_DAYS,
