@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from uuid import UUID
@@ -49,6 +50,7 @@ from uuid import UUID
 from snowwatch.db import Connection, transaction
 from snowwatch.observability import logger
 from snowwatch.repositories import sync_state
+from snowwatch.services.prefetch import Ahead
 
 if TYPE_CHECKING:  # the API imports this module; the client (and its parser) load in jobs only
     from snowwatch.snowflake.client import SnowflakeSession
@@ -253,13 +255,20 @@ class _Companion:
 
     def batches(self, sf: SnowflakeSession, params: Mapping[str, Any]) -> list[Any] | None:
         """The companion's window, whole (None once it proved unreadable: the view loads without it)."""
+        return self.settle(partial(self.read, sf, params))
+
+    def read(self, sf: SnowflakeSession, params: Mapping[str, Any]) -> list[Any] | None:
+        """The companion's window, whole, while it is read (a ``ProgrammingError`` when it cannot be)."""
+        return list(_batches(sf, self.view, self.view.query.SELECT, params)) if self.active else None
+
+    def settle(self, read: Callable[[], list[Any] | None]) -> list[Any] | None:
+        """``read()``'s batches; one that raised a ``ProgrammingError`` (the role cannot read the companion) makes
+        the companion inactive for the rest of the read: None, the view loads without it."""
         # lazy: the API imports this module and carries no Snowflake connector
         from snowflake.connector import errors as sf_errors
 
-        if not self.active:
-            return None
         try:
-            return list(_batches(sf, self.view, self.view.query.SELECT, params))
+            return read()
         except sf_errors.ProgrammingError as exc:
             logger.warning("companion view not readable; loading without it", extra={"view": self.view.name,
                            "reason": str(getattr(exc, "msg", None) or exc).strip()[:300]})  # fmt: skip
@@ -317,15 +326,59 @@ class _Read:
         self.progress.windows_left = max(0, self.progress.windows_left + n - self.left_now)
         self.left_now = n
 
-    def window(self, a: datetime | None, b: datetime | None, watermark: datetime) -> int:
+    def window(self, a: datetime | None, b: datetime | None, watermark: datetime, ready: _Ready | None = None) -> int:
         n = _load_window(
             self.conn, self.sf, self.view, self.load, self.sql, a, b, self.connector_id, self.run_id, self.prefix,
             watermark, reached=b if b is not None and self.now is not None and b < self.now else None,
-            companion=self.companion,
+            companion=self.companion, ready=ready,
         )  # fmt: skip
         self.progress.windows_done += 1
         self.progress.rows += n
         return n
+
+    def fetch(self, a: datetime, b: datetime) -> _Fetched:
+        """Window ``[a, b)`` read whole, as its load takes it: its companion's first, then its own statement. Only
+        Snowflake work (it runs in the prefetch thread): the companion's failure is settled where it is used."""
+        params = {"since": _param(a), "until": _param(b)}
+        extra = None if self.companion is None else _deferred(partial(self.companion.read, self.sf, params))
+        return _Fetched(list(_batches(self.sf, self.view, self.sql or self.view.query.SELECT, params)), extra)
+
+
+# A window read before its load: its batches and its companion's (None: not read).
+_Ready = tuple[list[Any], list[Any] | None]
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """A window read whole (:meth:`_Read.fetch`); ``extra`` gives its companion's batches or raises the companion's
+    read error, in the thread that loads it."""
+
+    batches: list[Any]
+    extra: Callable[[], list[Any] | None] | None
+
+    def ready(self, companion: _Companion | None) -> _Ready:
+        """Its batches and its companion's, the companion settled (made inactive when it could not be read)."""
+        if companion is None or self.extra is None:
+            return self.batches, None
+        return self.batches, companion.settle(self.extra)
+
+
+def _deferred(read: Callable[[], list[Any] | None]) -> Callable[[], list[Any] | None]:
+    """``read`` called now; calling the result gives what it returned, or raises its ``ProgrammingError`` again (a
+    companion's read in the prefetch thread is settled in the loading thread, as it would have been unread)."""
+    # lazy: the API imports this module and carries no Snowflake connector
+    from snowflake.connector import errors as sf_errors
+
+    try:
+        batches = read()
+    except sf_errors.ProgrammingError as exc:
+        error = exc
+
+        def fail() -> list[Any] | None:
+            raise error
+
+        return fail
+    return lambda: batches
 
 
 def extract(
@@ -419,30 +472,44 @@ def _windows(
     windows this one took; where the read got to is its reached mark until the last window."""
     view = read.view
     a = start
-    while a < now:
-        if budget.exhausted() and read.progress.windows_done > 0:  # every run moves at least one window on
-            outcome.status = "stopped"
-            return
-        b = plan[outcome.windows] if plan is not None else now if size is None else min(a + size, now)
-        if read.before_window is not None:
-            read.before_window(a, b)
-        n = read.window(a, b, max(settled, min(b, now - view.lookback)))  # watermark: loaded and settled
-        outcome.rows += n
-        outcome.windows += 1
-        outcome.reached = read.progress.reached = b
-        if plan is not None:
-            read.left(len(plan) - outcome.windows)
-        elif size is not None and view.window is not None:
-            span = b - a
-            if n > target_rows:
-                size = max(MIN_WINDOW, span * (target_rows / n))
-            elif n < target_rows // 4:
-                size = min(view.window, span * 2)
-            read.left(max(0, -(-(now - b) // size)))
-        else:
-            read.left(0)
-        read.progress.changed()
-        a = b
+    with Ahead[_Fetched]() as ahead:  # joined however the loop ends; a window read ahead and not taken is dropped
+        while a < now:
+            if budget.exhausted() and read.progress.windows_done > 0:  # every run moves at least one window on
+                outcome.status = "stopped"
+                return
+            b = plan[outcome.windows] if plan is not None else now if size is None else min(a + size, now)
+            if read.before_window is not None:
+                read.before_window(a, b)
+            ready = None if plan is None else _planned(read, ahead, plan, outcome.windows, a, budget)
+            n = read.window(a, b, max(settled, min(b, now - view.lookback)), ready)  # watermark: loaded and settled
+            outcome.rows += n
+            outcome.windows += 1
+            outcome.reached = read.progress.reached = b
+            if plan is not None:
+                read.left(len(plan) - outcome.windows)
+            elif size is not None and view.window is not None:
+                span = b - a
+                if n > target_rows:
+                    size = max(MIN_WINDOW, span * (target_rows / n))
+                elif n < target_rows // 4:
+                    size = min(view.window, span * 2)
+                read.left(max(0, -(-(now - b) // size)))
+            else:
+                read.left(0)
+            read.progress.changed()
+            a = b
+
+
+def _planned(read: _Read, ahead: Ahead[_Fetched], plan: list[datetime], i: int, a: datetime, budget: Budget) -> _Ready:
+    """Planned window ``i`` (from ``a``), read whole: the read ahead of it (the first window: read now); then the
+    next window's read starts ahead, in the background while this one loads, unless the run is out of time already
+    (decisions §39)."""
+    b = plan[i]
+    fetched = ahead.take((a, b)) or read.fetch(a, b)
+    ready = fetched.ready(read.companion)  # before the next read: it sees whether the companion is still read
+    if i + 1 < len(plan) and not budget.exhausted():
+        ahead.start((b, plan[i + 1]), partial(read.fetch, b, plan[i + 1]))
+    return ready
 
 
 def _load_window(
@@ -459,18 +526,22 @@ def _load_window(
     watermark: datetime,
     reached: datetime | None,
     companion: _Companion | None = None,
+    ready: _Ready | None = None,
 ) -> int:
-    """One window: its rows (one ``load`` call, the window's batches streamed to it, and its companion's), its
-    watermark (and the companion's) and where the read got to (None: the read is complete) in one transaction."""
+    """One window: its rows (one ``load`` call, the window's batches streamed to it, and its companion's; or what was
+    ``ready``, read before), its watermark (and the companion's) and where the read got to (None: the read is
+    complete) in one transaction."""
     params = None if a is None or b is None else {"since": _param(a), "until": _param(b)}
     with transaction(conn):
         if companion is not None and params is not None and b is not None:
-            extra = companion.batches(sf, params)
-            total = load(conn, _batches(sf, view, sql or view.query.SELECT, params), extra)
+            extra = companion.batches(sf, params) if ready is None else ready[1]
+            total = load(
+                conn, _batches(sf, view, sql or view.query.SELECT, params) if ready is None else ready[0], extra
+            )
             if extra is not None:
                 companion.advance(conn, connector_id, b, run_id, prefix)
         else:
-            total = load(conn, _batches(sf, view, sql or view.query.SELECT, params))
+            total = load(conn, _batches(sf, view, sql or view.query.SELECT, params) if ready is None else ready[0])
         sync_state.set_watermark(conn, connector_id, view.name, watermark, run_id, prefix=prefix)
         if view.time_column is not None:
             sync_state.set_reached(conn, connector_id, view.name, reached, prefix=prefix)
