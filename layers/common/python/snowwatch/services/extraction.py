@@ -30,6 +30,10 @@ window's rows at most: bounded as the view's are). When the companion had read e
 started, its watermark moves with the view's (``min(window end, read time - its LOOKBACK)``), so its own read later
 covers only its lookback; a companion the role cannot read is left out, and the view loads without it.
 
+A planned read (the hourly counts gave every window's bounds) reads window k+1 whole in one background thread while
+window k loads (services/prefetch.py, decisions §39): only Snowflake work in that thread, at most one window ahead,
+none started once the budget is exhausted, a window read ahead and not loaded is dropped.
+
 A view the role cannot read (missing, or not granted: a Snowflake ``ProgrammingError``) is not a
 failure of the run: :func:`extract` says ``unreadable`` with the reason, and the caller goes on with
 the next view and ends the run ``partial``.
@@ -50,7 +54,7 @@ from uuid import UUID
 from snowwatch.db import Connection, transaction
 from snowwatch.observability import logger
 from snowwatch.repositories import sync_state
-from snowwatch.services.prefetch import Ahead
+from snowwatch.services.prefetch import Ahead, Fetched, Ready, deferred
 
 if TYPE_CHECKING:  # the API imports this module; the client (and its parser) load in jobs only
     from snowwatch.snowflake.client import SnowflakeSession
@@ -326,7 +330,7 @@ class _Read:
         self.progress.windows_left = max(0, self.progress.windows_left + n - self.left_now)
         self.left_now = n
 
-    def window(self, a: datetime | None, b: datetime | None, watermark: datetime, ready: _Ready | None = None) -> int:
+    def window(self, a: datetime | None, b: datetime | None, watermark: datetime, ready: Ready | None = None) -> int:
         n = _load_window(
             self.conn, self.sf, self.view, self.load, self.sql, a, b, self.connector_id, self.run_id, self.prefix,
             watermark, reached=b if b is not None and self.now is not None and b < self.now else None,
@@ -336,49 +340,12 @@ class _Read:
         self.progress.rows += n
         return n
 
-    def fetch(self, a: datetime, b: datetime) -> _Fetched:
+    def fetch(self, a: datetime, b: datetime) -> Fetched:
         """Window ``[a, b)`` read whole, as its load takes it: its companion's first, then its own statement. Only
         Snowflake work (it runs in the prefetch thread): the companion's failure is settled where it is used."""
         params = {"since": _param(a), "until": _param(b)}
-        extra = None if self.companion is None else _deferred(partial(self.companion.read, self.sf, params))
-        return _Fetched(list(_batches(self.sf, self.view, self.sql or self.view.query.SELECT, params)), extra)
-
-
-# A window read before its load: its batches and its companion's (None: not read).
-_Ready = tuple[list[Any], list[Any] | None]
-
-
-@dataclass(frozen=True)
-class _Fetched:
-    """A window read whole (:meth:`_Read.fetch`); ``extra`` gives its companion's batches or raises the companion's
-    read error, in the thread that loads it."""
-
-    batches: list[Any]
-    extra: Callable[[], list[Any] | None] | None
-
-    def ready(self, companion: _Companion | None) -> _Ready:
-        """Its batches and its companion's, the companion settled (made inactive when it could not be read)."""
-        if companion is None or self.extra is None:
-            return self.batches, None
-        return self.batches, companion.settle(self.extra)
-
-
-def _deferred(read: Callable[[], list[Any] | None]) -> Callable[[], list[Any] | None]:
-    """``read`` called now; calling the result gives what it returned, or raises its ``ProgrammingError`` again (a
-    companion's read in the prefetch thread is settled in the loading thread, as it would have been unread)."""
-    # lazy: the API imports this module and carries no Snowflake connector
-    from snowflake.connector import errors as sf_errors
-
-    try:
-        batches = read()
-    except sf_errors.ProgrammingError as exc:
-        error = exc
-
-        def fail() -> list[Any] | None:
-            raise error
-
-        return fail
-    return lambda: batches
+        extra = None if self.companion is None else deferred(partial(self.companion.read, self.sf, params))
+        return Fetched(list(_batches(self.sf, self.view, self.sql or self.view.query.SELECT, params)), extra)
 
 
 def extract(
@@ -472,7 +439,7 @@ def _windows(
     windows this one took; where the read got to is its reached mark until the last window."""
     view = read.view
     a = start
-    with Ahead[_Fetched]() as ahead:  # joined however the loop ends; a window read ahead and not taken is dropped
+    with Ahead[Fetched]() as ahead:  # joined however the loop ends; a window read ahead and not taken is dropped
         while a < now:
             if budget.exhausted() and read.progress.windows_done > 0:  # every run moves at least one window on
                 outcome.status = "stopped"
@@ -500,7 +467,7 @@ def _windows(
             a = b
 
 
-def _planned(read: _Read, ahead: Ahead[_Fetched], plan: list[datetime], i: int, a: datetime, budget: Budget) -> _Ready:
+def _planned(read: _Read, ahead: Ahead[Fetched], plan: list[datetime], i: int, a: datetime, budget: Budget) -> Ready:
     """Planned window ``i`` (from ``a``), read whole: the read ahead of it (the first window: read now); then the
     next window's read starts ahead, in the background while this one loads, unless the run is out of time already
     (decisions §39)."""
@@ -526,7 +493,7 @@ def _load_window(
     watermark: datetime,
     reached: datetime | None,
     companion: _Companion | None = None,
-    ready: _Ready | None = None,
+    ready: Ready | None = None,
 ) -> int:
     """One window: its rows (one ``load`` call, the window's batches streamed to it, and its companion's; or what was
     ``ready``, read before), its watermark (and the companion's) and where the read got to (None: the read is

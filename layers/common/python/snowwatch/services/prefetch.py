@@ -18,10 +18,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+Batches = list[Any]
+# A window read before its load: its batches and its companion's (None: not read).
+Ready = tuple[Batches, Batches | None]
+
+
+class Settles(Protocol):
+    """A companion as a window read ahead needs it (extraction._Companion)."""
+
+    def settle(self, read: Callable[[], Batches | None]) -> Batches | None: ...
 
 
 class Ahead(Generic[T]):
@@ -54,3 +64,36 @@ class Ahead(Generic[T]):
             raise RuntimeError(f"the read ahead is for {self._key!r}, not {key!r}")
         future, self._future = self._future, None
         return future.result()
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A window read whole (extraction._Read.fetch); ``extra`` gives its companion's batches or raises the companion's
+    read error, in the thread that loads it."""
+
+    batches: Batches
+    extra: Callable[[], Batches | None] | None
+
+    def ready(self, companion: Settles | None) -> Ready:
+        """Its batches and its companion's, the companion settled (made inactive when it could not be read)."""
+        if companion is None or self.extra is None:
+            return self.batches, None
+        return self.batches, companion.settle(self.extra)
+
+
+def deferred(read: Callable[[], Batches | None]) -> Callable[[], Batches | None]:
+    """``read`` called now; calling the result gives what it returned, or raises its ``ProgrammingError`` again (a
+    companion's read in the prefetch thread is settled in the loading thread, as if read there)."""
+    # lazy: the API imports the extraction (and this module) and carries no Snowflake connector
+    from snowflake.connector import errors as sf_errors
+
+    try:
+        batches = read()
+    except sf_errors.ProgrammingError as exc:
+        error = exc
+
+        def fail() -> Batches | None:
+            raise error
+
+        return fail
+    return lambda: batches
