@@ -405,8 +405,9 @@ def extract(
                 start = max(start, datetime(first.year, first.month, first.day, tzinfo=UTC))
             if sum(hours.values()) <= min(ONE_WINDOW_ROWS, target_rows):
                 size = None  # the whole range at once: no window of it could hold more
-            else:  # windows of at most target_rows by the hourly counts
-                plan = _plan(start, now, view.window, hours, target_rows)
+            else:  # windows by the hourly counts: two are in memory at once (one loads, the next is read ahead:
+                # §39), so each holds at most half the target and the rows held stay at target_rows
+                plan = _plan(start, now, view.window, hours, max(1, target_rows // 2))
             read.left(1 if size is None else len(plan or ()))
         outcome.pending_from = start
         if on_start is not None:
