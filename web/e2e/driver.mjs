@@ -382,6 +382,9 @@ const scenarios = {
     await form.locator("input[name=amount]").fill("2000000000000");
     await form.locator("input[name=threshold-1-value]").fill("5000");
     await act(page, "/budgets", () => form.getByRole("button", { name: "Create budget" }).click());
+    // the 422 has arrived; its field messages render after it (read before that, the amount had no message yet)
+    await form.locator('input[name=amount][aria-describedby*="-err"]').waitFor({ timeout: TIMEOUT });
+    await form.getByTestId("form-errors").waitFor({ timeout: TIMEOUT });
     const server = {
       amount: await fieldError("amount"),
       threshold: (await form.locator('[data-threshold="2"]').innerText()).trim(),
