@@ -266,7 +266,17 @@ def _insert_queries(conn: Connection, connector_id: UUID, cols: tuple[str, ...],
     match = "a.query_id = s.query_id AND a.start_time = s.start_time"
     unattributed = "true" if attr is None else f"NOT EXISTS (SELECT 1 FROM {attr} a WHERE {match})"
     priced = conn.run(f"SELECT EXISTS (SELECT 1 FROM {stage} s WHERE {RUNS} AND {unattributed})")[0][0]
-    first = conn.run(f"SELECT min(start_time) FROM {stage}")[0][0]
+    first, last = conn.run(f"SELECT min(start_time), max(start_time) FROM {stage}")[0]
+    # A window with no stored query of its time range (every backfill window, and a day's new queries) cannot
+    # conflict with the key: a plain INSERT, without ON CONFLICT's check and speculative insertion per row (a fifth
+    # of the loader's time, decisions §40). Runs of a connector's jobs never overlap (services/jobs.py).
+    fresh = not conn.run(
+        f"""SELECT EXISTS (SELECT 1 FROM {table} WHERE connector_id = :c AND start_time >= CAST(:first AS timestamptz)
+                           AND start_time <= CAST(:last AS timestamptz))""",
+        c=connector_id,
+        first=first,
+        last=last,
+    )[0][0]
     # The hours' other queries: those stored that began in the hour before the window's first (none is in it).
     staged = f"""
             SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time, {unattributed} AS wanted
@@ -286,16 +296,26 @@ def _insert_queries(conn: Connection, connector_id: UUID, cols: tuple[str, ...],
                a.credits_used_query_acceleration,
                CASE WHEN a.query_id IS NULL THEN 'hourly_share' ELSE 'attribution' END"""
         joins = f"LEFT JOIN {attr} a ON {match}"
-    kept = [c for c in cols if c not in key]
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
-    # a re-read takes the window's cost when it is an attribution or the row has none; else the row keeps its own
-    takes = "(EXCLUDED.cost_method = 'attribution' OR t.cost_method IS DISTINCT FROM 'attribution')"
     conn.run(
         f"""
         {"WITH " + _share_ctes(staged) if priced else ""}
         INSERT INTO {table} AS t ({", ".join(loaded)}, {", ".join(ATTRIBUTION)}, cost_method)
         SELECT {", ".join(f"s.{c}" for c in loaded)}, {cost}
         FROM {stage} s {joins} {"LEFT JOIN cost c ON c.query_id = s.query_id" if priced else ""}
+        {"" if fresh else _on_conflict(key, [c for c in cols if c not in key])}
+        """,
+        c=connector_id,
+        first=first,
+    )
+
+
+def _on_conflict(key: tuple[str, ...], kept: list[str]) -> str:
+    """How a re-read window's query meets its stored row (see :func:`_load_queries`): its columns are taken when any
+    changed; a re-read takes the window's cost when it is an attribution or the row has none, else the row keeps its
+    own."""
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
+    takes = "(EXCLUDED.cost_method = 'attribution' OR t.cost_method IS DISTINCT FROM 'attribution')"
+    return f"""
         ON CONFLICT ({", ".join(("connector_id", *key))}) DO UPDATE SET {sets},
             credits_attributed_compute = CASE WHEN {takes} THEN EXCLUDED.credits_attributed_compute
                                               ELSE t.credits_attributed_compute END,
@@ -310,11 +330,7 @@ def _insert_queries(conn: Connection, connector_id: UUID, cols: tuple[str, ...],
                                      EXCLUDED.cost_method))
            OR (EXCLUDED.cost_method = 'hourly_share' AND t.cost_method IS DISTINCT FROM 'attribution'
                AND (t.credits_attributed_compute, t.cost_method)
-                   IS DISTINCT FROM (EXCLUDED.credits_attributed_compute, EXCLUDED.cost_method))
-        """,
-        c=connector_id,
-        first=first,
-    )
+                   IS DISTINCT FROM (EXCLUDED.credits_attributed_compute, EXCLUDED.cost_method))"""
 
 
 def replace_warehouses(conn: Connection, connector_id: UUID, rows: Sequence[Sequence[Any]]) -> int:
@@ -356,22 +372,21 @@ def _share_ctes(queries: str) -> str:
             CROSS JOIN LATERAL generate_series(date_trunc('hour', q.exec_start), q.end_time, interval '1 hour') h
             WHERE q.end_time > q.exec_start AND h < q.end_time
         ), spans AS (
-            -- only the hours a wanted query ran in need a share (attributed queries elsewhere are left out early)
             SELECT query_id, warehouse_id, wanted, hour,
                    EXTRACT(EPOCH FROM LEAST(end_time, hour + interval '1 hour') - GREATEST(exec_start, hour)) AS s
             FROM hours
-            WHERE (warehouse_id, hour) IN (SELECT warehouse_id, hour FROM hours WHERE wanted)
-        ), shares AS (
-            SELECT query_id, warehouse_id, wanted, hour,
-                   s / NULLIF(SUM(s) OVER (PARTITION BY warehouse_id, hour), 0) AS share
-            FROM spans WHERE s > 0
+        ), totals AS (
+            -- each hour's milliseconds, for the hours a wanted query ran in (a hash aggregate: no sort of the spans)
+            SELECT warehouse_id, hour, SUM(s) AS total FROM spans WHERE s > 0 GROUP BY warehouse_id, hour
+            HAVING bool_or(wanted)
         ), cost AS (
-            SELECT sh.query_id, round(SUM(sh.share * m.credits_used_compute), 9) AS credits
-            FROM shares sh
+            SELECT sp.query_id, round(SUM(sp.s / t.total * m.credits_used_compute), 9) AS credits
+            FROM spans sp
+            JOIN totals t ON t.warehouse_id = sp.warehouse_id AND t.hour = sp.hour
             JOIN enterprise.snowflake_warehouse_metering m
-              ON m.connector_id = :c AND m.warehouse_id = sh.warehouse_id AND m.start_time = sh.hour
-            WHERE sh.wanted
-            GROUP BY sh.query_id
+              ON m.connector_id = :c AND m.warehouse_id = sp.warehouse_id AND m.start_time = sp.hour
+            WHERE sp.wanted AND sp.s > 0
+            GROUP BY sp.query_id
         )"""
 
 

@@ -1,0 +1,122 @@
+"""A QUERY_HISTORY window with nothing stored in its time range is a plain INSERT; one that overlaps stored rows is
+the upsert (decisions §40). Real Postgres; the loader as the sync calls it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from snowwatch_local.stack import LocalStack
+from tests.integration.cost_helpers import new_connector, pg
+
+pytestmark = pytest.mark.integration
+
+DAY1 = datetime(2004, 3, 9, tzinfo=UTC)  # no synthetic row is this old
+QUERY_INSERT = "INSERT INTO enterprise.snowflake_query_history AS t"
+
+
+def _query(query_id: str, start: datetime, text: str = "SELECT 1") -> Any:
+    from snowwatch.snowflake import rows
+
+    return rows.QueryRow(
+        query_id, text, "SELECT", "U", "R", 1, "WH_1", "Small", None, "SUCCESS", None, start,
+        start + timedelta(minutes=30), 1_800_000, 1_800_000, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0, Decimal(0), "qh",
+        "ph", None, None, None,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def connector(stack: LocalStack) -> Iterator[UUID]:
+    from snowwatch.repositories import query_partitions
+
+    cid = new_connector(stack, "loader-fresh")
+    query_partitions.ensure_query_partitions(pg(), DAY1, DAY1 + timedelta(days=2))
+    conn = pg()
+    for day in (DAY1, DAY1 + timedelta(days=1)):  # 2 credits each 05:00 hour
+        conn.run(
+            """INSERT INTO enterprise.snowflake_warehouse_metering (connector_id, warehouse_id, warehouse_name,
+                   start_time, end_time, credits_used, credits_used_compute, credits_used_cloud_services)
+               VALUES (:c, 1, 'WH_1', :t, CAST(:t AS timestamptz) + interval '1 hour', 2, 2, 0)""",
+            c=cid,
+            t=day + timedelta(hours=5),
+        )
+    yield cid
+    conn.run("DELETE FROM enterprise.connectors WHERE id = :c", c=cid)
+    for i in range(2):
+        query_partitions.drop_query_partition(conn, (DAY1 + timedelta(days=i)).date())
+
+
+def _load(cid: UUID, queries: list[Any]) -> list[str]:
+    """Load one window as the sync does; returns the loader's statements into the query table."""
+    from snowwatch.db import transaction
+    from snowwatch.repositories import cost_sync
+
+    conn = pg()
+    seen: list[str] = []
+    run = conn.run
+
+    def recording(sql: str, *args: Any, **kwargs: Any) -> Any:
+        if QUERY_INSERT in sql:
+            seen.append(sql)
+        return run(sql, *args, **kwargs)
+
+    conn.run = recording  # type: ignore[method-assign]
+    try:
+        with transaction(conn):
+            cost_sync.load(conn, cid, "QUERY_HISTORY", queries)
+    finally:
+        del conn.run  # pg() shares one connection
+    return seen
+
+
+def _stored(cid: UUID) -> dict[str, tuple[str, Decimal, str, str]]:
+    rows = pg().run(
+        """SELECT query_id, query_text, credits_attributed_compute, cost_method, xmin::text
+           FROM enterprise.snowflake_query_history WHERE connector_id = :c""",
+        c=cid,
+    )
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+
+def test_a_window_with_nothing_stored_in_its_range_is_a_plain_insert(connector: UUID) -> None:
+    """Given a connector with nothing stored on DAY1
+    When a window of two half-hour queries in DAY1's 05:00 hour (2 credits) loads
+    Then its insert carries no ON CONFLICT, and both queries are stored with half the hour each."""
+    statements = _load(
+        connector, [_query("f-1", DAY1 + timedelta(hours=5)), _query("f-2", DAY1 + timedelta(hours=5, minutes=10))]
+    )
+
+    assert len(statements) == 1
+    assert "ON CONFLICT" not in statements[0]
+    stored = _stored(connector)
+    assert {q: (v[1], v[2]) for q, v in stored.items()} == {
+        "f-1": (Decimal("1.000000000"), "hourly_share"),
+        "f-2": (Decimal("1.000000000"), "hourly_share"),
+    }
+
+
+def test_a_window_over_stored_rows_is_the_upsert(connector: UUID) -> None:
+    """Given DAY1's two queries stored, and DAY2's 05:00 query
+    When DAY1's window is read again with one query's text changed, and a window of DAY2's query plus a query at
+    DAY1's last stored start loads
+    Then both loads are the upsert: the changed row takes its new text, the unchanged row keeps its tuple (same
+    xmin), and no key is stored twice."""
+    day1 = [_query("u-1", DAY1 + timedelta(hours=5)), _query("u-2", DAY1 + timedelta(hours=5, minutes=10))]
+    _load(connector, day1)
+    before = _stored(connector)
+
+    reread = _load(connector, [day1[0], _query("u-2", DAY1 + timedelta(hours=5, minutes=10), "SELECT 2")])
+    edge = _load(connector, [day1[1], _query("u-3", DAY1 + timedelta(days=1, hours=5))])
+
+    assert len(reread) == len(edge) == 1
+    assert "ON CONFLICT" in reread[0] and "ON CONFLICT" in edge[0]
+    after = _stored(connector)
+    assert after["u-1"] == before["u-1"]
+    assert after["u-2"][0] == "SELECT 1"  # the edge window brought the first text back
+    assert after["u-3"][1:3] == (Decimal("2.000000000"), "hourly_share")
+    assert len(after) == 3
