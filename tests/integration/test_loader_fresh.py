@@ -65,7 +65,7 @@ def _load(cid: UUID, queries: list[Any]) -> list[str]:
             seen.append(sql)
         return run(sql, *args, **kwargs)
 
-    conn.run = recording  # type: ignore[method-assign]
+    conn.run = recording
     try:
         with transaction(conn):
             cost_sync.load(conn, cid, "QUERY_HISTORY", queries)
