@@ -250,7 +250,8 @@ def test_per_query_cost_uses_attribution_else_hourly_share(api: Any, stack: Loca
 def test_queries_by_parameterized_hash_and_users_count_source_queries(
     api: Any, stack: LocalStack, cost_connector: str
 ) -> None:
-    """Given grouping by parameterized hash and by role, then query counts equal the source's distinct queries."""
+    """Given grouping by parameterized hash and by role, then query counts equal the source's distinct queries, and
+    each hash shows its sample query's text."""
     start, end, lo, hi = _window()
     by_hash = _get(api, cost_connector, "queries", start=start, end=end, group_by="parameterized_hash", limit=500)
     src = dict(
@@ -261,6 +262,15 @@ def test_queries_by_parameterized_hash_and_users_count_source_queries(
         )
     )
     assert {i["key"]: i["queries"] for i in by_hash["page"]["items"]} == src
+    # each hash's text is its sample's (its greatest QUERY_ID), found by the raw table's key (0508)
+    samples: dict[str, tuple[str, str]] = {}
+    for key, query_id, text in sf_rows(
+        stack,
+        f"SELECT COALESCE(QUERY_PARAMETERIZED_HASH, ''), QUERY_ID, LEFT(QUERY_TEXT, 500) FROM {AU}.QUERY_HISTORY "
+        f"WHERE START_TIME >= {lo} AND START_TIME < {hi}",
+    ):
+        samples[key] = max(samples.get(key, (query_id, text)), (query_id, text))
+    assert {i["key"]: i["query_text"] for i in by_hash["page"]["items"]} == {k: t for k, (_, t) in samples.items()}
     by_role = _get(api, cost_connector, "users", start=start, end=end, group_by="role", limit=500)
     src_roles = dict(
         sf_rows(

@@ -90,14 +90,17 @@ def _hash_from_history(conn: Any, connector: Connector, first: date, last: date)
     sp = cost.span(connector, first, last)
     rows = conn.run(
         f"""SELECT COALESCE(query_parameterized_hash, ''), count(*), COALESCE(sum(credits_attributed_compute), 0),
-                   sum({BILLED}), sum(credits_used_cloud_services), sum(total_elapsed_time), max(query_id)
+                   sum({BILLED}), sum(credits_used_cloud_services), sum(total_elapsed_time), max(query_id),
+                   CAST((SELECT min(s.start_time) FROM enterprise.snowflake_query_history s
+                         WHERE s.connector_id = :c AND s.query_id = max(q.query_id)) AS text)
             FROM enterprise.snowflake_query_history q
             WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi GROUP BY 1""",
         c=connector.id,
         lo=sp.lo,
         hi=sp.hi,
     )
-    return {r[0]: tuple(r[1:]) for r in rows}
+    # the sample: the greatest QUERY_ID, with its start_time (the raw table's key finds its text, 0508)
+    return {r[0]: (*r[1:6], [r[6], r[7]]) for r in rows}
 
 
 def _users_from_history(conn: Any, connector: Connector, first: date, last: date) -> dict[str, tuple[Any, ...]]:
@@ -120,7 +123,8 @@ def _users_from_rollup(conn: Any, connector: Connector, first: date, last: date)
 
 def test_hash_rollup_weeks_and_days_equal_query_history(synced: Connector) -> None:
     """Given the parameterized-hash rollup (whole weeks + edge days), when read over ranges aligned and not
-    aligned to weeks, then each hash's count, credits, elapsed time and sample equal the raw query history."""
+    aligned to weeks, then each hash's count, credits, elapsed time and sample (its query id and start time) equal the
+    raw query history."""
     conn = pg()
     for first, last in _ranges():
         rows, total = repo.hash_rollup(conn, synced.id, first, last, 500, 0)

@@ -120,3 +120,25 @@ def test_a_window_over_stored_rows_is_the_upsert(connector: UUID) -> None:
     assert after["u-2"][0] == "SELECT 1"  # the edge window brought the first text back
     assert after["u-3"][1:3] == (Decimal("2.000000000"), "hourly_share")
     assert len(after) == 3
+
+
+def test_a_job_session_analyzes_a_staging_table_from_a_small_sample(stack: LocalStack) -> None:
+    """Given a job's session (its statement bounds set) and a staged window of 20,000 distinct query ids
+    When the loader ANALYZEs it
+    Then the statistics come from a 3,000-row sample (statistics target 10: at most 11 histogram bounds), not the
+    30,000 rows the server default samples (most of a window, decisions §40)."""
+    from snowwatch.repositories import jobs as jobs_repo
+
+    conn = pg()
+    jobs_repo.bound_statements(conn, 60)
+    try:
+        conn.run("CREATE TEMP TABLE _stage_probe AS SELECT 'q' || i AS query_id FROM generate_series(1, 20000) i")
+        conn.run("ANALYZE _stage_probe (query_id)")
+        bounds = conn.run(
+            """SELECT array_length(histogram_bounds, 1) FROM pg_stats
+               WHERE tablename = '_stage_probe' AND attname = 'query_id'"""
+        )[0][0]
+        assert bounds <= 11
+    finally:
+        conn.run("DROP TABLE IF EXISTS _stage_probe")
+        conn.run("RESET ALL")

@@ -183,9 +183,10 @@ def test_a_connector_that_owes_rollups_blocks_the_drop_of_its_days(stack: LocalS
 def test_0420_moves_a_deployed_databases_rows_into_day_partitions(stack: LocalStack) -> None:
     """Given a database migrated as deployments were before 0420 (every other migration applied, 0451's columns and
     tag_key index included), holding query rows of two connectors over three UTC days
-    When the pending migration (0420) applies
+    When the pending migrations (0420, then 0508) apply
     Then the table is partitioned by start_time, each row sits in its UTC day's partition with its columns as they
-    were, DEFAULT is empty, the key is (connector_id, query_id, start_time) and the three indexes are on the parent."""
+    were, DEFAULT is empty, the key is (connector_id, start_time, query_id) and the key and two indexes are on the
+    parent."""
     import os
 
     import pg8000.native
@@ -200,7 +201,8 @@ def test_0420_moves_a_deployed_databases_rows_into_day_partitions(stack: LocalSt
     url = ensure_database(name, fresh=True)
     settings = CommonSettings(**{"DATABASE_URL": url})
     backend = migrate._backend(settings)
-    earlier = read_migrations(str(migrate.MIGRATIONS_DIR)).filter(lambda m: not m.id.startswith("0420"))
+    later = ("0420", "0508")  # 0508 re-keys the partitioned table
+    earlier = read_migrations(str(migrate.MIGRATIONS_DIR)).filter(lambda m: not m.id.startswith(later))
     with backend.lock():
         backend.apply_migrations(backend.to_apply(earlier))
     conn = pg8000.native.Connection(**_params_from_url(url))
@@ -217,7 +219,7 @@ def test_0420_moves_a_deployed_databases_rows_into_day_partitions(stack: LocalSt
                 FROM enterprise.connectors c, generate_series(0, 14) i"""
         )
         before = conn.run(f"SELECT * FROM {PARENT} ORDER BY connector_id, query_id")
-        assert migrate.apply(settings) == ["0420_query_history_partitions"]
+        assert migrate.apply(settings) == ["0420_query_history_partitions", "0508_query_history_key_order"]
 
         assert conn.run(f"SELECT * FROM {PARENT} ORDER BY connector_id, query_id") == before
         where = conn.run(
@@ -238,10 +240,9 @@ def test_0420_moves_a_deployed_databases_rows_into_day_partitions(stack: LocalSt
         assert [i[0] for i in indexes] == [
             "enterprise.snowflake_query_history_pkey",
             "enterprise.sqh_connector_cost_qid_idx",
-            "enterprise.sqh_connector_start_idx",
             "enterprise.sqh_connector_tagkey_credits_idx",
         ]
-        assert "(connector_id, query_id, start_time)" in indexes[0][1]
+        assert "(connector_id, start_time, query_id)" in indexes[0][1]  # the key serves the range reads (0508)
     finally:
         conn.close()
         drop_database(name)

@@ -425,7 +425,7 @@ def rollup(
         f"""SELECT {k1} AS key1, {k2} AS key2, sum(queries) AS queries,
                    sum(credits_compute) AS credits_compute, sum(credits_cloud_services) AS credits_cloud_services,
                    sum(credits_cloud_services_used) AS credits_cloud_services_used,
-                   sum(elapsed_ms) AS elapsed_ms, sum(bytes_scanned) AS bytes_scanned, max(sample_query_id) AS sample,
+                   sum(elapsed_ms) AS elapsed_ms, sum(bytes_scanned) AS bytes_scanned, {SAMPLE} AS sample,
                    count(*) OVER () AS total,
                    COALESCE(sum(sum(credits_compute + credits_cloud_services)) OVER (
                        ORDER BY sum(credits_compute) DESC, {k1}, {k2}
@@ -476,7 +476,7 @@ def hash_rollup(
         f"""SELECT query_parameterized_hash AS key1, sum(queries) AS queries,
                    sum(credits_compute) AS credits_compute, sum(credits_cloud_services) AS credits_cloud_services,
                    sum(credits_cloud_services_used) AS credits_cloud_services_used,
-                   sum(elapsed_ms) AS elapsed_ms, max(sample_query_id) AS sample, count(*) OVER () AS total,
+                   sum(elapsed_ms) AS elapsed_ms, {SAMPLE} AS sample, count(*) OVER () AS total,
                    COALESCE(sum(sum(credits_compute + credits_cloud_services)) OVER (
                        ORDER BY sum(credits_compute) DESC, query_parameterized_hash
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
@@ -544,13 +544,23 @@ def top_queries_before(
     return row["before"] if row else 0
 
 
-def sample_texts(conn: Connection, connector_id: UUID, query_ids: list[str]) -> dict[str, str]:
+# A rollup group's sample query over several rows: [query_id, start_time as text] (repositories/rollups.py `sample`).
+SAMPLE = "max(ARRAY[sample_query_id, CAST(sample_start_time AS text)])"
+
+
+def sample_texts(conn: Connection, connector_id: UUID, samples: list[list[str | None]]) -> dict[str, str]:
+    """The text of each rollup group's sample query, by the key: ``samples`` are [query_id, start_time as text]
+    (a rollup row's ``sample``); a sample without a start_time, or no longer stored, has none."""
+    found = [s for s in samples if s[0] is not None and s[1] is not None]
     rows = query(
         conn,
-        """SELECT query_id, left(query_text, 500) AS t FROM enterprise.snowflake_query_history
-           WHERE connector_id = :c AND query_id = ANY(:ids)""",
+        """SELECT q.query_id, left(q.query_text, 500) AS t
+           FROM unnest(CAST(:ids AS text[]), CAST(:starts AS text[])) AS s(query_id, start_time)
+           JOIN enterprise.snowflake_query_history q
+             ON q.connector_id = :c AND q.start_time = CAST(s.start_time AS timestamptz) AND q.query_id = s.query_id""",
         c=connector_id,
-        ids=query_ids,
+        ids=[s[0] for s in found],
+        starts=[s[1] for s in found],
     )
     return {r["query_id"]: r["t"] for r in rows}
 

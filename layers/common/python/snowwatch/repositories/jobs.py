@@ -99,6 +99,10 @@ def bound_statements(conn: Connection, seconds: float) -> None:
     # locality (200k rows: 5.9 s at the default 4 MB, 4.7 s at 64 MB, /work/notes/loader_probe.py). One job holds
     # one connection; a statement uses a few such nodes at most.
     conn.run("SET work_mem = '32MB'")
+    # A job ANALYZEs only its staging tables (repositories/cost_sync.py), for the row count and the join columns'
+    # distinct values: 3,000 sampled rows (the default samples 30,000, i.e. most of a window: 2.7 s of a 600k-row
+    # sync's 33 s, /work/notes/sync_probe.py).
+    conn.run("SET default_statistics_target = 10")
 
 
 def start_queued(conn: Connection, run_id: UUID) -> dict[str, Any] | None:

@@ -76,7 +76,7 @@ def lock_table(conn: Connection, timeout_s: int = 10) -> None:
 
 def connectors_in(conn: Connection, lo: datetime, hi: datetime) -> list[tuple[UUID, str]]:
     """The connectors (id, timezone) with raw rows started in ``[lo, hi)``: a skip scan of
-    sqh_connector_start_idx, one index probe per connector."""
+    key (connector_id, start_time, query_id), one index probe per connector."""
     rows = conn.run(
         f"""WITH RECURSIVE c(id) AS (
                 (SELECT connector_id FROM {PARENT} WHERE start_time >= :lo AND start_time < :hi

@@ -131,7 +131,7 @@ def _kept(first: date | None, *bounds: date | None) -> date | None:
 
 def query_rows_up_to(conn: Connection, connector_id: UUID, since: datetime, until: datetime, limit: int) -> int:
     """How many raw query rows the connector has in [since, until), counted up to ``limit + 1`` (an index range of
-    sqh_connector_start_idx that stops there)."""
+    key, (connector_id, start_time, query_id), that stops there)."""
     rows = conn.run(
         """SELECT count(*) FROM (SELECT 1 FROM enterprise.snowflake_query_history
                WHERE connector_id = :c AND start_time >= CAST(:a AS timestamptz)
@@ -142,6 +142,13 @@ def query_rows_up_to(conn: Connection, connector_id: UUID, since: datetime, unti
         n=limit + 1,
     )
     return int(rows[0][0])
+
+
+def sample(query_id: str, start_time: str) -> str:
+    """A group's sample query (sample_query_id, sample_start_time): its greatest QUERY_ID, with that query's
+    start_time, so that its text is found by the raw table's key (0508)."""
+    pair = f"max(ARRAY[{query_id}, CAST({start_time} AS text)])"
+    return f"({pair})[1], CAST(({pair})[2] AS timestamptz)"
 
 
 def rebuild_query_days(conn: Connection, connector_id: UUID, tz: str, first: date, end: date) -> int:
@@ -169,13 +176,13 @@ def rebuild_query_days(conn: Connection, connector_id: UUID, tz: str, first: dat
         d0=first,
         d1=end,
     )
-    measures = """count(*), COALESCE(sum(credits_attributed_compute), 0), sum(cs_billed),
+    measures = f"""count(*), COALESCE(sum(credits_attributed_compute), 0), sum(cs_billed),
         sum(credits_used_cloud_services), sum(total_elapsed_time), sum(bytes_scanned),
         sum(bytes_spilled_to_local_storage), sum(bytes_spilled_to_remote_storage),
         sum(bytes_scanned * percentage_scanned_from_cache)::numeric(30, 0), sum(partitions_scanned),
         sum(partitions_total),
         count(*) FILTER (WHERE partitions_total >= 1000 AND partitions_scanned >= 0.9 * partitions_total),
-        sum(queued_overload_time), max(query_id)"""
+        sum(queued_overload_time), {sample("query_id", "start_time")}"""
     # The four dimensions in one pass over the raw rows (GROUPING SETS: one scan, a hash table per set), not one
     # scan each: the scan of a day's raw rows is what a rollup window costs.
     dims = {
@@ -191,7 +198,7 @@ def rebuild_query_days(conn: Connection, connector_id: UUID, tz: str, first: dat
         f"""INSERT INTO enterprise.snowflake_query_rollup (connector_id, dim, usage_date, key1, key2, queries,
                 credits_compute, credits_cloud_services, credits_cloud_services_used, elapsed_ms, bytes_scanned,
                 bytes_spilled_local, bytes_spilled_remote, cache_scanned_bytes, partitions_scanned,
-                partitions_total, full_scan_queries, queued_overload_ms, sample_query_id)
+                partitions_total, full_scan_queries, queued_overload_ms, sample_query_id, sample_start_time)
             SELECT :c, {dim}, {LOCAL_DAY}, {key1}, COALESCE({dims["user"][1]}, ''), {measures}
             FROM {source}
             GROUP BY GROUPING SETS ({sets})""",
@@ -199,12 +206,12 @@ def rebuild_query_days(conn: Connection, connector_id: UUID, tz: str, first: dat
     )
     total = int(conn.row_count or 0)
     hash_columns = """(connector_id, days, usage_date, query_parameterized_hash, queries, credits_compute,
-            credits_cloud_services, credits_cloud_services_used, elapsed_ms, sample_query_id)"""
+            credits_cloud_services, credits_cloud_services_used, elapsed_ms, sample_query_id, sample_start_time)"""
     conn.run(
         f"""INSERT INTO enterprise.snowflake_query_hash_daily {hash_columns}
             SELECT :c, 1, {LOCAL_DAY}, COALESCE(query_parameterized_hash, ''), count(*),
                    COALESCE(sum(credits_attributed_compute), 0), sum(cs_billed), sum(credits_used_cloud_services),
-                   sum(total_elapsed_time), max(query_id)
+                   sum(total_elapsed_time), {sample("query_id", "start_time")}
             FROM {source}
             GROUP BY 3, 4 ORDER BY 3, 4""",
         **params,
@@ -221,7 +228,7 @@ def rebuild_query_days(conn: Connection, connector_id: UUID, tz: str, first: dat
         f"""INSERT INTO enterprise.snowflake_query_hash_daily {hash_columns}
             SELECT :c, 7, date_trunc('week', usage_date)::date, query_parameterized_hash, sum(queries),
                    sum(credits_compute), sum(credits_cloud_services), sum(credits_cloud_services_used),
-                   sum(elapsed_ms), max(sample_query_id)
+                   sum(elapsed_ms), {sample("sample_query_id", "sample_start_time")}
             FROM enterprise.snowflake_query_hash_daily
             WHERE connector_id = :c AND days = 1 AND usage_date >= :w0 AND usage_date < :w1
             GROUP BY 3, 4 ORDER BY 3, 4""",

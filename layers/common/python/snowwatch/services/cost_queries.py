@@ -94,7 +94,7 @@ def queries(
             items.append(
                 QueryCost(
                     key=r["key1"],
-                    query_text=texts.get(r["sample"]),
+                    query_text=texts.get(r["sample"][0]) if r["sample"] else None,
                     queries=int(r["queries"]),
                     elapsed_ms=int(r["elapsed_ms"]),
                     **f,
