@@ -18,7 +18,7 @@ from tests.integration.cost_helpers import new_connector, snowflake, source_coun
 pytestmark = pytest.mark.integration
 
 TARGET = 500
-BURST = 3000  # rows in the two hours before the last one: a burst six times the target
+BURST = 3000  # rows in the two whole clock hours before the last one: a burst six times the target
 
 
 def test_no_query_window_reads_more_than_the_target(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,7 +42,10 @@ def test_no_query_window_reads_more_than_the_target(stack: LocalStack, monkeypat
             yield table
 
     monkeypatch.setattr(SnowflakeSession, "fetch_arrow_batches", counted)
-    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    # the burst fills two whole clock hours: the planner takes an hour's rows as spread evenly over it, so a burst
+    # that began mid-hour would put a partial hour's rows into part of it, and the bound below would depend on the
+    # minute the test runs (it failed at 17:20 UTC, passed at 16:55)
+    now = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
     assert stack.fakesnow is not None
     with contextlib.closing(services.snowflake_connection(stack.fakesnow, database="SNOWFLAKE")) as sf:
         sf.cursor().execute(
@@ -51,7 +54,7 @@ def test_no_query_window_reads_more_than_the_target(stack: LocalStack, monkeypat
                     EXECUTION_TIME)
                 SELECT 'burst-' || TO_VARCHAR(s), 'SELECT ' || TO_VARCHAR(s), 'SELECT', 'USER_1', 1, 'WH_1',
                        'SUCCESS', st, DATEADD(millisecond, 1500, st), 1500, 1400
-                FROM (SELECT s, DATEADD(millisecond, -CAST(FLOOR(s * 2400) AS INTEGER) - 3600000,
+                FROM (SELECT s, DATEADD(millisecond, -CAST(FLOOR((s + 1) * 2400) AS INTEGER) - 3600000,
                                         '{now:%Y-%m-%d %H:%M:%S}'::TIMESTAMP_NTZ) AS st
                       FROM (SELECT SEQ8() AS s FROM TABLE(GENERATOR(ROWCOUNT => {BURST}))))"""
         )
