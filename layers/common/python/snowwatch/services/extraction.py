@@ -30,7 +30,7 @@ window's rows at most: bounded as the view's are). When the companion had read e
 started, its watermark moves with the view's (``min(window end, read time - its LOOKBACK)``), so its own read later
 covers only its lookback; a companion the role cannot read is left out, and the view loads without it.
 
-A planned read (the hourly counts gave every window's bounds) reads window k+1 whole in one background thread while
+A planned read (the slice counts gave every window's bounds) reads window k+1 whole in one background thread while
 window k loads (services/prefetch.py, decisions §39): only Snowflake work in that thread, at most one window ahead,
 none started once the budget is exhausted, a window read ahead and not loaded is dropped.
 
@@ -65,13 +65,15 @@ Status = Literal["done", "stopped", "unreadable", "unavailable"]
 # companion's batches of the same window (a list, or None when the companion is not read); returns the rows loaded.
 Load = Callable[..., int]
 
-# The rows a window reads at most (by the hourly counts), or past which the next windows shrink (without them); the
+# The rows a window reads at most (by the slice counts), or past which the next windows shrink (without them); the
 # sync passes the settings' SYNC_WINDOW_ROWS (docs/scale.md, "Memory"), security takes this default.
 TARGET_WINDOW_ROWS = 100_000
 # Rows fetched, converted and loaded at a time: bounds the run's memory (source rows are Python dicts until loaded).
 BATCH_ROWS = 20_000
-MIN_WINDOW = timedelta(minutes=15)
-HOUR = timedelta(hours=1)
+MIN_WINDOW = timedelta(seconds=10)  # the shortest window planned: a burst is split, not read whole
+# The planner's unit: rows are counted per 10 minutes and taken as spread evenly inside each (per hour, a burst packed
+# into part of an hour put up to four times the planned rows into one window: docs/scale.md, "What still limits").
+SLICE = timedelta(minutes=10)
 # A first read whose whole range holds at most this many rows reads it in one window (decisions §33).
 ONE_WINDOW_ROWS = 250_000  # (and at most the read's target_rows)
 
@@ -203,46 +205,52 @@ def estimate_windows(view: View[Any], start: datetime, now: datetime) -> int:
     return max(1, -(-(now - start) // view.window))
 
 
-def hourly_rows(sf: SnowflakeSession, view: View[Any], start: datetime) -> dict[datetime, int]:
-    """The view's rows per UTC hour from ``start`` on (one statement; its first hour is where the account's history
-    begins, which skips the empty stretch of a backfill longer than it; its sum decides a one-window read)."""
+def slice_rows(sf: SnowflakeSession, view: View[Any], start: datetime) -> dict[datetime, int]:
+    """The view's rows per 10-minute slice (``SLICE``) from ``start`` on (one statement; its first slice is where the
+    account's history begins, which skips the empty stretch of a backfill longer than it; its sum decides a
+    one-window read)."""
     column = view.time_column
     rows = sf.fetch(
-        f"SELECT DATE_TRUNC('HOUR', {column}) AS HOUR, COUNT(*) AS ROW_COUNT FROM {view.query.VIEW}"
-        f" WHERE {column} >= %(since)s GROUP BY 1",
+        f"SELECT DATE_TRUNC('HOUR', {column}) AS HOUR, FLOOR(DATE_PART('MINUTE', {column}) / 10) AS SLICE,"
+        f" COUNT(*) AS ROW_COUNT FROM {view.query.VIEW} WHERE {column} >= %(since)s GROUP BY 1, 2",
         {"since": _param(start)},
     )
-    hours: dict[datetime, int] = {}
+    slices: dict[datetime, int] = {}
     for r in rows:
         hour = _as_time(r.get("HOUR"))
         if hour is not None:
-            hours[hour] = hours.get(hour, 0) + int(r.get("ROW_COUNT") or 0)
-    return hours
+            at = hour + SLICE * int(r.get("SLICE") or 0)
+            slices[at] = slices.get(at, 0) + int(r.get("ROW_COUNT") or 0)
+    return slices
 
 
-def window_end(a: datetime, limit: datetime, hours: Mapping[datetime, int], target_rows: int) -> datetime:
-    """Where the window from ``a`` ends: at ``limit``, or where the hourly counts put ``target_rows`` rows in it
-    (rows spread evenly inside an hour), never less than ``MIN_WINDOW`` after ``a``."""
+def _slice_of(at: datetime) -> datetime:
+    return at.replace(minute=at.minute - at.minute % 10, second=0, microsecond=0)
+
+
+def window_end(a: datetime, limit: datetime, slices: Mapping[datetime, int], target_rows: int) -> datetime:
+    """Where the window from ``a`` ends: at ``limit``, or where the counts per 10-minute slice put ``target_rows`` rows
+    in it (rows spread evenly inside a slice), never less than ``MIN_WINDOW`` after ``a``."""
     b, rows = a.astimezone(UTC), 0.0
     while b < limit:
-        hour = b.replace(minute=0, second=0, microsecond=0)
-        end = min(hour + HOUR, limit)
-        n = hours.get(hour, 0)
-        if rows + n * ((end - b) / HOUR) <= target_rows:
-            rows += n * ((end - b) / HOUR)
+        start = _slice_of(b)
+        end = min(start + SLICE, limit)
+        n = slices.get(start, 0)
+        if rows + n * ((end - b) / SLICE) <= target_rows:
+            rows += n * ((end - b) / SLICE)
             b = end
             continue
-        return min(limit, max(a + MIN_WINDOW, b + HOUR * ((target_rows - rows) / n)))
+        return min(limit, max(a + MIN_WINDOW, b + SLICE * ((target_rows - rows) / n)))
     return limit
 
 
 def _plan(
-    start: datetime, now: datetime, window: timedelta, hours: Mapping[datetime, int], target: int
+    start: datetime, now: datetime, window: timedelta, slices: Mapping[datetime, int], target: int
 ) -> list[datetime]:
-    """The windows' ends from ``start`` to ``now`` by the hourly counts."""
+    """The windows' ends from ``start`` to ``now`` by the counts per 10-minute slice."""
     ends, a = [], start
     while a < now:
-        a = window_end(a, min(a + window, now), hours, target)
+        a = window_end(a, min(a + window, now), slices, target)
         ends.append(a)
     return ends
 
@@ -397,17 +405,17 @@ def extract(
         size = view.window
         plan: list[datetime] | None = None
         if view.window is not None and start < now - view.window:
-            hours = hourly_rows(sf, view, start)
-            first = min(hours, default=None)  # skip the empty stretch before the account's history
+            slices = slice_rows(sf, view, start)
+            first = min(slices, default=None)  # skip the empty stretch before the account's history
             if first is None:
                 start = now - view.window
             elif first > start:
                 start = max(start, datetime(first.year, first.month, first.day, tzinfo=UTC))
-            if sum(hours.values()) <= min(ONE_WINDOW_ROWS, target_rows):
+            if sum(slices.values()) <= min(ONE_WINDOW_ROWS, target_rows):
                 size = None  # the whole range at once: no window of it could hold more
-            else:  # windows by the hourly counts: two are in memory at once (one loads, the next is read ahead:
+            else:  # windows by the counts per slice: two are in memory at once (one loads, the next is read ahead:
                 # §39), so each holds at most half the target and the rows held stay at target_rows
-                plan = _plan(start, now, view.window, hours, max(1, target_rows // 2))
+                plan = _plan(start, now, view.window, slices, max(1, target_rows // 2))
             read.left(1 if size is None else len(plan or ()))
         outcome.pending_from = start
         if on_start is not None:
@@ -433,7 +441,7 @@ def _windows(
     size: timedelta | None,
     plan: list[datetime] | None = None,
 ) -> None:
-    """The window loop: the planned windows' ends when the hourly counts gave them (:func:`_plan`); otherwise
+    """The window loop: the planned windows' ends when the slice counts gave them (:func:`_plan`); otherwise
     windows of ``size`` (None: the whole range at once), split when large, grown back (never past the view's
     window) when sparse. Each window's watermark is what is loaded and settled (never before ``settled``, where
     the read's watermark was): ``now - LOOKBACK`` at most, so the next read re-reads the whole lookback however many
