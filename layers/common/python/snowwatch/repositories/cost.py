@@ -544,8 +544,14 @@ def top_queries_before(
     return row["before"] if row else 0
 
 
-# A rollup group's sample query over several rows: [query_id, start_time as text] (repositories/rollups.py `sample`).
-SAMPLE = "max(ARRAY[sample_query_id, CAST(sample_start_time AS text)])"
+def sample_pair(query_id: str, start_time: str) -> str:
+    """A group's sample query as [query_id, start_time as text]: its greatest QUERY_ID, with that query's
+    start_time, so that its text is found by the raw table's key (0508; the rollups keep it: rollups.sample)."""
+    return f"max(ARRAY[{query_id}, CAST({start_time} AS text)])"
+
+
+# A rollup group's sample query over several rollup rows.
+SAMPLE = sample_pair("sample_query_id", "sample_start_time")
 
 
 def sample_texts(conn: Connection, connector_id: UUID, samples: list[list[str | None]]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from snowwatch.repositories.cost import (
     cloud_services_changed,
     monday,
     raw_from,
+    sample_pair,
 )
 
 LOCAL_DAY = "((start_time) AT TIME ZONE CAST(:tz AS text))::date"
@@ -145,9 +146,8 @@ def query_rows_up_to(conn: Connection, connector_id: UUID, since: datetime, unti
 
 
 def sample(query_id: str, start_time: str) -> str:
-    """A group's sample query (sample_query_id, sample_start_time): its greatest QUERY_ID, with that query's
-    start_time, so that its text is found by the raw table's key (0508)."""
-    pair = f"max(ARRAY[{query_id}, CAST({start_time} AS text)])"
+    """The two sample columns (sample_query_id, sample_start_time) of a group: :func:`cost.sample_pair`."""
+    pair = sample_pair(query_id, start_time)
     return f"({pair})[1], CAST(({pair})[2] AS timestamptz)"
 
 

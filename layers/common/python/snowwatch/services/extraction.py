@@ -72,8 +72,9 @@ TARGET_WINDOW_ROWS = 100_000
 BATCH_ROWS = 20_000
 MIN_WINDOW = timedelta(seconds=10)  # the shortest window planned: a burst is split, not read whole
 # The planner's unit: rows are counted per 10 minutes and taken as spread evenly inside each (per hour, a burst packed
-# into part of an hour put up to four times the planned rows into one window: docs/scale.md, "What still limits").
-SLICE = timedelta(minutes=10)
+# into part of an hour put up to six times the planned rows into one window: decisions §41).
+SLICE_MINUTES = 10
+SLICE = timedelta(minutes=SLICE_MINUTES)
 # A first read whose whole range holds at most this many rows reads it in one window (decisions §33).
 ONE_WINDOW_ROWS = 250_000  # (and at most the read's target_rows)
 
@@ -211,7 +212,7 @@ def slice_rows(sf: SnowflakeSession, view: View[Any], start: datetime) -> dict[d
     one-window read)."""
     column = view.time_column
     rows = sf.fetch(
-        f"SELECT DATE_TRUNC('HOUR', {column}) AS HOUR, FLOOR(DATE_PART('MINUTE', {column}) / 10) AS SLICE,"
+        f"SELECT DATE_TRUNC('HOUR', {column}) AS HOUR, FLOOR(DATE_PART('MINUTE', {column}) / {SLICE_MINUTES}) AS SLICE,"
         f" COUNT(*) AS ROW_COUNT FROM {view.query.VIEW} WHERE {column} >= %(since)s GROUP BY 1, 2",
         {"since": _param(start)},
     )
@@ -225,7 +226,7 @@ def slice_rows(sf: SnowflakeSession, view: View[Any], start: datetime) -> dict[d
 
 
 def _slice_of(at: datetime) -> datetime:
-    return at.replace(minute=at.minute - at.minute % 10, second=0, microsecond=0)
+    return at.replace(minute=at.minute - at.minute % SLICE_MINUTES, second=0, microsecond=0)
 
 
 def window_end(a: datetime, limit: datetime, slices: Mapping[datetime, int], target_rows: int) -> datetime:
