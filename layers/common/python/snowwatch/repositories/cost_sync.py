@@ -266,17 +266,16 @@ def _insert_queries(conn: Connection, connector_id: UUID, cols: tuple[str, ...],
     match = "a.query_id = s.query_id AND a.start_time = s.start_time"
     unattributed = "true" if attr is None else f"NOT EXISTS (SELECT 1 FROM {attr} a WHERE {match})"
     priced = conn.run(f"SELECT EXISTS (SELECT 1 FROM {stage} s WHERE {RUNS} AND {unattributed})")[0][0]
-    first, last = conn.run(f"SELECT min(start_time), max(start_time) FROM {stage}")[0]
     # A window with no stored query of its time range (every backfill window, and a day's new queries) cannot
     # conflict with the key: a plain INSERT, without ON CONFLICT's check and speculative insertion per row (a fifth
     # of the loader's time, decisions §40). Runs of a connector's jobs never overlap (services/jobs.py).
-    fresh = not conn.run(
-        f"""SELECT EXISTS (SELECT 1 FROM {table} WHERE connector_id = :c AND start_time >= CAST(:first AS timestamptz)
-                           AND start_time <= CAST(:last AS timestamptz))""",
+    first, stored = conn.run(
+        f"""SELECT w.first, EXISTS (SELECT 1 FROM {table} t WHERE t.connector_id = :c
+                                    AND t.start_time >= w.first AND t.start_time <= w.last)
+            FROM (SELECT min(start_time) AS first, max(start_time) AS last FROM {stage}) w""",
         c=connector_id,
-        first=first,
-        last=last,
-    )[0][0]
+    )[0]
+    fresh = not stored
     # The hours' other queries: those stored that began in the hour before the window's first (none is in it).
     staged = f"""
             SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time, {unattributed} AS wanted
