@@ -122,6 +122,26 @@ def test_a_window_over_stored_rows_is_the_upsert(connector: UUID) -> None:
     assert len(after) == 3
 
 
+def test_another_connectors_rows_neither_make_an_upsert_nor_change(stack: LocalStack, connector: UUID) -> None:
+    """Given another connector (the raw table's tenant key: another org's connector is no different here) with a
+    query stored in DAY1's 05:00 hour, under the same QUERY_ID
+    When this connector's window of that hour (the same QUERY_ID and start, another text) loads
+    Then it is a plain INSERT (only this connector's stored rows make a window an upsert), both rows are stored,
+    and the other connector's row keeps its tuple and text."""
+    other = new_connector(stack, "loader-fresh-other")
+    try:
+        _load(other, [_query("same-id", DAY1 + timedelta(hours=5), "SELECT 'theirs'")])
+        theirs = _stored(other)
+
+        statements = _load(connector, [_query("same-id", DAY1 + timedelta(hours=5), "SELECT 'ours'")])
+
+        assert len(statements) == 1 and "ON CONFLICT" not in statements[0]
+        assert _stored(other) == theirs
+        assert _stored(connector)["same-id"][0] == "SELECT 'ours'"
+    finally:
+        pg().run("DELETE FROM enterprise.connectors WHERE id = :c", c=other)
+
+
 def test_a_job_session_analyzes_a_staging_table_from_a_small_sample(stack: LocalStack) -> None:
     """Given a job's session (its statement bounds set) and a staged window of 20,000 distinct query ids
     When the loader ANALYZEs it

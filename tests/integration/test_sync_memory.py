@@ -42,9 +42,9 @@ def test_no_query_window_reads_more_than_the_target(stack: LocalStack, monkeypat
             yield table
 
     monkeypatch.setattr(SnowflakeSession, "fetch_arrow_batches", counted)
-    # the burst fills two whole clock hours: the planner takes an hour's rows as spread evenly over it, so a burst
-    # that began mid-hour would put a partial hour's rows into part of it, and the bound below would depend on the
-    # minute the test runs (it failed at 17:20 UTC, passed at 16:55)
+    # the burst fills two whole clock hours: the planner takes a slice's rows (an hour's, before decisions §41) as
+    # spread evenly over it, so a burst that began inside one would put its rows into part of it, and the bound below
+    # would depend on the minute the test runs (with hourly counts it failed at 17:20 UTC, passed at 16:55)
     now = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
     assert stack.fakesnow is not None
     with contextlib.closing(services.snowflake_connection(stack.fakesnow, database="SNOWFLAKE")) as sf:
