@@ -68,7 +68,7 @@ def test_a_query_running_past_a_day_still_shares_the_next_days_hours(connector: 
     When the post-load share recomputes DAY1
     Then the short query keeps its half of the hour: 2 credits (the share read a fixed day back, missed the long
     query and gave it all 4)."""
-    from snowwatch.repositories import cost_sync
+    from snowwatch.repositories import query_share
 
     conn = pg()
     hour = DAY1 + timedelta(hours=5)
@@ -82,7 +82,7 @@ def test_a_query_running_past_a_day_still_shares_the_next_days_hours(connector: 
     _load(connector, [_query("long", DAY1 - timedelta(hours=26), hour + timedelta(minutes=30)),
                       _query("short", hour, hour + timedelta(minutes=30))])  # fmt: skip
     assert _credits(connector, "short") == Decimal(2)  # priced right as they loaded
-    cost_sync.apply_hourly_share(conn, connector, DAY1, DAY1 + timedelta(days=1))
+    query_share.apply_hourly_share(conn, connector, DAY1, DAY1 + timedelta(days=1))
     assert _credits(connector, "short") == Decimal(2)
 
 
@@ -91,19 +91,19 @@ def test_the_share_reads_as_far_as_the_longest_stored_query(connector: UUID) -> 
     When the post-load share's reach is asked for a day
     Then it starts 7 s (then 90 s) before the day's first hour and ends an hour and that long after the day: not a
     day either side; a shorter query loaded later does not shrink it."""
-    from snowwatch.repositories import cost_sync
+    from snowwatch.repositories import query_share
 
     conn = pg()
     noon = DAY1 + timedelta(hours=12)
     _load(connector, [_query("seven", noon, noon + timedelta(seconds=7))])
     since, until = DAY1 + timedelta(minutes=17), DAY1 + timedelta(days=1)
-    assert cost_sync.reach(conn, connector, since, until) == (
+    assert query_share.reach(conn, connector, since, until) == (
         DAY1 - timedelta(seconds=7),
         until + timedelta(hours=1, seconds=7),
     )
     _load(connector, [_query("ninety", noon, noon + timedelta(seconds=90))])
     _load(connector, [_query("one", noon, noon + timedelta(seconds=1))])
-    assert cost_sync.reach(conn, connector, since, until) == (
+    assert query_share.reach(conn, connector, since, until) == (
         DAY1 - timedelta(seconds=90),
         until + timedelta(hours=1, seconds=90),
     )

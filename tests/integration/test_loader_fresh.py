@@ -162,3 +162,60 @@ def test_a_job_session_analyzes_a_staging_table_from_a_small_sample(stack: Local
     finally:
         conn.run("DROP TABLE IF EXISTS _stage_probe")
         conn.run("RESET ALL")
+
+
+def _arrow(rows_: list[Any]) -> Any:
+    """Named rows as the Arrow table their view's converter gives (services/query_arrow.py)."""
+    import pyarrow as pa
+
+    return pa.table({f: [getattr(r, f) for r in rows_] for f in type(rows_[0])._fields})
+
+
+def test_a_fresh_window_read_whole_copies_its_attributed_queries_straight_in(connector: UUID) -> None:
+    """Given a window read whole as Arrow (as a planned window is) of two half-hour queries in DAY1's 05:00 hour (2
+    credits), one attributed 0.7 credits, and an attribution row of a query not in the window
+    When it loads as the sync loads a window, then the same window loads again
+    Then the first load copies the attributed query straight into the raw table (a COPY, not an INSERT from a stage),
+    inserts the other priced by the hourly share counting both (1 credit), and stores the left-over attribution; the
+    second finds its range stored, goes the staged way (the upsert) and rewrites nothing."""
+    from snowwatch.db import transaction
+    from snowwatch.services import sync
+    from snowwatch.snowflake import rows
+
+    hour = DAY1 + timedelta(hours=5)
+    queries = [_arrow([_query("fa-1", hour), _query("fu-1", hour + timedelta(minutes=10))])]
+    attribution = [
+        _arrow([rows.QueryAttributionRow("fa-1", 1, "WH_1", "qh", "ph", None, "U", hour, hour + timedelta(minutes=30),
+                                         Decimal("0.7"), Decimal(0)),
+                rows.QueryAttributionRow("fx-9", 1, "WH_1", "qh", "ph", None, "U", hour + timedelta(hours=1),
+                                         hour + timedelta(hours=1, minutes=1), Decimal("0.1"), Decimal(0))])
+    ]  # fmt: skip
+    conn = pg()
+    seen: list[str] = []
+    run = conn.run
+
+    def recording(sql: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(sql)
+        return run(sql, *args, **kwargs)
+
+    conn.run = recording
+    try:
+        with transaction(conn):
+            assert sync._load(connector, "QUERY_HISTORY", conn, queries, attribution) == 2
+        first, seen[:] = list(seen), []
+        stored = _stored(connector)
+        with transaction(conn):
+            sync._load(connector, "QUERY_HISTORY", conn, queries, attribution)
+    finally:
+        del conn.run  # pg() shares one connection
+
+    assert any(s.startswith('COPY "enterprise"."snowflake_query_history"') for s in first)
+    inserts = [s for s in first if QUERY_INSERT in s]
+    assert len(inserts) == 1 and "ON CONFLICT" not in inserts[0] and "_stage_query_attribution" not in inserts[0]
+    assert {q: (v[1], v[2]) for q, v in stored.items()} == {
+        "fa-1": (Decimal("0.700000000"), "attribution"),
+        "fu-1": (Decimal("1.000000000"), "hourly_share"),
+        "fx-9": (Decimal("0.100000000"), "attribution"),
+    }
+    assert any(QUERY_INSERT in s and "ON CONFLICT" in s for s in seen)
+    assert _stored(connector) == stored

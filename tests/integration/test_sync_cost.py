@@ -52,10 +52,10 @@ def test_a_small_accounts_sync_reads_each_view_and_walks_each_step_at_once(
     runs twice, then the first run reads each view in ONE window (a statement each, not one a day: 90 statements
     before), the hourly share and the query rollups each walk their 36 owed days in one window, every table holds
     exactly the source's rows both times, and the incremental run re-reads each view's lookback in one window too."""
-    from snowwatch.repositories import cost_sync, rollups
+    from snowwatch.repositories import query_share, rollups
 
     calls = {"share": 0, "rollups": 0}
-    real_share, real_rollups = cost_sync.apply_hourly_share, rollups.rebuild_query_days
+    real_share, real_rollups = query_share.apply_hourly_share, rollups.rebuild_query_days
 
     def share(*args: Any) -> int:
         calls["share"] += 1
@@ -65,7 +65,7 @@ def test_a_small_accounts_sync_reads_each_view_and_walks_each_step_at_once(
         calls["rollups"] += 1
         return real_rollups(*args)
 
-    monkeypatch.setattr(cost_sync, "apply_hourly_share", share)
+    monkeypatch.setattr(query_share, "apply_hourly_share", share)
     monkeypatch.setattr(rollups, "rebuild_query_days", rebuild)
     cid = new_connector(stack, "sync-small")
     first = stack.run_job("sync", connector_id=cid)
@@ -170,7 +170,7 @@ def test_query_rows_are_priced_as_they_load_and_written_once(
     from datetime import UTC, datetime, timedelta
 
     from snowwatch.db import transaction
-    from snowwatch.repositories import cost_sync
+    from snowwatch.repositories import query_share
     from snowwatch.services import extraction
 
     monkeypatch.setattr(extraction, "BATCH_ROWS", batch_rows)
@@ -189,5 +189,5 @@ def test_query_rows_are_priced_as_they_load_and_written_once(
     assert run["rows"]["hourly_share_queries"] < 0.1 * stored[0], (run["rows"]["hourly_share_queries"], stored)
     now = datetime.now(UTC)
     with transaction(conn):
-        again = cost_sync.apply_hourly_share(conn, cid, now - timedelta(days=400), now + timedelta(days=1))
+        again = query_share.apply_hourly_share(conn, cid, now - timedelta(days=400), now + timedelta(days=1))
     assert again == 0

@@ -104,7 +104,7 @@ def upsert(
     if _first_load(conn, target, key[0], {row[positions[0]] for row in unique}):
         # Nothing of this tenant in the table yet (a first backfill): no row can conflict, so the
         # rows go straight in, without the staging pass.
-        conn.run(f"COPY {target} {_copy(columns)}", stream=csv_chunks(unique))
+        copy_rows(conn, target, columns, csv_chunks(unique))
         return len(unique)
     stage = stage_rows(conn, table, columns, csv_chunks(unique))
     conflict = "DO NOTHING"
@@ -131,6 +131,12 @@ def _copy(columns: Sequence[str]) -> str:
     return f"({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
 
 
+def copy_rows(conn: Connection, target: str, columns: Sequence[str], chunks: Iterable[bytes]) -> None:
+    """COPY the CSV chunks (:func:`csv_chunks`, or db/arrow_copy.py's) into ``columns`` of ``target`` (quoted: a
+    :func:`qualified` table or a staging table's name)."""
+    conn.run(f"COPY {target} {_copy(columns)}", stream=chunks)
+
+
 def stage_rows(
     conn: Connection, table: str, columns: Sequence[str], chunks: Iterable[bytes], name: str | None = None
 ) -> str:
@@ -141,5 +147,5 @@ def stage_rows(
     cols = ", ".join(identifier(c) for c in columns)
     conn.run(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {cols} FROM {qualified(table)} WITH NO DATA")
     conn.run(f"TRUNCATE {stage}")
-    conn.run(f"COPY {stage} {_copy(columns)}", stream=chunks)
+    copy_rows(conn, stage, columns, chunks)
     return stage

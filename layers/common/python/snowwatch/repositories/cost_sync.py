@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from snowwatch.db import Connection
-from snowwatch.db.bulk import csv_chunks, latest_by_key, stage_rows, upsert
+from snowwatch.db.bulk import copy_rows, csv_chunks, latest_by_key, qualified, stage_rows, upsert
 from snowwatch.errors import NotFoundError
+from snowwatch.repositories.query_share import EXEC_START, RUNS, share_ctes
 from snowwatch.snowflake import rows
 
 # Target table, its named row type (whose fields are the columns, in load order) and natural key, per view.
@@ -58,7 +59,7 @@ def columns(view: str) -> tuple[str, ...]:
 
 # QUERY_ATTRIBUTION_HISTORY only sets the attribution (and cost_method 'attribution') on rows QUERY_HISTORY loaded
 # (or will load).
-ATTRIBUTION = ("credits_attributed_compute", "credits_used_query_acceleration")
+ATTRIBUTION = rows.ATTRIBUTION_CREDITS
 
 WAREHOUSE_COLUMNS = (
     "warehouse_name",
@@ -247,45 +248,96 @@ def _load_queries(
     return count
 
 
-def _insert_queries(conn: Connection, connector_id: UUID, cols: tuple[str, ...], stage: str, attr: str | None) -> None:
-    """The staged window into the query table, priced (see :func:`_load_queries`); ``attr``: its staged attribution."""
+def load_fresh(conn: Connection, connector_id: UUID, window: Any) -> int | None:
+    """A QUERY_HISTORY window read whole, joined with its attribution in Arrow (services/query_arrow.py ``Window``),
+    when the connector has no stored query in its time range (nothing can conflict: decisions §40); None when it has
+    one (the caller loads the window the staged way, :func:`load_window`). The attributed queries are copied straight
+    into the raw table as they are priced: no staging table, no INSERT ... SELECT (decisions §42). The rest are staged
+    and inserted priced by the hourly share, whose hours read the window's other queries where they are now stored;
+    attribution rows of no query of the window go the way of :func:`_apply_attribution`. Each row is written once,
+    with what :func:`_load_queries` would write. Returns the window's queries."""
+    lock_connector(conn, connector_id)
+    if conn.run(f"SELECT {_stored_in(':first', ':last')}", c=connector_id, first=window.first, last=window.last)[0][0]:
+        return None
+    _note_longest(conn, connector_id, window.longest_ms)
+    if window.attributed.num_rows:
+        # lazy: pyarrow is optional (decisions §26); a Window means it is installed
+        from snowwatch.db import arrow_copy
+
+        data = arrow_copy.with_tenant(window.attributed, ("connector_id", connector_id))
+        copy_rows(conn, qualified(QUERY_TABLE), data.column_names, arrow_copy.csv_chunks(data))
+    if window.unattributed.num_rows:
+        stage, _ = _stage_window(conn, connector_id, "QUERY_HISTORY", [window.unattributed])
+        _insert_queries(conn, connector_id, columns("QUERY_HISTORY"), stage, None, (window.first, window.last))
+        conn.run(f"DROP TABLE {stage}")
+    if window.leftover is not None and window.leftover.num_rows:
+        load_attribution(conn, connector_id, [window.leftover])
+    return int(window.attributed.num_rows + window.unattributed.num_rows)
+
+
+def _stored_in(first: str, last: str) -> str:
+    """Whether the connector (``:c``) has a stored query that began between ``first`` and ``last`` (SQL)."""
+    return f"""EXISTS (SELECT 1 FROM {QUERY_TABLE} t WHERE t.connector_id = :c
+                       AND t.start_time >= CAST({first} AS timestamptz)
+                       AND t.start_time <= CAST({last} AS timestamptz))"""
+
+
+def _note_longest(conn: Connection, connector_id: UUID, longest_ms: Any) -> None:
+    """The longest query stored (how far the post-load share must read either side of a day): never shrinks."""
+    if longest_ms is not None:
+        conn.run(
+            """INSERT INTO enterprise.query_spans (connector_id, longest_ms) VALUES (:c, :ms)
+               ON CONFLICT (connector_id) DO UPDATE SET longest_ms = EXCLUDED.longest_ms
+               WHERE query_spans.longest_ms < EXCLUDED.longest_ms""",
+            c=connector_id,
+            ms=int(longest_ms),
+        )
+
+
+def _insert_queries(
+    conn: Connection,
+    connector_id: UUID,
+    cols: tuple[str, ...],
+    stage: str,
+    attr: str | None,
+    stored: tuple[datetime, datetime] | None = None,
+) -> None:
+    """The staged window into the query table, priced (see :func:`_load_queries`); ``attr``: its staged attribution.
+    ``stored``: the window's first and last start, when its other queries are stored already (:func:`load_fresh`)."""
     table, _, key = TARGETS["QUERY_HISTORY"]
     loaded = ("connector_id", *cols)
     # A temp table has no statistics: without them the planner guesses a few rows. The row count and the columns the
     # pricing joins and filters on are enough (all columns, query_text included, cost as much as the COPY itself).
     conn.run(f"ANALYZE {stage} (query_id, warehouse_id, start_time, end_time, execution_time)")
-    # The longest query stored (how far the post-load share must read either side of a day): never shrinks.
-    conn.run(
-        f"""INSERT INTO enterprise.query_spans (connector_id, longest_ms)
-            SELECT :c, ceil(EXTRACT(EPOCH FROM max(end_time - start_time)) * 1000) FROM {stage}
-            WHERE end_time > start_time HAVING count(*) > 0
-            ON CONFLICT (connector_id) DO UPDATE SET longest_ms = EXCLUDED.longest_ms
-            WHERE query_spans.longest_ms < EXCLUDED.longest_ms""",
-        c=connector_id,
-    )
     match = "a.query_id = s.query_id AND a.start_time = s.start_time"
     unattributed = "true" if attr is None else f"NOT EXISTS (SELECT 1 FROM {attr} a WHERE {match})"
     priced = conn.run(f"SELECT EXISTS (SELECT 1 FROM {stage} s WHERE {RUNS} AND {unattributed})")[0][0]
-    # A window with no stored query of its time range (every backfill window, and a day's new queries) cannot
-    # conflict with the key: a plain INSERT, without ON CONFLICT's check and speculative insertion per row (a fifth
-    # of the loader's time, decisions §40). Runs of a connector's jobs never overlap (services/jobs.py).
-    first, stored = conn.run(
-        f"""SELECT w.first, EXISTS (SELECT 1 FROM {table} t WHERE t.connector_id = :c
-                                    AND t.start_time >= w.first AND t.start_time <= w.last)
-            FROM (SELECT min(start_time) AS first, max(start_time) AS last FROM {stage}) w""",
-        c=connector_id,
-    )[0]
-    fresh = not stored
-    # The hours' other queries: those stored that began in the hour before the window's first (none is in it).
+    if stored is None:
+        # A window with no stored query of its time range (every backfill window, and a day's new queries) cannot
+        # conflict with the key: a plain INSERT, without ON CONFLICT's check and speculative insertion per row (a
+        # fifth of the loader's time, decisions §40). Runs of a connector's jobs never overlap (services/jobs.py).
+        first, longest, conflicts = conn.run(
+            f"""SELECT w.first, w.longest, {_stored_in("w.first", "w.last")}
+                FROM (SELECT min(start_time) AS first, max(start_time) AS last,
+                             ceil(EXTRACT(EPOCH FROM max(end_time - start_time) FILTER (WHERE end_time > start_time))
+                                  * 1000) AS longest
+                      FROM {stage}) w""",
+            c=connector_id,
+        )[0]
+        _note_longest(conn, connector_id, longest)
+        until = first  # the hours' other queries: those stored that began in the hour before the window's first
+    else:
+        (first, last), conflicts = stored, False
+        until = last + timedelta(microseconds=1)  # and the window's own, stored already
     staged = f"""
             SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time, {unattributed} AS wanted
             FROM {stage} s WHERE {RUNS}
             UNION ALL
             SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time, false
             FROM {table}
-            WHERE connector_id = :c AND start_time < :first AND {RUNS}
+            WHERE connector_id = :c AND start_time < :until AND {RUNS}
               AND start_time >= date_trunc('hour', CAST(:first AS timestamptz)) - interval '1 hour'
-              AND end_time > date_trunc('hour', CAST(:first AS timestamptz))"""
+              AND (start_time >= :first OR end_time > date_trunc('hour', CAST(:first AS timestamptz)))"""
     share = "COALESCE(c.credits, 0)" if priced else "0"
     if attr is None:
         cost = f"{share}, NULL, 'hourly_share'"
@@ -297,14 +349,15 @@ def _insert_queries(conn: Connection, connector_id: UUID, cols: tuple[str, ...],
         joins = f"LEFT JOIN {attr} a ON {match}"
     conn.run(
         f"""
-        {"WITH " + _share_ctes(staged) if priced else ""}
+        {"WITH " + share_ctes(staged) if priced else ""}
         INSERT INTO {table} AS t ({", ".join(loaded)}, {", ".join(ATTRIBUTION)}, cost_method)
         SELECT {", ".join(f"s.{c}" for c in loaded)}, {cost}
         FROM {stage} s {joins} {"LEFT JOIN cost c ON c.query_id = s.query_id" if priced else ""}
-        {"" if fresh else _on_conflict(key, [c for c in cols if c not in key])}
+        {_on_conflict(key, [c for c in cols if c not in key]) if conflicts else ""}
         """,
         c=connector_id,
         first=first,
+        until=until,
     )
 
 
@@ -348,106 +401,6 @@ def replace_warehouses(conn: Connection, connector_id: UUID, rows: Sequence[Sequ
         n=names,
     )
     return len(rows)
-
-
-# The hourly share (dbt-snowflake-monitoring's method), defined once: execution starts after queueing, compilation
-# and external-file listing; each query's execution is split across the hours it spans; its share of an hour is its
-# milliseconds in that hour over all queries' milliseconds in that hour on that warehouse (attributed queries
-# included); its cost is that share of the hour's CREDITS_USED_COMPUTE.
-EXEC_START = """start_time + (queued_overload_time + queued_provisioning_time + queued_repair_time
-                 + compilation_time + list_external_files_time) * interval '1 millisecond'"""
-RUNS = "warehouse_id IS NOT NULL AND end_time IS NOT NULL AND execution_time > 0"  # a query that can have a share
-
-
-def _share_ctes(queries: str) -> str:
-    """The CTEs of the hourly share over ``queries`` (query_id, warehouse_id, exec_start, end_time, wanted: the
-    queries whose hours count, ``wanted`` those to price); the last, ``cost`` (query_id, credits), prices the wanted
-    queries that ran in a metered hour. Needs ``:c``, the connector."""
-    return f"""
-        q AS ({queries}
-        ), hours AS (
-            SELECT q.query_id, q.warehouse_id, q.wanted, q.exec_start, q.end_time, h AS hour
-            FROM q
-            CROSS JOIN LATERAL generate_series(date_trunc('hour', q.exec_start), q.end_time, interval '1 hour') h
-            WHERE q.end_time > q.exec_start AND h < q.end_time
-        ), spans AS (
-            SELECT query_id, warehouse_id, wanted, hour,
-                   EXTRACT(EPOCH FROM LEAST(end_time, hour + interval '1 hour') - GREATEST(exec_start, hour)) AS s
-            FROM hours
-        ), totals AS (
-            -- each hour's milliseconds, for the hours a wanted query ran in (a hash aggregate: no sort of the spans)
-            SELECT warehouse_id, hour, SUM(s) AS total FROM spans WHERE s > 0 GROUP BY warehouse_id, hour
-            HAVING bool_or(wanted)
-        ), cost AS (
-            SELECT sp.query_id, round(SUM(sp.s / t.total * m.credits_used_compute), 9) AS credits
-            FROM spans sp
-            JOIN totals t ON t.warehouse_id = sp.warehouse_id AND t.hour = sp.hour
-            JOIN enterprise.snowflake_warehouse_metering m
-              ON m.connector_id = :c AND m.warehouse_id = sp.warehouse_id AND m.start_time = sp.hour
-            WHERE sp.wanted AND sp.s > 0
-            GROUP BY sp.query_id
-        )"""
-
-
-# How far the share reads either side when the longest query is not known (rows loaded before 0507), and at most:
-# Snowflake's default STATEMENT_TIMEOUT_IN_SECONDS (2 days) bounds nearly every query; a longer one is priced with
-# the queries within this reach.
-UNKNOWN_REACH = timedelta(days=1)
-MAX_REACH = timedelta(days=2)
-
-
-def reach(conn: Connection, connector_id: UUID, since: datetime, until: datetime) -> tuple[datetime, datetime]:
-    """The start_time range whose queries share an hour with a query started in [since, until): a query that ends
-    after the first such hour began at most the longest stored duration D before it; one started after ``until``
-    shares an hour only up to the hour after the last of them ends (until + D)."""
-    found = conn.run("SELECT longest_ms FROM enterprise.query_spans WHERE connector_id = :c", c=connector_id)
-    longest = min(timedelta(milliseconds=int(found[0][0])), MAX_REACH) if found else UNKNOWN_REACH
-    first_hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return first_hour - longest, until + longest + timedelta(hours=1)
-
-
-def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime, until: datetime) -> int:
-    """Per-query compute cost where QUERY_ATTRIBUTION_HISTORY gave none, recomputed for queries started in
-    [since, until) (late rows change the shares of their hour). The shares of the hours they span need every query
-    running in those hours: those that started up to the longest stored query's duration before the first such hour,
-    or after ``until`` before the last one ends (``reach``), so a statement stays bounded by its window. Only rows
-    whose cost changed are written (the loader priced most already); returns how many."""
-    before, after = reach(conn, connector_id, since, until)
-    stored = f"""
-            SELECT query_id, warehouse_id, {EXEC_START} AS exec_start, end_time,
-                   start_time >= CAST(:since AS timestamptz) AND start_time < CAST(:until AS timestamptz)
-                   AND cost_method IS DISTINCT FROM 'attribution' AS wanted
-            FROM enterprise.snowflake_query_history
-            WHERE connector_id = :c AND start_time >= CAST(:before AS timestamptz)
-              AND start_time < CAST(:after AS timestamptz) AND {RUNS}"""
-    conn.run(
-        f"""
-        WITH {_share_ctes(stored)}
-        UPDATE enterprise.snowflake_query_history t
-        SET credits_attributed_compute = c.credits, cost_method = 'hourly_share'
-        FROM cost c
-        WHERE t.connector_id = :c AND t.query_id = c.query_id
-          AND t.start_time >= CAST(:since AS timestamptz) AND t.start_time < CAST(:until AS timestamptz)
-          AND t.cost_method IS DISTINCT FROM 'attribution'
-          AND (t.credits_attributed_compute, t.cost_method) IS DISTINCT FROM (c.credits, 'hourly_share')
-        """,
-        c=connector_id,
-        since=since,
-        until=until,
-        before=before,
-        after=after,
-    )
-    updated = int(conn.row_count or 0)
-    # Queries with no metered hour (or no execution) cost nothing by this method; say how it was computed.
-    conn.run(
-        """UPDATE enterprise.snowflake_query_history SET credits_attributed_compute = 0, cost_method = 'hourly_share'
-           WHERE connector_id = :c AND start_time >= CAST(:since AS timestamptz)
-             AND start_time < CAST(:until AS timestamptz) AND cost_method IS NULL""",
-        c=connector_id,
-        since=since,
-        until=until,
-    )
-    return updated
 
 
 def apply_currency(conn: Connection, connector_id: UUID, rates: list[tuple[Any, Any]]) -> None:

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from snowwatch.db import Connection, transaction
 from snowwatch.repositories import cost_sync as repo
-from snowwatch.repositories import rollups, sync_state
+from snowwatch.repositories import query_share, rollups, sync_state
 from snowwatch.services import extraction
 from snowwatch.services.extraction import Budget
 
@@ -113,7 +113,7 @@ def hourly_share(conn: Connection, connector_id: UUID, budget: Budget, now: date
         "share",
         budget,
         lambda since: at_once_when_small(conn, connector_id, chunks(since, now + DAY)),
-        lambda a, b: repo.apply_hourly_share(conn, connector_id, a, b),
+        lambda a, b: query_share.apply_hourly_share(conn, connector_id, a, b),
     )
 
 

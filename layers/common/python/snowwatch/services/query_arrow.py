@@ -19,6 +19,8 @@ The same row the dict path builds (``sync._query_row``: ``rows.QueryRow`` from t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -98,6 +100,63 @@ def load_table(batch: pa.Table) -> pa.Table:
     out["tag_key"] = _tag_keys(tags) if source.num_rows else pa.array([], pa.string())
     out["dbt_model"] = _dbt_models(tags, comments, texts) if source.num_rows else pa.array([], pa.string())
     return pa.table(out)
+
+
+KEY = ("query_id", "start_time")  # a query's key in a window (and, with the connector, in the raw table)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A QUERY_HISTORY window read whole, its load-ready tables joined with its QUERY_ATTRIBUTION_HISTORY rows on
+    ``KEY`` (as a fresh window loads: repositories/cost_sync.py ``load_fresh``, decisions §42)."""
+
+    # COLUMNS + rows.ATTRIBUTION_CREDITS + cost_method: the queries the attribution covers, priced by it
+    attributed: pa.Table
+    unattributed: pa.Table  # COLUMNS: the queries priced by the hourly share as they load
+    leftover: pa.Table | None  # the attribution rows whose query is not in the window (attribution_table's columns)
+    first: datetime  # the window's earliest and latest query start
+    last: datetime
+    longest_ms: int | None  # its longest query (end - start, whole milliseconds up), None when none ran
+
+
+def window(queries: Sequence[pa.Table], attribution: Sequence[pa.Table] | None) -> Window | None:
+    """``queries`` (``load_table``'s, a window's) joined with ``attribution`` (``attribution_table``'s, the same
+    window's; None: not read); None when the window holds no query. Both sides keep the source's order."""
+    if not queries or not sum(t.num_rows for t in queries):
+        return None
+    q = pa.concat_tables(queries, promote_options="default")
+    a = pa.concat_tables(attribution, promote_options="default") if attribution else None
+    if a is None or not a.num_rows:
+        attributed, unattributed, leftover = q.slice(0, 0), q, None
+    else:
+        hit = _matches(q, a)  # per query: its attribution row's position (null: none)
+        found = pc.is_valid(hit)
+        attributed = q.filter(found)
+        for name in rows.ATTRIBUTION_CREDITS:
+            attributed = attributed.append_column(name, a.column(name).take(hit.filter(found)))
+        attributed = attributed.append_column("cost_method", pa.repeat("attribution", attributed.num_rows))
+        unattributed = q.filter(pc.invert(found))
+        leftover = a.filter(pc.is_null(_matches(a, q)))
+    starts = pc.min_max(q.column("start_time"))
+    ran = pc.subtract(q.column("end_time").cast(pa.int64()), q.column("start_time").cast(pa.int64()))  # µs
+    longest = pc.max(pc.filter(ran, pc.fill_null(pc.greater(ran, 0), False))).as_py()
+    return Window(
+        attributed,
+        unattributed,
+        leftover,
+        starts["min"].as_py(),
+        starts["max"].as_py(),
+        None if longest is None else -(-longest // 1000),
+    )
+
+
+def _matches(left: pa.Table, right: pa.Table) -> pa.Array:
+    """For each row of ``left``, the position of the row of ``right`` with its ``KEY`` (null: none). A window's
+    QUERY_IDs are unique on each side (its statements keep one row per QUERY_ID): found by QUERY_ID, then kept where
+    the start times agree. (Compute functions: the deployed layer carries no Acero, decisions §28.)"""
+    at = pc.index_in(left.column("query_id"), value_set=right.column("query_id").combine_chunks())
+    same = pc.equal(left.column("start_time"), right.column("start_time").take(at))
+    return pc.if_else(pc.fill_null(same, False), at, pa.scalar(None, at.type)).combine_chunks()
 
 
 # The converter of each query view read as Arrow (services/sync.py).

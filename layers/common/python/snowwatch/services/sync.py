@@ -126,7 +126,20 @@ def _load(
         if changed is not None:
             sync_state.owe(conn, connector_id, "queries", changed)
         return count
+    if view == "QUERY_HISTORY" and isinstance(batches, list) and _arrow_tables([*batches, *(attribution or [])]):
+        # a window read whole as Arrow (a planned window: services/prefetch.py): joined with its attribution here,
+        # copied straight in when nothing of its range is stored (decisions §42)
+        from snowwatch.services import query_arrow  # lazy: Arrow tables mean pyarrow is installed
+
+        window = query_arrow.window(batches, attribution)
+        loaded = None if window is None else repo.load_fresh(conn, connector_id, window)
+        if loaded is not None:
+            return loaded
     return repo.load_window(conn, connector_id, view, batches, attribution)
+
+
+def _arrow_tables(batches: list[Any]) -> bool:
+    return all(hasattr(batch, "column_names") for batch in batches)
 
 
 def _warehouse_row(r: dict[str, Any]) -> tuple[Any, ...]:

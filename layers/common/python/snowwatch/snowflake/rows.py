@@ -140,6 +140,10 @@ class QueryAttributionRow(NamedTuple):
     credits_used_query_acceleration: Decimal | None
 
 
+# What QUERY_ATTRIBUTION_HISTORY gives a stored query (the rest of its columns are QUERY_HISTORY's too).
+ATTRIBUTION_CREDITS = ("credits_attributed_compute", "credits_used_query_acceleration")
+
+
 class WarehouseLoadRow(NamedTuple):
     """ACCOUNT_USAGE.WAREHOUSE_LOAD_HISTORY -> enterprise.snowflake_warehouse_load."""
 
