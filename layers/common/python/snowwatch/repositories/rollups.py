@@ -183,40 +183,50 @@ def rebuild_query_days(conn: Connection, connector_id: UUID, tz: str, first: dat
         sum(partitions_total),
         count(*) FILTER (WHERE partitions_total >= 1000 AND partitions_scanned >= 0.9 * partitions_total),
         sum(queued_overload_time), {sample("query_id", "start_time")}"""
-    # The four dimensions in one pass over the raw rows (GROUPING SETS: one scan, a hash table per set), not one
-    # scan each: the scan of a day's raw rows is what a rollup window costs.
+    # The four dimensions and the per-hash day rows in one pass over the raw rows (GROUPING SETS: one scan, a hash
+    # table per set), not one scan each: the scan of a day's raw rows is what a rollup window costs.
     dims = {
         "user": ("COALESCE(user_name, '')", "COALESCE(role_name, '')"),
         "warehouse": ("COALESCE(warehouse_name, '')",),
         "query_tag": ("COALESCE(tag_key, '')",),
         "dbt_model": ("COALESCE(dbt_model, '')",),
+        "hash": ("COALESCE(query_parameterized_hash, '')",),
     }
     dim = "CASE " + " ".join(f"WHEN GROUPING({keys[0]}) = 0 THEN '{name}'" for name, keys in dims.items()) + " END"
     key1 = "COALESCE(" + ", ".join(keys[0] for keys in dims.values()) + ")"
     sets = ", ".join(f"({LOCAL_DAY}, {', '.join(keys)})" for keys in dims.values())
-    conn.run(
-        f"""INSERT INTO enterprise.snowflake_query_rollup (connector_id, dim, usage_date, key1, key2, queries,
-                credits_compute, credits_cloud_services, credits_cloud_services_used, elapsed_ms, bytes_scanned,
-                bytes_spilled_local, bytes_spilled_remote, cache_scanned_bytes, partitions_scanned,
-                partitions_total, full_scan_queries, queued_overload_ms, sample_query_id, sample_start_time)
-            SELECT :c, {dim}, {LOCAL_DAY}, {key1}, COALESCE({dims["user"][1]}, ''), {measures}
-            FROM {source}
-            GROUP BY GROUPING SETS ({sets})""",
-        **params,
-    )
-    total = int(conn.row_count or 0)
     hash_columns = """(connector_id, days, usage_date, query_parameterized_hash, queries, credits_compute,
             credits_cloud_services, credits_cloud_services_used, elapsed_ms, sample_query_id, sample_start_time)"""
-    conn.run(
-        f"""INSERT INTO enterprise.snowflake_query_hash_daily {hash_columns}
-            SELECT :c, 1, {LOCAL_DAY}, COALESCE(query_parameterized_hash, ''), count(*),
-                   COALESCE(sum(credits_attributed_compute), 0), sum(cs_billed), sum(credits_used_cloud_services),
-                   sum(total_elapsed_time), {sample("query_id", "start_time")}
-            FROM {source}
-            GROUP BY 3, 4 ORDER BY 3, 4""",
+    written = conn.run(
+        f"""WITH g (dim, usage_date, key1, key2, queries, credits_compute, credits_cloud_services,
+                    credits_cloud_services_used, elapsed_ms, bytes_scanned, bytes_spilled_local, bytes_spilled_remote,
+                    cache_scanned_bytes, partitions_scanned, partitions_total, full_scan_queries, queued_overload_ms,
+                    sample_query_id, sample_start_time) AS (
+                SELECT {dim}, {LOCAL_DAY}, {key1}, COALESCE({dims["user"][1]}, ''), {measures}
+                FROM {source}
+                GROUP BY GROUPING SETS ({sets})
+            ), rollup AS (
+                INSERT INTO enterprise.snowflake_query_rollup (connector_id, dim, usage_date, key1, key2, queries,
+                    credits_compute, credits_cloud_services, credits_cloud_services_used, elapsed_ms, bytes_scanned,
+                    bytes_spilled_local, bytes_spilled_remote, cache_scanned_bytes, partitions_scanned,
+                    partitions_total, full_scan_queries, queued_overload_ms, sample_query_id, sample_start_time)
+                SELECT :c, dim, usage_date, key1, key2, queries, credits_compute, credits_cloud_services,
+                       credits_cloud_services_used, elapsed_ms, bytes_scanned, bytes_spilled_local,
+                       bytes_spilled_remote, cache_scanned_bytes, partitions_scanned, partitions_total,
+                       full_scan_queries, queued_overload_ms, sample_query_id, sample_start_time
+                FROM g WHERE dim <> 'hash'
+                RETURNING 1
+            ), hashes AS (
+                INSERT INTO enterprise.snowflake_query_hash_daily {hash_columns}
+                SELECT :c, 1, usage_date, key1, queries, credits_compute, credits_cloud_services,
+                       credits_cloud_services_used, elapsed_ms, sample_query_id, sample_start_time
+                FROM g WHERE dim = 'hash' ORDER BY usage_date, key1
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM rollup) + (SELECT count(*) FROM hashes)""",
         **params,
     )
-    total += int(conn.row_count or 0)
+    total = int(written[0][0])
     # The weeks of those days, from the day rows (days before ``first`` in the first week are already built).
     weeks = {"c": connector_id, "w0": monday(first), "w1": monday(end - timedelta(days=1)) + timedelta(days=7)}
     conn.run(
