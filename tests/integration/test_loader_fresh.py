@@ -179,7 +179,7 @@ def test_a_fresh_window_read_whole_copies_its_attributed_queries_straight_in(con
     inserts the other priced by the hourly share counting both (1 credit), and stores the left-over attribution; the
     second finds its range stored, goes the staged way (the upsert) and rewrites nothing."""
     from snowwatch.db import transaction
-    from snowwatch.services import sync
+    from snowwatch.services import query_arrow, sync
     from snowwatch.snowflake import rows
 
     hour = DAY1 + timedelta(hours=5)
@@ -192,6 +192,8 @@ def test_a_fresh_window_read_whole_copies_its_attributed_queries_straight_in(con
     ]  # fmt: skip
     conn = pg()
     seen: list[str] = []
+    first: list[str] = []
+    stored: dict[str, Any] = {}
     run = conn.run
 
     def recording(sql: str, *args: Any, **kwargs: Any) -> Any:
@@ -200,12 +202,12 @@ def test_a_fresh_window_read_whole_copies_its_attributed_queries_straight_in(con
 
     conn.run = recording
     try:
-        with transaction(conn):
-            assert sync._load(connector, "QUERY_HISTORY", conn, queries, attribution) == 2
-        first, seen[:] = list(seen), []
-        stored = _stored(connector)
-        with transaction(conn):
-            sync._load(connector, "QUERY_HISTORY", conn, queries, attribution)
+        for _ in range(2):  # prepared as the read-ahead thread prepares a planned window
+            with transaction(conn):
+                prepared = query_arrow.prepare(("connector_id", connector), queries, attribution)
+                assert sync._load(connector, "QUERY_HISTORY", conn, prepared, attribution) == 2
+            if not stored:
+                first, seen[:], stored = list(seen), [], _stored(connector)
     finally:
         del conn.run  # pg() shares one connection
 

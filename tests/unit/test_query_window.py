@@ -3,6 +3,8 @@ decisions §42): on QUERY_ID and start time, without Acero (the deployed layer h
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -14,6 +16,7 @@ from snowwatch.snowflake import rows
 T0 = datetime(2026, 11, 2, 5, tzinfo=UTC)
 TS = pa.timestamp("us", tz="UTC")
 CREDITS = pa.decimal128(38, 9)
+TENANT = ("connector_id", "c-1")
 
 
 def _queries(*specs: tuple[str, datetime, timedelta]) -> pa.Table:
@@ -39,7 +42,8 @@ def test_queries_take_the_attribution_of_their_id_and_start() -> None:
     """Given two batches of a window's queries and its attribution rows: q1 and q3 attributed, q2 not, a row for q4
     (not in the window) and one for q5 whose QUERY_ID is in the window under another start time
     When the window is joined
-    Then q1 and q3 carry their credits and 'attribution' in source order, q2 and q5 are left to the hourly share, the
+    Then q1 and q3 are COPY rows with the tenant, their credits and 'attribution', in source order; q2 and q5 are
+    left to the hourly share, the
     rows of q4 and of q5's other start are left over, and the window's first and last start and its longest query
     (1.0005 s: 1,001 ms, rounded up) are known."""
     queries = [
@@ -54,14 +58,17 @@ def test_queries_take_the_attribution_of_their_id_and_start() -> None:
         _attribution(("q1", T0, "0.5"), ("q5", T0 + timedelta(minutes=4), "7")),
     ]
 
-    window = query_arrow.window(queries, attribution)
+    window = query_arrow.window(TENANT, queries, attribution)
 
     assert window is not None
-    assert window.attributed.column_names == [*query_arrow.COLUMNS, *rows.ATTRIBUTION_CREDITS, "cost_method"]
-    assert window.attributed.select(["query_id", "credits_attributed_compute", "cost_method"]).to_pylist() == [
-        {"query_id": "q1", "credits_attributed_compute": Decimal("0.5"), "cost_method": "attribution"},
-        {"query_id": "q3", "credits_attributed_compute": Decimal("0.25"), "cost_method": "attribution"},
+    assert window.copy_columns == ["connector_id", *query_arrow.COLUMNS, *rows.ATTRIBUTION_CREDITS, "cost_method"]
+    copied = list(csv.reader(io.StringIO(b"".join(window.copy_csv).decode())))
+    at = {name: window.copy_columns.index(name) for name in ("connector_id", "query_id", "cost_method")}
+    assert [(r[at["connector_id"]], r[at["query_id"]], r[-3], r[at["cost_method"]]) for r in copied] == [
+        ("c-1", "q1", "0.500000000", "attribution"),
+        ("c-1", "q3", "0.250000000", "attribution"),
     ]
+    assert window.attributed == 2
     assert window.unattributed.column_names == list(query_arrow.COLUMNS)
     assert window.unattributed.column("query_id").to_pylist() == ["q2", "q5"]
     assert window.leftover is not None
@@ -78,9 +85,9 @@ def test_a_window_without_attribution_or_queries() -> None:
     Then every query of the first is left to the hourly share with nothing left over; the second is no window."""
     queries = [_queries(("q1", T0, timedelta(0)))]
 
-    window = query_arrow.window(queries, None)
+    window = query_arrow.window(TENANT, queries, None)
 
-    assert window is not None and window.attributed.num_rows == 0 and window.leftover is None
+    assert window is not None and window.attributed == 0 and window.copy_csv == [] and window.leftover is None
     assert window.unattributed.column("query_id").to_pylist() == ["q1"]
     assert window.longest_ms is None
-    assert query_arrow.window([], [_attribution(("q1", T0, "1"))]) is None
+    assert query_arrow.window(TENANT, [], [_attribution(("q1", T0, "1"))]) is None

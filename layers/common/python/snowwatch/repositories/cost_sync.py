@@ -260,19 +260,15 @@ def load_fresh(conn: Connection, connector_id: UUID, window: Any) -> int | None:
     if conn.run(f"SELECT {_stored_in(':first', ':last')}", c=connector_id, first=window.first, last=window.last)[0][0]:
         return None
     _note_longest(conn, connector_id, window.longest_ms)
-    if window.attributed.num_rows:
-        # lazy: pyarrow is optional (decisions §26); a Window means it is installed
-        from snowwatch.db import arrow_copy
-
-        data = arrow_copy.with_tenant(window.attributed, ("connector_id", connector_id))
-        copy_rows(conn, qualified(QUERY_TABLE), data.column_names, arrow_copy.csv_chunks(data))
+    if window.attributed:
+        copy_rows(conn, qualified(QUERY_TABLE), window.copy_columns, window.copy_csv)
     if window.unattributed.num_rows:
         stage, _ = _stage_window(conn, connector_id, "QUERY_HISTORY", [window.unattributed])
         _insert_queries(conn, connector_id, columns("QUERY_HISTORY"), stage, None, (window.first, window.last))
         conn.run(f"DROP TABLE {stage}")
     if window.leftover is not None and window.leftover.num_rows:
         load_attribution(conn, connector_id, [window.leftover])
-    return int(window.attributed.num_rows + window.unattributed.num_rows)
+    return int(window.attributed + window.unattributed.num_rows)
 
 
 def _stored_in(first: str, last: str) -> str:

@@ -64,6 +64,9 @@ Status = Literal["done", "stopped", "unreadable", "unavailable"]
 # Loads one window: its batches (lists of rows, or Arrow tables), streamed, and for a view with a companion, the
 # companion's batches of the same window (a list, or None when the companion is not read); returns the rows loaded.
 Load = Callable[..., int]
+# A window read whole (a planned window: its batches and its companion's, None when not read) turned into the batches
+# its load takes, where it was read: the read-ahead thread (decisions §42).
+Prepare = Callable[[list[Any], list[Any] | None], list[Any]]
 
 # The rows a window reads at most (by the slice counts), or past which the next windows shrink (without them); the
 # sync passes the settings' SYNC_WINDOW_ROWS (docs/scale.md, "Memory"), security takes this default.
@@ -333,6 +336,7 @@ class _Read:
     before_window: Callable[[datetime, datetime], object] | None = None
     now: datetime | None = None  # where the read ends (the snapshot views: None)
     companion: _Companion | None = None
+    prepare: Prepare | None = None
 
     def left(self, n: int) -> None:
         """This view's windows left is now ``n`` (the run's total follows)."""
@@ -354,7 +358,22 @@ class _Read:
         Snowflake work (it runs in the prefetch thread): the companion's failure is settled where it is used."""
         params = {"since": _param(a), "until": _param(b)}
         extra = None if self.companion is None else deferred(partial(self.companion.read, self.sf, params))
-        return Fetched(list(_batches(self.sf, self.view, self.sql or self.view.query.SELECT, params)), extra)
+        batches = list(_batches(self.sf, self.view, self.sql or self.view.query.SELECT, params))
+        if self.prepare is not None:
+            batches = self.prepare(batches, _or_none(extra))
+        return Fetched(batches, extra)
+
+
+def _or_none(extra: Callable[[], list[Any] | None] | None) -> list[Any] | None:
+    """A companion's window as a window read ahead is prepared with it: None when it was not read, or could not be (the
+    loading thread settles it the same way: the window then loads without it)."""
+    # lazy: the API imports this module and carries no Snowflake connector
+    from snowflake.connector import errors as sf_errors
+
+    try:
+        return None if extra is None else extra()
+    except sf_errors.ProgrammingError:
+        return None
 
 
 def extract(
@@ -374,17 +393,19 @@ def extract(
     target_rows: int = TARGET_WINDOW_ROWS,
     on_start: Callable[[datetime], None] | None = None,
     before_window: Callable[[datetime, datetime], object] | None = None,
+    prepare: Prepare | None = None,
 ) -> Outcome:
     """Read ``view`` from ``start`` to ``now`` window by window (see the module's docstring). The caller
     has counted ``estimate_windows(view, start, now)`` into ``progress.windows_left``. ``on_start`` hears where
     the first window starts (after the empty stretch of a first read is skipped), before any window loads;
-    ``before_window`` hears each time window ``[a, b)`` before its load transaction opens."""
+    ``before_window`` hears each time window ``[a, b)`` before its load transaction opens; ``prepare`` turns a planned
+    window read whole into its load's batches (``Prepare``)."""
     # lazy: the API imports this module (the /access view list) and carries no Snowflake connector
     from snowflake.connector import errors as sf_errors
 
     read = _Read(
         conn, sf, view, load, sql, connector_id, run_id, prefix, progress, estimate_windows(view, start, now),
-        before_window, now,
+        before_window, now, prepare=prepare,
     )  # fmt: skip
     if view.optional and not sf.exists(view.query.VIEW):
         logger.info("view not available on this account; skipped", extra={"view": view.name})

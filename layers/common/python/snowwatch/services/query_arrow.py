@@ -22,10 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from snowwatch.db import arrow_copy
 from snowwatch.services import attribution
 from snowwatch.snowflake import rows
 
@@ -107,11 +109,14 @@ KEY = ("query_id", "start_time")  # a query's key in a window (and, with the con
 
 @dataclass(frozen=True)
 class Window:
-    """A QUERY_HISTORY window read whole, its load-ready tables joined with its QUERY_ATTRIBUTION_HISTORY rows on
-    ``KEY`` (as a fresh window loads: repositories/cost_sync.py ``load_fresh``, decisions §42)."""
+    """A QUERY_HISTORY window read whole, its queries joined with its QUERY_ATTRIBUTION_HISTORY rows on ``KEY``, as a
+    fresh window loads (repositories/cost_sync.py ``load_fresh``, decisions §42). Built where the window is read (the
+    read-ahead thread: :func:`prepare`), so the join and the COPY text are not the loading thread's work."""
 
-    # COLUMNS + rows.ATTRIBUTION_CREDITS + cost_method: the queries the attribution covers, priced by it
-    attributed: pa.Table
+    batches: list[pa.Table]  # the window's tables as read: what the staged load takes when the window is not fresh
+    copy_columns: list[str]  # the attributed queries as COPY takes them: the tenant, COLUMNS, credits, cost_method
+    copy_csv: list[bytes]
+    attributed: int  # how many queries the attribution covers
     unattributed: pa.Table  # COLUMNS: the queries priced by the hourly share as they load
     leftover: pa.Table | None  # the attribution rows whose query is not in the window (attribution_table's columns)
     first: datetime  # the window's earliest and latest query start
@@ -119,15 +124,28 @@ class Window:
     longest_ms: int | None  # its longest query (end - start, whole milliseconds up), None when none ran
 
 
-def window(queries: Sequence[pa.Table], attribution: Sequence[pa.Table] | None) -> Window | None:
+def prepare(tenant: tuple[str, Any], queries: list[Any], attribution: list[Any] | None) -> list[Any]:
+    """A planned window's batches as its load takes them (services/extraction.py ``prepare``): one :class:`Window`
+    when they are Arrow tables holding a query, otherwise as they are."""
+    tables = [*queries, *(attribution or [])]
+    if not all(isinstance(t, pa.Table) for t in tables):
+        return queries
+    joined = window(tenant, queries, attribution)
+    return queries if joined is None else [joined]
+
+
+def window(
+    tenant: tuple[str, Any], queries: Sequence[pa.Table], attribution: Sequence[pa.Table] | None
+) -> Window | None:
     """``queries`` (``load_table``'s, a window's) joined with ``attribution`` (``attribution_table``'s, the same
-    window's; None: not read); None when the window holds no query. Both sides keep the source's order."""
+    window's; None: not read), the attributed ones as COPY text with ``tenant`` (column, value) first; None when the
+    window holds no query. Both sides keep the source's order."""
     if not queries or not sum(t.num_rows for t in queries):
         return None
     q = pa.concat_tables(queries, promote_options="default")
     a = pa.concat_tables(attribution, promote_options="default") if attribution else None
     if a is None or not a.num_rows:
-        attributed, unattributed, leftover = q.slice(0, 0), q, None
+        attributed, unattributed, leftover = None, q, None
     else:
         hit = _matches(q, a)  # per query: its attribution row's position (null: none)
         found = pc.is_valid(hit)
@@ -135,13 +153,17 @@ def window(queries: Sequence[pa.Table], attribution: Sequence[pa.Table] | None) 
         for name in rows.ATTRIBUTION_CREDITS:
             attributed = attributed.append_column(name, a.column(name).take(hit.filter(found)))
         attributed = attributed.append_column("cost_method", pa.repeat("attribution", attributed.num_rows))
+        attributed = arrow_copy.with_tenant(attributed, tenant)
         unattributed = q.filter(pc.invert(found))
         leftover = a.filter(pc.is_null(_matches(a, q)))
     starts = pc.min_max(q.column("start_time"))
     ran = pc.subtract(q.column("end_time").cast(pa.int64()), q.column("start_time").cast(pa.int64()))  # µs
     longest = pc.max(pc.filter(ran, pc.fill_null(pc.greater(ran, 0), False))).as_py()
     return Window(
-        attributed,
+        list(queries),
+        [] if attributed is None else attributed.column_names,
+        [] if attributed is None else list(arrow_copy.csv_chunks(attributed)),
+        0 if attributed is None else attributed.num_rows,
         unattributed,
         leftover,
         starts["min"].as_py(),

@@ -126,20 +126,25 @@ def _load(
         if changed is not None:
             sync_state.owe(conn, connector_id, "queries", changed)
         return count
-    if view == "QUERY_HISTORY" and isinstance(batches, list) and _arrow_tables([*batches, *(attribution or [])]):
-        # a window read whole as Arrow (a planned window: services/prefetch.py): joined with its attribution here,
-        # copied straight in when nothing of its range is stored (decisions §42)
-        from snowwatch.services import query_arrow  # lazy: Arrow tables mean pyarrow is installed
-
-        window = query_arrow.window(batches, attribution)
-        loaded = None if window is None else repo.load_fresh(conn, connector_id, window)
+    window = batches[0] if isinstance(batches, list) and len(batches) == 1 else None
+    if view == "QUERY_HISTORY" and hasattr(window, "copy_csv"):
+        # a planned window, joined with its attribution where it was read (query_arrow.prepare): copied straight in
+        # when nothing of its range is stored (decisions §42), otherwise staged from its tables
+        loaded = repo.load_fresh(conn, connector_id, window)
         if loaded is not None:
             return loaded
+        batches = window.batches  # type: ignore[union-attr]
     return repo.load_window(conn, connector_id, view, batches, attribution)
 
 
-def _arrow_tables(batches: list[Any]) -> bool:
-    return all(hasattr(batch, "column_names") for batch in batches)
+def _prepare(view: View[Any], connector_id: Any) -> extraction.Prepare | None:
+    """QUERY_HISTORY's planned windows joined with their attribution where they are read (query_arrow.prepare)."""
+    if view.name != "QUERY_HISTORY" or view.arrow is None:
+        return None
+    # lazy: imports pyarrow, which only some installs carry (view.arrow set: it is installed)
+    from snowwatch.services import query_arrow
+
+    return partial(query_arrow.prepare, ("connector_id", connector_id))
 
 
 def _warehouse_row(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -304,6 +309,7 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
                     on_start=partial(_owe, conn, connector.id, _steps_after(view.name)),
                     before_window=partial(query_retention.prepare_window, conn) if view.name in QUERY_VIEWS else None,
                     target_rows=settings.sync_window_rows,
+                    prepare=_prepare(view, connector.id),
                 )
                 outcomes[view.name] = out
                 counts[view.name] = out.summary()
