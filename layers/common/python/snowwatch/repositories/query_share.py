@@ -24,15 +24,17 @@ def share_ctes(queries: str) -> str:
     queries that ran in a metered hour. Needs ``:c``, the connector."""
     return f"""
         q AS ({queries}
-        ), hours AS (
-            SELECT q.query_id, q.warehouse_id, q.wanted, q.exec_start, q.end_time, h AS hour
+        ), spans AS (
+            -- a query's milliseconds in each hour it ran in; most run inside one hour: one span, no series
+            SELECT query_id, warehouse_id, wanted, date_trunc('hour', exec_start) AS hour,
+                   EXTRACT(EPOCH FROM end_time - exec_start) AS s
+            FROM q WHERE end_time > exec_start AND end_time <= date_trunc('hour', exec_start) + interval '1 hour'
+            UNION ALL
+            SELECT q.query_id, q.warehouse_id, q.wanted, h,
+                   EXTRACT(EPOCH FROM LEAST(q.end_time, h + interval '1 hour') - GREATEST(q.exec_start, h))
             FROM q
             CROSS JOIN LATERAL generate_series(date_trunc('hour', q.exec_start), q.end_time, interval '1 hour') h
-            WHERE q.end_time > q.exec_start AND h < q.end_time
-        ), spans AS (
-            SELECT query_id, warehouse_id, wanted, hour,
-                   EXTRACT(EPOCH FROM LEAST(end_time, hour + interval '1 hour') - GREATEST(exec_start, hour)) AS s
-            FROM hours
+            WHERE q.end_time > date_trunc('hour', q.exec_start) + interval '1 hour' AND h < q.end_time
         ), totals AS (
             -- each hour's milliseconds, for the hours a wanted query ran in (a hash aggregate: no sort of the spans)
             SELECT warehouse_id, hour, SUM(s) AS total FROM spans WHERE s > 0 GROUP BY warehouse_id, hour
