@@ -7,7 +7,7 @@ rows unchanged are neither rewritten (a new tuple, a dead one, an entry in each 
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -200,8 +200,10 @@ def test_an_attribution_read_behind_the_queries_is_not_skipped(stack: LocalStack
 
 
 def test_the_query_windows_leave_the_attribution_read_its_lookback(stack: LocalStack) -> None:
-    """Given a new connector, when it first syncs, then QUERY_ATTRIBUTION_HISTORY's own read covers its 7-day
-    lookback only: the older history came with QUERY_HISTORY's windows, and its watermark moved with them."""
+    """Given a new connector, when it first syncs, then QUERY_ATTRIBUTION_HISTORY is read with QUERY_HISTORY's
+    windows only: its own read in that run would re-read what they read seconds before (decisions §42), so it reads
+    nothing, and its watermark moved with them to its 7-day lookback; the next sync's own read covers that lookback
+    only, up to where QUERY_HISTORY's lookback window reads it again."""
     cid = new_connector(stack, "qah-lookback")
 
     out = stack.run_job("sync", connector_id=cid)
@@ -214,7 +216,13 @@ def test_the_query_windows_leave_the_attribution_read_its_lookback(stack: LocalS
                 WHERE START_TIME >= DATEADD(day, -8, CURRENT_TIMESTAMP)""",
         )[0][0]
     )
-    assert out["status"] == "succeeded" and 0 < out["rows"][QAH] <= week < total
+    assert out["status"] == "succeeded" and out["rows"][QAH] == 0
+    mark = pg().run(
+        "SELECT watermark FROM enterprise.sync_state WHERE connector_id = :c AND view_name = :v", c=cid, v=QAH
+    )[0][0]
+    assert abs(mark - (datetime.now(UTC) - timedelta(days=7))) < timedelta(minutes=5)
+    again = stack.run_job("sync", connector_id=cid)
+    assert again["status"] == "succeeded" and 0 < again["rows"][QAH] <= week < total
 
 
 def test_an_attribution_reread_owes_the_rollups_from_what_it_changed_only(

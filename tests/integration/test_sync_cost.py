@@ -50,8 +50,9 @@ def test_a_small_accounts_sync_reads_each_view_and_walks_each_step_at_once(
 ) -> None:
     """Given a new connector on the tiny account (1,750 queries over 35 days: far below ONE_WINDOW_ROWS), when sync
     runs twice, then the first run reads each view in ONE window (a statement each, not one a day: 90 statements
-    before), the hourly share and the query rollups each walk their 36 owed days in one window, every table holds
-    exactly the source's rows both times, and the incremental run re-reads each view's lookback in one window too."""
+    before; QUERY_ATTRIBUTION_HISTORY's with QUERY_HISTORY's, not again on its own), the hourly share and the query
+    rollups each walk their 36 owed days in one window, every table holds exactly the source's rows both times, and
+    the incremental run re-reads each view's lookback in one window too."""
     from snowwatch.repositories import query_share, rollups
 
     calls = {"share": 0, "rollups": 0}
@@ -73,16 +74,20 @@ def test_a_small_accounts_sync_reads_each_view_and_walks_each_step_at_once(
     expected = source_counts(stack)
     assert table_counts(cid) == expected
     progress = pg().run("SELECT progress FROM enterprise.job_runs WHERE id = :i", i=first["run_id"])[0][0]
-    assert progress["windows_done"] == 9 and progress["windows_left"] == 0  # the nine cost views, one window each
-    # five views' first statement finds where the history starts and counts it; nine windows; three others; the
-    # attribution QUERY_HISTORY's window reads with it (its companion, decisions §38)
-    assert first["rows"]["statements"] == 18
+    # eight cost views, one window each; QUERY_ATTRIBUTION_HISTORY was read with QUERY_HISTORY's window (its
+    # companion, decisions §38) and not again: this run read everything its own read would (§42)
+    assert progress["windows_done"] == 8 and progress["windows_left"] == 0
+    assert first["rows"]["QUERY_ATTRIBUTION_HISTORY"] == 0
+    # four views' first statement finds where the history starts and counts it; eight windows; three others; the
+    # attribution with QUERY_HISTORY's window
+    assert first["rows"]["statements"] == 16
     assert calls == {"share": 1, "rollups": 1}
     second = stack.run_job("sync", connector_id=cid)
     assert table_counts(cid) == expected
     # 12 + the two query views' count over their lookback + QUERY_HISTORY's window's attribution
     assert second["rows"]["statements"] == 15
-    assert second["rows"]["QUERY_ATTRIBUTION_HISTORY"] > 0  # its 7-day lookback was re-read
+    # its 7-day lookback was re-read, up to where QUERY_HISTORY's lookback read it with its own window
+    assert second["rows"]["QUERY_ATTRIBUTION_HISTORY"] > 0
 
 
 def test_metering_mode_reads_only_metering_views(stack: LocalStack) -> None:

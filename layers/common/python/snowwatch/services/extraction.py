@@ -159,6 +159,8 @@ class Outcome:
     reached: datetime | None = None
     reason: str | None = None
     pending_from: datetime | None = None  # the earliest time whose rows this run (re)loaded
+    # A read that ended done with its companion read (and its watermark moved) with every window: where it started
+    companion_from: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> int | str:
@@ -206,7 +208,7 @@ def estimate_windows(view: View[Any], start: datetime, now: datetime) -> int:
     """Windows a read from ``start`` to ``now`` takes at the view's window size (before any split)."""
     if view.window is None or view.time_column is None:
         return 1
-    return max(1, -(-(now - start) // view.window))
+    return 0 if now <= start else max(1, -(-(now - start) // view.window))
 
 
 def slice_rows(sf: SnowflakeSession, view: View[Any], start: datetime) -> dict[datetime, int]:
@@ -443,6 +445,10 @@ def extract(
         if on_start is not None:
             on_start(start)
         _windows(read, outcome, start, settled, now, budget, target_rows, size, plan)
+        if outcome.status == "done":
+            read.left(0)
+            if read.companion is not None and read.companion.moves:
+                outcome.companion_from = start  # the companion read with every window from here to the read's end
     except sf_errors.ProgrammingError as exc:
         # missing, or not granted to the role: say so, and let the run go on with its next view
         reason = str(getattr(exc, "msg", None) or exc).strip().splitlines()[0][:300]

@@ -246,6 +246,19 @@ def _to_read(mode: str, resume: dict[str, Any]) -> list[View[tuple[Any, ...]]]:
     return [] if "view" in resume else views
 
 
+def _read_until(view: View[Any], outcomes: Mapping[str, Outcome], now: datetime) -> datetime:
+    """Where this run's read of ``view`` ends: ``now``, or, for a view another view read as its companion with every
+    window of this run from a time on (QUERY_ATTRIBUTION_HISTORY with QUERY_HISTORY's windows), that time: what it
+    would read after it, this run has just read and loaded (a backfill's own re-read of the 7-day lookback, the
+    window's rows again; decisions §42). Its watermark stays where the companion left it, so the next run re-reads
+    the lookback as before."""
+    for outcome_of, outcome in outcomes.items():
+        companion = next((v.companion for v in VIEWS if v.name == outcome_of), None)
+        if companion is not None and companion.name == view.name and outcome.companion_from is not None:
+            return min(now, outcome.companion_from)
+    return now
+
+
 def _owe(conn: Connection, connector_id: Any, steps: tuple[str, ...], since: datetime) -> None:
     for step in steps:
         sync_state.owe(conn, connector_id, step, since)
@@ -292,9 +305,10 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
             for view in views:
                 # where it starts now: an earlier view's companion reads may have moved its watermark since
                 start = extraction.since(view, sync_state.watermarks(conn, connector.id), now, backfill)
+                end = _read_until(view, outcomes, now)
                 progress.windows_left -= extraction.estimate_windows(
                     view, starts[view.name], now
-                ) - extraction.estimate_windows(view, start, now)
+                ) - extraction.estimate_windows(view, start, end)
                 out = extraction.extract(
                     conn,
                     sf,
@@ -303,7 +317,7 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
                     connector_id=connector.id,
                     run_id=ctx.run_id,
                     start=start,
-                    now=now,
+                    now=end,
                     budget=budget,
                     progress=progress,
                     on_start=partial(_owe, conn, connector.id, _steps_after(view.name)),
