@@ -5,6 +5,8 @@ rollups. Real Postgres, fakesnow for the sync."""
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -87,6 +89,40 @@ def test_a_sync_loads_raw_rows_into_daily_partitions_once(stack: LocalStack) -> 
     assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
     assert _count(cid) == first
     assert _where(cid) == where
+
+
+def test_the_most_expensive_queries_walk_the_cost_index_keyed_in_nano_credits(stack: LocalStack) -> None:
+    """Given a synced connector (its queries spread over day partitions)
+    When the most expensive queries of its whole range are read (a page, then the credits before a later page)
+    Then the read walks a partition of the cost-order index (its bigint key is the reads' COST_ORDER: 0509), and the
+    page is exactly the queries in numeric credits order."""
+    from snowwatch.repositories import cost
+
+    cid = new_connector(stack, "partitions-cost-order")
+    assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
+    conn = pg()
+    lo, hi = datetime.now(UTC) - timedelta(days=60), datetime.now(UTC) + timedelta(hours=1)
+    plan = conn.run(
+        f"""EXPLAIN (FORMAT JSON) SELECT query_id FROM {PARENT} WHERE connector_id = :c AND start_time >= :lo
+            AND start_time < :hi ORDER BY {cost.COST_ORDER} DESC NULLS LAST, query_id LIMIT 20""",
+        c=cid,
+        lo=lo,
+        hi=hi,
+    )[0][0]
+    walked = {r[0] for r in conn.run(
+        """SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+           WHERE i.inhparent = CAST('enterprise.sqh_connector_cost_qid_idx' AS regclass)"""
+    )}  # fmt: skip
+    assert walked & set(re.findall(r'"Index Name": "([^"]+)"', json.dumps(plan)))
+    rows, _ = cost.top_queries(conn, cid, lo, hi, lo.date(), hi.date(), 20, 0)
+    expected = conn.run(
+        f"""SELECT query_id FROM {PARENT} WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
+            ORDER BY credits_attributed_compute DESC NULLS LAST, query_id LIMIT 20""",
+        c=cid,
+        lo=lo,
+        hi=hi,
+    )
+    assert [r["query_id"] for r in rows] == [r[0] for r in expected]
 
 
 def test_a_window_gets_its_partitions_and_rows_without_one_go_to_default(
@@ -183,7 +219,7 @@ def test_a_connector_that_owes_rollups_blocks_the_drop_of_its_days(stack: LocalS
 def test_0420_moves_a_deployed_databases_rows_into_day_partitions(stack: LocalStack) -> None:
     """Given a database migrated as deployments were before 0420 (every other migration applied, 0451's columns and
     tag_key index included), holding query rows of two connectors over three UTC days
-    When the pending migrations (0420, then 0508) apply
+    When the pending migrations (0420, then 0508 and 0509) apply
     Then the table is partitioned by start_time, each row sits in its UTC day's partition with its columns as they
     were, DEFAULT is empty, the key is (connector_id, start_time, query_id) and the key and two indexes are on the
     parent."""
@@ -201,7 +237,7 @@ def test_0420_moves_a_deployed_databases_rows_into_day_partitions(stack: LocalSt
     url = ensure_database(name, fresh=True)
     settings = CommonSettings(**{"DATABASE_URL": url})
     backend = migrate._backend(settings)
-    later = ("0420", "0508")  # 0508 re-keys the partitioned table
+    later = ("0420", "0508", "0509")  # 0508 re-keys the partitioned table, 0509 re-keys its cost index
     earlier = read_migrations(str(migrate.MIGRATIONS_DIR)).filter(lambda m: not m.id.startswith(later))
     with backend.lock():
         backend.apply_migrations(backend.to_apply(earlier))
@@ -219,7 +255,11 @@ def test_0420_moves_a_deployed_databases_rows_into_day_partitions(stack: LocalSt
                 FROM enterprise.connectors c, generate_series(0, 14) i"""
         )
         before = conn.run(f"SELECT * FROM {PARENT} ORDER BY connector_id, query_id")
-        assert migrate.apply(settings) == ["0420_query_history_partitions", "0508_query_history_key_order"]
+        assert migrate.apply(settings) == [
+            "0420_query_history_partitions",
+            "0508_query_history_key_order",
+            "0509_query_cost_order_bigint",
+        ]
 
         assert conn.run(f"SELECT * FROM {PARENT} ORDER BY connector_id, query_id") == before
         where = conn.run(

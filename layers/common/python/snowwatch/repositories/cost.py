@@ -362,6 +362,13 @@ def large_tables(conn: Connection, connector_id: UUID, min_bytes: int) -> list[d
 # ---------------------------------------------------------------- queries and users
 
 
+# The raw query rows' cost order, as sqh_connector_cost_qid_idx keys it (0509): credits in whole nano-credits, exact
+# (numeric(20,9) scaled by 1e9), clamped where bigint would overflow. A read ordered by it walks the index.
+COST_ORDER = """(CASE WHEN credits_attributed_compute > 9000000000 THEN 9000000000
+                      WHEN credits_attributed_compute < -9000000000 THEN -9000000000
+                      ELSE credits_attributed_compute END * 1000000000)::bigint"""
+
+
 def top_queries(
     conn: Connection,
     connector_id: UUID,
@@ -389,7 +396,7 @@ def top_queries(
                   FROM enterprise.snowflake_query_history
                   WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
                     AND (CAST(:w AS text) IS NULL OR warehouse_name = CAST(:w AS text))
-                  ORDER BY credits_attributed_compute DESC NULLS LAST, query_id
+                  ORDER BY {COST_ORDER} DESC NULLS LAST, query_id
                   LIMIT :l OFFSET :o) q
             {CS_DAY_JOIN.format(q="q", f="f")}
             ORDER BY q.credits_attributed_compute DESC NULLS LAST, q.query_id""",
@@ -532,7 +539,7 @@ def top_queries_before(
                   FROM enterprise.snowflake_query_history
                   WHERE connector_id = :c AND start_time >= :lo AND start_time < :hi
                     AND (CAST(:w AS text) IS NULL OR warehouse_name = CAST(:w AS text))
-                  ORDER BY credits_attributed_compute DESC NULLS LAST, query_id
+                  ORDER BY {COST_ORDER} DESC NULLS LAST, query_id
                   LIMIT :o) q
             {CS_DAY_JOIN.format(q="q", f="f")}""",
         c=connector_id,
