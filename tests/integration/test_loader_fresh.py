@@ -127,7 +127,8 @@ def test_another_connectors_rows_neither_make_an_upsert_nor_change(stack: LocalS
     query stored in DAY1's 05:00 hour, under the same QUERY_ID
     When this connector's window of that hour (the same QUERY_ID and start, another text) loads
     Then it is a plain INSERT (only this connector's stored rows make a window an upsert), both rows are stored,
-    and the other connector's row keeps its tuple and text."""
+    and the other connector's row keeps its tuple and text; a third connector's prepared window of the same query is
+    copied straight in beside them (§42), neither of theirs changing."""
     other = new_connector(stack, "loader-fresh-other")
     try:
         _load(other, [_query("same-id", DAY1 + timedelta(hours=5), "SELECT 'theirs'")])
@@ -138,8 +139,46 @@ def test_another_connectors_rows_neither_make_an_upsert_nor_change(stack: LocalS
         assert len(statements) == 1 and "ON CONFLICT" not in statements[0]
         assert _stored(other) == theirs
         assert _stored(connector)["same-id"][0] == "SELECT 'ours'"
+
+        # the same through the straight COPY of a prepared window (§42): a third connector's attributed query with
+        # that QUERY_ID and start is copied in beside both, neither of their rows changing
+        from snowwatch.db import transaction
+        from snowwatch.repositories import cost_sync
+        from snowwatch.services import query_arrow
+        from snowwatch.snowflake import rows
+
+        third = new_connector(stack, "loader-fresh-third")
+        hour = DAY1 + timedelta(hours=5)
+        queries = [_arrow([_query("same-id", hour, "SELECT 'third'")])]
+        attribution = [
+            _arrow(
+                [
+                    rows.QueryAttributionRow(
+                        "same-id",
+                        1,
+                        "WH_1",
+                        "qh",
+                        "ph",
+                        None,
+                        "U",
+                        hour,
+                        hour + timedelta(minutes=30),
+                        Decimal("0.3"),
+                        Decimal(0),
+                    )
+                ]
+            )
+        ]
+        ours = _stored(connector)
+        conn = pg()
+        with transaction(conn):
+            (prepared,) = query_arrow.prepare(("connector_id", third), queries, attribution)
+            assert cost_sync.load_fresh(conn, third, prepared) == 1
+        assert _stored(other) == theirs and _stored(connector) == ours
+        assert _stored(third)["same-id"][:3] == ("SELECT 'third'", Decimal("0.300000000"), "attribution")
     finally:
         pg().run("DELETE FROM enterprise.connectors WHERE id = :c", c=other)
+        pg().run("DELETE FROM enterprise.connectors WHERE name = 'loader-fresh-third'")
 
 
 def test_a_job_session_analyzes_a_staging_table_from_a_small_sample(stack: LocalStack) -> None:
