@@ -197,24 +197,19 @@ def rebuild_query_days(conn: Connection, connector_id: UUID, tz: str, first: dat
     sets = ", ".join(f"({LOCAL_DAY}, {', '.join(keys)})" for keys in dims.values())
     hash_columns = """(connector_id, days, usage_date, query_parameterized_hash, queries, credits_compute,
             credits_cloud_services, credits_cloud_services_used, elapsed_ms, sample_query_id, sample_start_time)"""
+    # a group's columns as the query rollup stores them (the per-hash rows take theirs from the same groups)
+    rollup_columns = """dim, usage_date, key1, key2, queries, credits_compute, credits_cloud_services,
+            credits_cloud_services_used, elapsed_ms, bytes_scanned, bytes_spilled_local, bytes_spilled_remote,
+            cache_scanned_bytes, partitions_scanned, partitions_total, full_scan_queries, queued_overload_ms,
+            sample_query_id, sample_start_time"""
     written = conn.run(
-        f"""WITH g (dim, usage_date, key1, key2, queries, credits_compute, credits_cloud_services,
-                    credits_cloud_services_used, elapsed_ms, bytes_scanned, bytes_spilled_local, bytes_spilled_remote,
-                    cache_scanned_bytes, partitions_scanned, partitions_total, full_scan_queries, queued_overload_ms,
-                    sample_query_id, sample_start_time) AS (
+        f"""WITH g ({rollup_columns}) AS (
                 SELECT {dim}, {LOCAL_DAY}, {key1}, COALESCE({dims["user"][1]}, ''), {measures}
                 FROM {source}
                 GROUP BY GROUPING SETS ({sets})
             ), rollup AS (
-                INSERT INTO enterprise.snowflake_query_rollup (connector_id, dim, usage_date, key1, key2, queries,
-                    credits_compute, credits_cloud_services, credits_cloud_services_used, elapsed_ms, bytes_scanned,
-                    bytes_spilled_local, bytes_spilled_remote, cache_scanned_bytes, partitions_scanned,
-                    partitions_total, full_scan_queries, queued_overload_ms, sample_query_id, sample_start_time)
-                SELECT :c, dim, usage_date, key1, key2, queries, credits_compute, credits_cloud_services,
-                       credits_cloud_services_used, elapsed_ms, bytes_scanned, bytes_spilled_local,
-                       bytes_spilled_remote, cache_scanned_bytes, partitions_scanned, partitions_total,
-                       full_scan_queries, queued_overload_ms, sample_query_id, sample_start_time
-                FROM g WHERE dim <> 'hash'
+                INSERT INTO enterprise.snowflake_query_rollup (connector_id, {rollup_columns})
+                SELECT :c, {rollup_columns} FROM g WHERE dim <> 'hash'
                 RETURNING 1
             ), hashes AS (
                 INSERT INTO enterprise.snowflake_query_hash_daily {hash_columns}
