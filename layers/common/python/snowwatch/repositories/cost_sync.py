@@ -57,10 +57,6 @@ def columns(view: str) -> tuple[str, ...]:
     return fields
 
 
-# QUERY_ATTRIBUTION_HISTORY only sets the attribution (and cost_method 'attribution') on rows QUERY_HISTORY loaded
-# (or will load).
-ATTRIBUTION = rows.ATTRIBUTION_CREDITS
-
 WAREHOUSE_COLUMNS = (
     "warehouse_name",
     "size",
@@ -190,9 +186,9 @@ def _apply_attribution(
         lo, hi = conn.run(f"SELECT min(start_time), max(start_time) FROM {stage}")[0]
         stored = """t.connector_id = :c AND t.query_id = s.query_id AND t.start_time = s.start_time
               AND t.start_time >= CAST(:lo AS timestamptz) AND t.start_time <= CAST(:hi AS timestamptz)"""
-        updates = ", ".join(f"{c} = s.{c}" for c in ATTRIBUTION)
-        mine = ", ".join(f"t.{c}" for c in ATTRIBUTION)
-        theirs = ", ".join(f"s.{c}" for c in ATTRIBUTION)
+        updates = ", ".join(f"{c} = s.{c}" for c in rows.ATTRIBUTION_CREDITS)
+        mine = ", ".join(f"t.{c}" for c in rows.ATTRIBUTION_CREDITS)
+        theirs = ", ".join(f"s.{c}" for c in rows.ATTRIBUTION_CREDITS)
         changed: datetime | None = conn.run(
             f"""WITH updated AS (
                     UPDATE {table} t SET {updates}, cost_method = 'attribution'
@@ -346,7 +342,7 @@ def _insert_queries(
     conn.run(
         f"""
         {"WITH " + share_ctes(staged) if priced else ""}
-        INSERT INTO {table} AS t ({", ".join(loaded)}, {", ".join(ATTRIBUTION)}, cost_method)
+        INSERT INTO {table} AS t ({", ".join(loaded)}, {", ".join(rows.ATTRIBUTION_CREDITS)}, cost_method)
         SELECT {", ".join(f"s.{c}" for c in loaded)}, {cost}
         FROM {stage} s {joins} {"LEFT JOIN cost c ON c.query_id = s.query_id" if priced else ""}
         {_on_conflict(key, [c for c in cols if c not in key]) if conflicts else ""}

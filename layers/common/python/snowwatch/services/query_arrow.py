@@ -104,14 +104,12 @@ def load_table(batch: pa.Table) -> pa.Table:
     return pa.table(out)
 
 
-KEY = ("query_id", "start_time")  # a query's key in a window (and, with the connector, in the raw table)
-
-
 @dataclass(frozen=True)
 class Window:
-    """A QUERY_HISTORY window read whole, its queries joined with its QUERY_ATTRIBUTION_HISTORY rows on ``KEY``, as a
-    fresh window loads (repositories/cost_sync.py ``load_fresh``, decisions §42). Built where the window is read (the
-    read-ahead thread: :func:`prepare`), so the join and the COPY text are not the loading thread's work."""
+    """A QUERY_HISTORY window read whole, its queries joined with its QUERY_ATTRIBUTION_HISTORY rows on (query_id,
+    start_time), as a fresh window loads (repositories/cost_sync.py ``load_fresh``, decisions §42). Built where the
+    window is read (the read-ahead thread: :func:`prepare`), so the join and the COPY text are not the loading thread's
+    work."""
 
     batches: list[pa.Table]  # the window's tables as read: what the staged load takes when the window is not fresh
     copy_columns: list[str]  # the attributed queries as COPY takes them: the tenant, COLUMNS, credits, cost_method
@@ -173,9 +171,9 @@ def window(
 
 
 def _matches(left: pa.Table, right: pa.Table) -> pa.Array:
-    """For each row of ``left``, the position of the row of ``right`` with its ``KEY`` (null: none). A window's
-    QUERY_IDs are unique on each side (its statements keep one row per QUERY_ID): found by QUERY_ID, then kept where
-    the start times agree. (Compute functions: the deployed layer carries no Acero, decisions §28.)"""
+    """For each row of ``left``, the position of the row of ``right`` with its query_id and start_time (null: none). A
+    window's QUERY_IDs are unique on each side (its statements keep one row per QUERY_ID): found by QUERY_ID, then
+    kept where the start times agree. (Compute functions: the deployed layer carries no Acero, decisions §28.)"""
     at = pc.index_in(left.column("query_id"), value_set=right.column("query_id").combine_chunks())
     same = pc.equal(left.column("start_time"), right.column("start_time").take(at))
     return pc.if_else(pc.fill_null(same, False), at, pa.scalar(None, at.type)).combine_chunks()

@@ -252,9 +252,10 @@ def _read_until(view: View[Any], outcomes: Mapping[str, Outcome], now: datetime)
     would read after it, this run has just read and loaded (a backfill's own re-read of the 7-day lookback, the
     window's rows again; decisions §42). Its watermark stays where the companion left it, so the next run re-reads
     the lookback as before."""
-    for outcome_of, outcome in outcomes.items():
-        companion = next((v.companion for v in VIEWS if v.name == outcome_of), None)
-        if companion is not None and companion.name == view.name and outcome.companion_from is not None:
+    for reader in VIEWS:
+        outcome = outcomes.get(reader.name)
+        read_with = reader.companion is not None and reader.companion.name == view.name
+        if read_with and outcome is not None and outcome.companion_from is not None:
             return min(now, outcome.companion_from)
     return now
 

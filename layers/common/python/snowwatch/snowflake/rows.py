@@ -140,7 +140,8 @@ class QueryAttributionRow(NamedTuple):
     credits_used_query_acceleration: Decimal | None
 
 
-# What QUERY_ATTRIBUTION_HISTORY gives a stored query (the rest of its columns are QUERY_HISTORY's too).
+# What QUERY_ATTRIBUTION_HISTORY gives a stored query (the rest of its columns are QUERY_HISTORY's too): it only sets
+# these (and cost_method 'attribution') on rows QUERY_HISTORY loaded (or will load).
 ATTRIBUTION_CREDITS = ("credits_attributed_compute", "credits_used_query_acceleration")
 
 
