@@ -61,10 +61,21 @@ def reach(conn: Connection, connector_id: UUID, since: datetime, until: datetime
     """The start_time range whose queries share an hour with a query started in [since, until): a query that ends
     after the first such hour began at most the longest stored duration D before it; one started after ``until``
     shares an hour only up to the hour after the last of them ends (until + D)."""
-    found = conn.run("SELECT longest_ms FROM enterprise.query_spans WHERE connector_id = :c", c=connector_id)
-    longest = min(timedelta(milliseconds=int(found[0][0])), MAX_REACH) if found else UNKNOWN_REACH
+    longest = _longest(conn, connector_id)
     first_hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     return first_hour - longest, until + longest + timedelta(hours=1)
+
+
+def settled(conn: Connection, connector_id: UUID, loaded: datetime) -> datetime:
+    """Where the queries whose shares are final end, once every query that began before ``loaded`` is stored: a query
+    started before this time shares no hour with one started after ``loaded`` (``reach``)."""
+    return loaded - _longest(conn, connector_id) - timedelta(hours=1)
+
+
+def _longest(conn: Connection, connector_id: UUID) -> timedelta:
+    """The longest stored query's duration, as far as the share reads either side of a range."""
+    found = conn.run("SELECT longest_ms FROM enterprise.query_spans WHERE connector_id = :c", c=connector_id)
+    return min(timedelta(milliseconds=int(found[0][0])), MAX_REACH) if found else UNKNOWN_REACH
 
 
 def apply_hourly_share(conn: Connection, connector_id: UUID, since: datetime, until: datetime) -> int:

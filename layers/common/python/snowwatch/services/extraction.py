@@ -337,6 +337,7 @@ class _Read:
     left_now: int = 0
     before_window: Callable[[datetime, datetime], object] | None = None
     now: datetime | None = None  # where the read ends (the snapshot views: None)
+    after_window: Callable[[datetime], object] | None = None
     companion: _Companion | None = None
     prepare: Prepare | None = None
 
@@ -395,19 +396,21 @@ def extract(
     target_rows: int = TARGET_WINDOW_ROWS,
     on_start: Callable[[datetime], None] | None = None,
     before_window: Callable[[datetime, datetime], object] | None = None,
+    after_window: Callable[[datetime], object] | None = None,
     prepare: Prepare | None = None,
 ) -> Outcome:
     """Read ``view`` from ``start`` to ``now`` window by window (see the module's docstring). The caller
     has counted ``estimate_windows(view, start, now)`` into ``progress.windows_left``. ``on_start`` hears where
     the first window starts (after the empty stretch of a first read is skipped), before any window loads;
-    ``before_window`` hears each time window ``[a, b)`` before its load transaction opens; ``prepare`` turns a planned
-    window read whole into its load's batches (``Prepare``)."""
+    ``before_window`` hears each time window ``[a, b)`` before its load transaction opens, ``after_window`` its end
+    ``b`` once that transaction committed; ``prepare`` turns a planned window read whole into its load's batches
+    (``Prepare``)."""
     # lazy: the API imports this module (the /access view list) and carries no Snowflake connector
     from snowflake.connector import errors as sf_errors
 
     read = _Read(
         conn, sf, view, load, sql, connector_id, run_id, prefix, progress, estimate_windows(view, start, now),
-        before_window, now, prepare=prepare,
+        before_window, now, after_window, prepare=prepare,
     )  # fmt: skip
     if view.optional and not sf.exists(view.query.VIEW):
         logger.info("view not available on this account; skipped", extra={"view": view.name})
@@ -501,6 +504,8 @@ def _windows(
             else:
                 read.left(0)
             read.progress.changed()
+            if read.after_window is not None:
+                read.after_window(b)
             a = b
 
 

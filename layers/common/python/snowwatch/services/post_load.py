@@ -8,17 +8,24 @@ steps: the hourly cost share ('share': a day of queries per statement), the quer
 ('queries': a connector-local day per window), the spend rollups ('spend': a local month per window), and the
 retention of the rollups (a local month per transaction). The two query steps take their whole owed range as one
 window when it holds at most ``extraction.ONE_WINDOW_ROWS`` raw query rows (a small account: one statement instead of
-one a day; decisions §33).
+one a day; decisions §33). While QUERY_HISTORY loads in windows, a :class:`Trail` walks the two query steps behind it
+on a connection of its own (decisions §44).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
+from types import TracebackType
 from uuid import UUID
 
 from snowwatch.db import Connection, transaction
+from snowwatch.observability import logger
 from snowwatch.repositories import cost_sync as repo
 from snowwatch.repositories import query_share, rollups, sync_state
 from snowwatch.services import extraction
@@ -39,17 +46,21 @@ def walk(
     windows: Callable[[datetime], Windows],
     apply: Callable[[datetime, datetime], int],
     done: Callable[[], None] | None = None,
+    until: datetime | None = None,
 ) -> tuple[int, bool]:
     """Walk the owed ``step`` a window at a time: ``apply`` each window of ``windows(owed)``, in one transaction with
     the owed mark moved to the window's end; when none is left, the step is paid (and ``done`` runs) in one more.
     Returns the sum of what ``apply`` returned and whether the step finished (False: the run's time ran out, after
-    at least one window; the rest is still owed)."""
+    at least one window; the rest is still owed). ``until``: only the windows that end by then (a trailing walk,
+    :class:`Trail`: none is owed to finish first, and the step stays owed)."""
     since = sync_state.owed(conn, connector_id, step)
     if since is None:
         return 0, True
     total = 0
     for n, (a, b) in enumerate(windows(since)):
-        if n and budget.exhausted():
+        if until is not None and b > until:
+            return total, False
+        if (n or until is not None) and budget.exhausted():
             return total, False
         with transaction(conn):
             total += apply(a, b)
@@ -105,31 +116,50 @@ def _plan(
     return True
 
 
-def hourly_share(conn: Connection, connector_id: UUID, budget: Budget, now: datetime) -> tuple[int, bool]:
-    """The hourly cost share from the owed time, a day of queries per statement (all at once when they are few)."""
+def _merged(conn: Connection, connector_id: UUID, windows: Windows, until: datetime | None) -> Windows:
+    """The windows of a step's walk: as they are for a trailing walk (``until``), else ``at_once_when_small``."""
+    return windows if until is not None else at_once_when_small(conn, connector_id, windows)
+
+
+def hourly_share(
+    conn: Connection, connector_id: UUID, budget: Budget, now: datetime, until: datetime | None = None
+) -> tuple[int, bool]:
+    """The hourly cost share from the owed time, a day of queries per statement (all at once when they are few);
+    ``until``: only the days that end by then (``walk``)."""
     return walk(
         conn,
         connector_id,
         "share",
         budget,
-        lambda since: at_once_when_small(conn, connector_id, chunks(since, now + DAY)),
+        lambda since: _merged(conn, connector_id, chunks(since, now + DAY), until),
         lambda a, b: query_share.apply_hourly_share(conn, connector_id, a, b),
+        until=until,
     )
 
 
-def query_rollups(conn: Connection, connector_id: UUID, tz: str, budget: Budget, now: datetime) -> tuple[int, bool]:
+def query_rollups(
+    conn: Connection,
+    connector_id: UUID,
+    tz: str,
+    budget: Budget,
+    now: datetime,
+    until: datetime | None = None,
+    plan: bool = True,
+) -> tuple[int, bool]:
     """The last-read refresh and the query rollups, a local day per window (all at once when the days hold few raw
-    query rows), from the owed day (or the day its plan
-    says: ``rollups.query_rebuild_from``); the rollups are recorded built in ``tz`` with the step paid."""
+    query rows), from the owed day (or, when ``plan``, the day its plan says: ``rollups.query_rebuild_from``); the
+    rollups are recorded built in ``tz`` with the step paid. ``until``: only the days that end by then (``walk``)."""
     since = sync_state.owed(conn, connector_id, "queries")
     if since is None:
         return 0, True
     done = partial(rollups.built, conn, connector_id, "query", tz)
-    with transaction(conn):
-        if not _plan(
-            conn, connector_id, "queries", rollups.query_rebuild_from(conn, connector_id, tz, since), tz, done
-        ):
-            return 0, True
+    if plan:
+        with transaction(conn):
+            first = rollups.query_rebuild_from(conn, connector_id, tz, since)
+            if first is None and until is not None:  # (a trailing walk leaves paying to the run's own)
+                return 0, False
+            if not _plan(conn, connector_id, "queries", first, tz, done):
+                return 0, True
 
     def day(a: datetime, b: datetime) -> int:
         repo.refresh_table_reads(conn, connector_id, LARGE_TABLE_BYTES, a, b)
@@ -140,12 +170,96 @@ def query_rollups(conn: Connection, connector_id: UUID, tz: str, budget: Budget,
         connector_id,
         "queries",
         budget,
-        lambda since: at_once_when_small(
-            conn, connector_id, local_windows(rollups.local_day(since, tz), now + DAY, tz)
-        ),
+        lambda since: _merged(conn, connector_id, local_windows(rollups.local_day(since, tz), now + DAY, tz), until),
         day,
         done,
+        until,
     )
+
+
+@dataclass
+class _Stoppable(Budget):
+    """The run's deadline, or sooner: when the trail is told to stop."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def exhausted(self) -> bool:
+        return self.stop.is_set() or (self.deadline is not None and time.monotonic() >= self.deadline)
+
+
+class Trail:
+    """The hourly share and the query rollups (with the last-read refresh) walked behind QUERY_HISTORY's windows
+    (decisions §44): on a connection of its own, in a thread, each day is walked as soon as every query that shares
+    an hour with it is stored (``query_share.settled``), while later windows load, instead of after the extraction.
+
+    Each day is one transaction of the steps' own walks, its owed mark moved with it, so the run's post-load steps
+    walk on from where the trail got to, and a run cut off anywhere keeps what either did. A day's share reads the
+    same stored queries whichever of them prices it, so the rows are the same. Nothing the loader writes during the
+    read is a row the trail writes: a window writes queries of its own time range only, after the days the trail
+    walks. The trail starts with the first window that has a later one (a read of one window walks nothing behind
+    it), stops on the run's budget and when the read ends (its day in flight finishes first), and stops on any error
+    (logged: the run's steps then walk what it did not)."""
+
+    def __init__(
+        self, connect: Callable[[], Connection], connector_id: UUID, tz: str, budget: Budget, now: datetime
+    ) -> None:
+        self._connect, self._connector_id, self._tz, self._now = connect, connector_id, tz, now
+        self._budget = _Stoppable(budget.deadline)
+        self._loaded: datetime | None = None
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        # what it walked, as the run's post-load steps count theirs (the run adds them up)
+        self.counts = {"hourly_share_queries": 0, "query_rollups": 0}
+
+    def loaded(self, until: datetime) -> None:
+        """Every query that began before ``until`` is stored (a window's transaction committed)."""
+        with self._wake:
+            self._loaded = until
+            self._wake.notify()
+        if self._thread is None and until < self._now:
+            self._thread = threading.Thread(target=self._run, name="post-load-trail", daemon=True)
+            self._thread.start()
+
+    def __enter__(self) -> Trail:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._budget.stop.set()
+        with self._wake:
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        conn: Connection | None = None
+        try:
+            conn = self._connect()
+            walked: datetime | None = None
+            while True:
+                with self._wake:
+                    while not self._budget.stop.is_set() and self._loaded == walked:
+                        self._wake.wait()
+                    if self._budget.exhausted() or self._loaded is None:
+                        return
+                    loaded = self._loaded
+                self._walk(conn, loaded, plan=walked is None)
+                walked = loaded
+        except Exception:  # the trail only runs ahead of the run's own steps: they walk what it did not
+            logger.exception("post-load trail stopped; the run's post-load steps walk on from its marks")
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+    def _walk(self, conn: Connection, loaded: datetime, plan: bool) -> None:
+        """The days settled once the queries that began before ``loaded`` are stored: their share, then the
+        rollups of the local days whose share is walked."""
+        cid, budget = self._connector_id, self._budget
+        until = query_share.settled(conn, cid, loaded)
+        self.counts["hourly_share_queries"] += hourly_share(conn, cid, budget, self._now, until)[0]
+        shared = sync_state.owed(conn, cid, "share") or until
+        rolled, _ = query_rollups(conn, cid, self._tz, budget, self._now, min(until, shared), plan)
+        self.counts["query_rollups"] += rolled
 
 
 def spend_rollups(conn: Connection, connector_id: UUID, tz: str, budget: Budget, now: datetime) -> tuple[int, bool]:

@@ -20,6 +20,7 @@ metering views only, so budgets see fresh spend).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from snowwatch.db import Connection, transaction
+from snowwatch.db import Connection, connect, transaction
 from snowwatch.errors import ValidationFailedError
 from snowwatch.observability import logger, metrics
 from snowwatch.repositories import cost_sync as repo
@@ -271,6 +272,21 @@ def _steps_after(view: str) -> tuple[str, ...]:
     return ("spend",) if view in SPEND_VIEWS else ("queries", "share") if view == "QUERY_HISTORY" else ()
 
 
+def _connection(settings: JobSettings) -> Connection:
+    """Another connection of the job's (the post-load trail's), its statements bounded as the job's own."""
+    conn = connect(settings)
+    jobs_repo.bound_statements(conn, settings.job_statement_timeout_seconds)
+    return conn
+
+
+def _trail(ctx: JobContext[JobSettings], view: View[Any], budget: Budget, now: datetime) -> Any:
+    """What walks the query steps behind ``view``'s windows (QUERY_HISTORY's: post_load.Trail), or nothing."""
+    connector = ctx.connector
+    if view.name != "QUERY_HISTORY" or connector is None:
+        return contextlib.nullcontext()
+    return post_load.Trail(partial(_connection, ctx.settings), connector.id, connector.timezone, budget, now)
+
+
 def _backfill_days(ctx: JobContext[JobSettings]) -> int:
     assert ctx.connector is not None
     return min(max(int(ctx.connector.backfill_days or ctx.settings.sync_backfill_days_default), 1), 365)
@@ -299,6 +315,7 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
     )
     budget = Budget.from_remaining(ctx.remaining_seconds(), settings.job_stop_margin_seconds)
     counts: dict[str, Any] = {}
+    trailed: dict[str, int] = {}  # what the post-load trail walked (post_load.Trail), counted in the steps' rows
     outcomes: dict[str, Outcome] = {}
     secret = read_connector_secret(settings, connector)
     with SnowflakeSession.open(settings, connector, secret) as sf:
@@ -310,22 +327,26 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
                 progress.windows_left -= extraction.estimate_windows(
                     view, starts[view.name], now
                 ) - extraction.estimate_windows(view, start, end)
-                out = extraction.extract(
-                    conn,
-                    sf,
-                    view,
-                    partial(_load, connector.id, view.name),
-                    connector_id=connector.id,
-                    run_id=ctx.run_id,
-                    start=start,
-                    now=end,
-                    budget=budget,
-                    progress=progress,
-                    on_start=partial(_owe, conn, connector.id, _steps_after(view.name)),
-                    before_window=partial(query_retention.prepare_window, conn) if view.name in QUERY_VIEWS else None,
-                    target_rows=settings.sync_window_rows,
-                    prepare=_prepare(view, connector.id),
-                )
+                partitions = partial(query_retention.prepare_window, conn) if view.name in QUERY_VIEWS else None
+                with _trail(ctx, view, budget, now) as trail:
+                    out = extraction.extract(
+                        conn,
+                        sf,
+                        view,
+                        partial(_load, connector.id, view.name),
+                        connector_id=connector.id,
+                        run_id=ctx.run_id,
+                        start=start,
+                        now=end,
+                        budget=budget,
+                        progress=progress,
+                        on_start=partial(_owe, conn, connector.id, _steps_after(view.name)),
+                        before_window=partitions,
+                        after_window=None if trail is None else trail.loaded,
+                        target_rows=settings.sync_window_rows,
+                        prepare=_prepare(view, connector.id),
+                    )
+                trailed.update(trail.counts if trail is not None else {})
                 outcomes[view.name] = out
                 counts[view.name] = out.summary()
                 if out.status == "unreadable":
@@ -339,6 +360,8 @@ def run_sync(conn: Connection, ctx: JobContext[JobSettings]) -> dict[str, Any]:
                 counts.update(_post_load(conn, sf, ctx, now, budget))
                 if ctx.continuation is None:
                     repo.mark_synced(conn, connector.id)
+            for step, n in trailed.items():
+                counts[step] = counts.get(step, 0) + n
         finally:
             counts["statements"] = sf.statements
             ctx.rows.update(counts)
