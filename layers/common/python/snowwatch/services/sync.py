@@ -279,7 +279,9 @@ def _connection(settings: JobSettings) -> Connection:
     return conn
 
 
-def _trail(ctx: JobContext[JobSettings], view: View[Any], budget: Budget, now: datetime) -> Any:
+def _trail(
+    ctx: JobContext[JobSettings], view: View[Any], budget: Budget, now: datetime
+) -> contextlib.AbstractContextManager[post_load.Trail | None]:
     """What walks the query steps behind ``view``'s windows (QUERY_HISTORY's: post_load.Trail), or nothing."""
     connector = ctx.connector
     if view.name != "QUERY_HISTORY" or connector is None:
