@@ -179,7 +179,8 @@ def query_rollups(
 
 @dataclass
 class _Stoppable(Budget):
-    """The run's deadline, or sooner: when the trail is told to stop."""
+    """The run's deadline, or sooner: when the trail is told to stop. (Its own check of the deadline: ``Budget``'s is
+    the extraction's, asked from the loading thread before each window.)"""
 
     stop: threading.Event = field(default_factory=threading.Event)
 
