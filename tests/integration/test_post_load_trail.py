@@ -68,8 +68,8 @@ def _calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[str, Any, An
 
 
 @pytest.fixture(scope="module")
-def without_trail(stack: LocalStack) -> dict[str, list[tuple[Any, ...]]]:
-    """What a first sync read as a large account writes with the query steps walked after the extraction only."""
+def reference(stack: LocalStack) -> UUID:
+    """A connector whose first sync, read as a large account, walked the query steps after the extraction only."""
     from snowwatch.services import extraction, sync
 
     with pytest.MonkeyPatch.context() as mp:
@@ -77,17 +77,23 @@ def without_trail(stack: LocalStack) -> dict[str, list[tuple[Any, ...]]]:
         mp.setattr(sync, "_trail", lambda *args: contextlib.nullcontext(), raising=False)  # (none before §44)
         cid = new_connector(stack, "trail-none", timezone="America/New_York")
         assert stack.run_job("sync", connector_id=cid)["status"] == "succeeded"
-    return _stored(cid)
+    return cid
+
+
+@pytest.fixture(scope="module")
+def without_trail(reference: UUID) -> dict[str, list[tuple[Any, ...]]]:
+    """What that sync wrote."""
+    return _stored(reference)
 
 
 def test_the_share_and_rollups_walk_behind_the_query_windows(
-    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, without_trail: dict[str, list[tuple[Any, ...]]]
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, reference: UUID, without_trail: dict[str, list[tuple[Any, ...]]]
 ) -> None:
     """Given a new connector read as a large account is (ONE_WINDOW_ROWS 0: 35 days in planned day windows), when
     its first sync runs, then the trail prices days and builds their rollups while QUERY_HISTORY's later windows load,
     the run's own steps walk on from where it got to (the windows of both follow one another without a gap or an
-    overlap), the run counts what both wrote, nothing stays owed, and every cost and rollup row equals a sync's
-    without the trail."""
+    overlap), the run counts what both wrote, nothing stays owed, every cost and rollup row equals a sync's without
+    the trail, and that other connector's rows (same account, synced before) are untouched."""
     from snowwatch.services import extraction
 
     monkeypatch.setattr(extraction, "ONE_WINDOW_ROWS", 0)
@@ -106,6 +112,7 @@ def test_the_share_and_rollups_walk_behind_the_query_windows(
     )
     assert owed[0][0] == 0
     assert _stored(cid) == without_trail
+    assert _stored(reference) == without_trail
 
 
 def test_a_trail_that_fails_leaves_its_days_to_the_run(
